@@ -1,0 +1,66 @@
+-- Timestamps are integer microseconds since the Unix epoch (UTC): they sort and compare
+-- exactly, and render to Datadog's `2025-09-08T09:24:42.999350+00:00` at the HTTP edge.
+
+CREATE TABLE orgs (
+    id              TEXT PRIMARY KEY NOT NULL,
+    name            TEXT NOT NULL,
+    one_time_read   INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL
+);
+
+CREATE TABLE users (
+    id              TEXT PRIMARY KEY NOT NULL,
+    org_id          TEXT NOT NULL REFERENCES orgs(id),
+    email           TEXT NOT NULL,
+    name            TEXT,
+    handle          TEXT NOT NULL,
+    title           TEXT,
+    role            TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    disabled        INTEGER NOT NULL DEFAULT 0,
+    service_account INTEGER NOT NULL DEFAULT 0,
+    password_hash   TEXT,
+    created_at      INTEGER NOT NULL,
+    modified_at     INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX users_org_email ON users(org_id, email);
+
+CREATE TABLE api_keys (
+    id                          TEXT PRIMARY KEY NOT NULL,
+    org_id                      TEXT NOT NULL REFERENCES orgs(id),
+    name                        TEXT NOT NULL,
+    -- Unicode-lowercased name: case-insensitive sort and substring filter.
+    name_folded                 TEXT NOT NULL,
+    -- SHA-256 of the key: the only form used to find a key.
+    digest                      BLOB NOT NULL UNIQUE,
+    -- AES-256-GCM(nonce || ciphertext || tag) of the key, so GET can return it as Datadog does.
+    sealed_key                  BLOB NOT NULL,
+    last4                       TEXT NOT NULL,
+    category                    TEXT NOT NULL,
+    remote_config_read_enabled  INTEGER NOT NULL,
+    created_by                  TEXT NOT NULL,
+    modified_by                 TEXT,
+    created_at                  INTEGER NOT NULL,
+    modified_at                 INTEGER NOT NULL,
+    date_last_used              INTEGER
+);
+CREATE UNIQUE INDEX api_keys_org_name ON api_keys(org_id, name);
+CREATE INDEX api_keys_org_name_folded ON api_keys(org_id, name_folded);
+CREATE INDEX api_keys_org_created ON api_keys(org_id, created_at);
+
+CREATE TABLE application_keys (
+    id              TEXT PRIMARY KEY NOT NULL,
+    org_id          TEXT NOT NULL REFERENCES orgs(id),
+    owner_id        TEXT NOT NULL REFERENCES users(id),
+    name            TEXT NOT NULL,
+    name_folded     TEXT NOT NULL,
+    digest          BLOB NOT NULL UNIQUE,
+    sealed_key      BLOB NOT NULL,
+    last4           TEXT NOT NULL,
+    -- JSON array of scope names, or NULL for "all of the owner's permissions".
+    scopes          TEXT,
+    created_at      INTEGER NOT NULL,
+    last_used_at    INTEGER
+);
+CREATE UNIQUE INDEX application_keys_org_name ON application_keys(org_id, name);
+CREATE INDEX application_keys_owner ON application_keys(owner_id);

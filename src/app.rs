@@ -1,0 +1,135 @@
+//! Wiring: open the installation, bootstrap it on first start, serve until a signal.
+
+use crate::cli::{AdminArgs, AdminCommand, ServeArgs};
+use crate::service::bootstrap::InitialCredentials;
+use crate::service::{Limits, Services};
+use anyhow::Context;
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use tokio::net::TcpListener;
+
+/// Serves the API on an already-bound listener until `shutdown` resolves, then finishes
+/// the requests in flight.
+pub async fn run(
+    listener: TcpListener,
+    services: Services,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, crate::http::router(services))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")
+}
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let limits = Limits {
+        max_api_keys_per_org: args.max_api_keys_per_org,
+    };
+    let services = args.store.open(limits).await?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    if let Some(creds) = services.bootstrap_if_empty().await? {
+        let path = args.store.credentials_path();
+        write_credentials(&path, &creds)?;
+        print_first_start(&creds, &path, addr);
+        tracing::info!(path = %path.display(), "first start: initial credentials written");
+    }
+    tracing::info!(
+        backend = services.store.backend(),
+        "keyplane listening on http://{addr}"
+    );
+    run(listener, services, shutdown_signal()).await?;
+    tracing::info!("keyplane stopped");
+    Ok(())
+}
+
+fn write_credentials(path: &Path, creds: &InitialCredentials) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(creds.env_file().as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// The one time secrets are printed: to stdout, never to the log.
+fn print_first_start(creds: &InitialCredentials, path: &Path, addr: SocketAddr) {
+    println!(
+        "\nkeyplane: first start. Created an organization, its admin, one API key and one \
+         application key.\nThese credentials are shown only now; they are also in {} (mode 0600):\n",
+        path.display()
+    );
+    for line in creds.env_file().lines() {
+        println!("    {line}");
+    }
+    println!(
+        "\nTry it:\n\n    curl -s http://{addr}/api/v2/api_keys \\\n        -H \"DD-API-KEY: {}\" \\\n        -H \"DD-APPLICATION-KEY: {}\"\n",
+        creds.api_key.expose(),
+        creds.app_key.expose()
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}
+
+pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
+    let max = match &args.command {
+        AdminCommand::CreateApiKey {
+            max_api_keys_per_org,
+            ..
+        } => *max_api_keys_per_org,
+        AdminCommand::CreateApplicationKey { .. } => u64::MAX,
+    };
+    let services = args
+        .store
+        .open(Limits {
+            max_api_keys_per_org: max,
+        })
+        .await?;
+    match args.command {
+        AdminCommand::CreateApplicationKey { email, name } => {
+            let (admin, secret) = services
+                .mint_admin_application_key(email.as_deref(), &name)
+                .await?;
+            println!("# application key \"{name}\" owned by {}", admin.email);
+            println!("DD_APP_KEY={}", secret.expose());
+        }
+        AdminCommand::CreateApiKey { email, name, .. } => {
+            let (admin, secret) = services.mint_api_key(email.as_deref(), &name).await?;
+            println!(
+                "# API key \"{name}\" in the organization of {}",
+                admin.email
+            );
+            println!("DD_API_KEY={}", secret.expose());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! The command line: `keyplane serve` and the offline `keyplane admin` tools.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "keyplane",
+    version,
+    about = "Self-hosted, Datadog-API-compatible service for API keys, application keys and client tokens"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP API. The first start creates an organization, an admin and its keys,
+    /// prints them once and writes them to <data-dir>/initial-credentials.
+    Serve(ServeArgs),
+    /// Offline administration on a data directory (the server may be running).
+    Admin(AdminArgs),
+}
+
+/// Where the installation keeps its state.
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// Directory for the embedded database, the master key and the initial credentials.
+    #[arg(long, env = "KEYPLANE_DATA_DIR", default_value = "./keyplane-data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: sqlite://PATH (default: an SQLite file in the data dir) or postgres://…
+    #[arg(long, env = "KEYPLANE_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// File holding the 256-bit master key (64 hex characters) that encrypts key secrets at
+    /// rest. Default: <data-dir>/master.key, created with mode 0600 on first start. Several
+    /// nodes on one database must be given the same file; a file given here must exist.
+    #[arg(long, env = "KEYPLANE_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the chosen address is logged).
+    #[arg(long, env = "KEYPLANE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Most API keys an organization may hold (Datadog's FAQ: 5). Shown as `meta.max_allowed`.
+    #[arg(long, env = "KEYPLANE_MAX_API_KEYS_PER_ORG", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_api_keys_per_org: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Mint a new application key for an admin user and print it once (recovery when every
+    /// application key is lost).
+    CreateApplicationKey {
+        /// The admin who will own the key (default: the first admin of the first organization).
+        #[arg(long)]
+        email: Option<String>,
+        /// Name of the new key; names are unique within the organization.
+        #[arg(long, default_value = "Recovery application key")]
+        name: String,
+    },
+    /// Mint a new API key in an admin's organization and print it once (recovery when every
+    /// API key is lost). The organization's key limit still applies.
+    CreateApiKey {
+        /// An admin of the organization (default: the first organization).
+        #[arg(long)]
+        email: Option<String>,
+        /// Name of the new key; names are unique within the organization.
+        #[arg(long, default_value = "Recovery API key")]
+        name: String,
+        /// Most API keys an organization may hold, as given to `serve`.
+        #[arg(long, env = "KEYPLANE_MAX_API_KEYS_PER_ORG", default_value_t = 5,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        max_api_keys_per_org: u64,
+    },
+}

@@ -1,0 +1,12 @@
+//! Domain types and the rules that hold whatever the transport: key names, secrets,
+//! timestamps, list queries. Nothing here knows about HTTP or SQL.
+
+pub mod api_key;
+pub mod application_key;
+pub mod list;
+pub mod name;
+pub mod org;
+pub mod principal;
+pub mod secret;
+pub mod time;
+pub mod user;

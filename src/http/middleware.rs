@@ -1,0 +1,38 @@
+//! Request logging and response headers.
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use std::time::Instant;
+
+/// One line per request. It names the route template, never the raw path or query
+/// string: v1 puts keys in paths and the Agent puts `api_key=` in the query.
+pub async fn log_request(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "(unmatched)".to_owned());
+    let started = Instant::now();
+    let response = next.run(req).await;
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+/// Responses carry secrets: no cache may keep them, and no browser may sniff them.
+pub async fn headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}

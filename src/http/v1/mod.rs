@@ -1,0 +1,3 @@
+//! Datadog API v1: thin translations onto the same use cases as v2.
+
+pub mod validate;

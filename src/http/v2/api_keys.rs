@@ -1,0 +1,310 @@
+//! `/api/v2/api_keys`: Datadog's five API key operations, byte-compatible on the wire.
+
+use crate::auth::KeyPairAuth;
+use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
+use crate::domain::name::KeyName;
+use crate::domain::principal::Principal;
+use crate::domain::secret::Secret;
+use crate::domain::time;
+use crate::error::{Error, Result};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::jsonapi::{Document, Relationship, UserResource};
+use crate::http::params::QueryParams;
+use crate::service::api_keys::{parse_category, NewApiKey};
+use crate::service::Services;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+const TYPE: &str = "api_keys";
+const NOT_FOUND: &str = "API key not found";
+const SORT_FIELDS: &[&str] = &["created_at", "last4", "modified_at", "name"];
+const INCLUDES: &[&str] = &["created_by", "modified_by"];
+const LAST_USED_DESCRIPTION: &str =
+    "Timestamp of when this key was last used in the past ninety (90) days, null if no recent usage";
+
+// ---- wire shapes: requests ----
+
+#[derive(Deserialize)]
+pub struct CreateRequest {
+    data: CreateData,
+}
+
+#[derive(Deserialize)]
+struct CreateData {
+    #[serde(rename = "type")]
+    kind: String,
+    attributes: Attributes,
+}
+
+#[derive(Deserialize)]
+pub struct UpdateRequest {
+    data: UpdateData,
+}
+
+#[derive(Deserialize)]
+struct UpdateData {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    attributes: Attributes,
+}
+
+#[derive(Deserialize)]
+struct Attributes {
+    name: Option<String>,
+    category: Option<String>,
+    remote_config_read_enabled: Option<bool>,
+}
+
+// ---- wire shapes: responses ----
+
+#[derive(Serialize)]
+struct Resource {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    attributes: ResourceAttributes,
+    relationships: Relationships,
+    id: Uuid,
+}
+
+#[derive(Serialize)]
+struct ResourceAttributes {
+    created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    last4: String,
+    modified_at: String,
+    remote_config_read_enabled: bool,
+    category: String,
+    name: String,
+    #[serde(flatten)]
+    usage: Option<Usage>,
+}
+
+/// Usage fields, sent by Datadog on reads but not on create.
+#[derive(Serialize)]
+struct Usage {
+    date_last_used: Option<String>,
+    used_in_last_24_hours: bool,
+    last_used_date: LastUsedDate,
+}
+
+#[derive(Serialize)]
+struct LastUsedDate {
+    timestamp: Option<String>,
+    description: &'static str,
+}
+
+#[derive(Serialize)]
+struct Relationships {
+    created_by: Relationship,
+    modified_by: Relationship,
+    leak_information: Relationship,
+}
+
+#[derive(Serialize)]
+struct ListBody {
+    data: Vec<Resource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    included: Option<Vec<UserResource>>,
+    meta: ListMeta,
+}
+
+#[derive(Serialize)]
+struct ListMeta {
+    page: PageMeta,
+    max_allowed: u64,
+}
+
+#[derive(Serialize)]
+struct PageMeta {
+    total_filtered_count: u64,
+}
+
+fn usage(key: &ApiKey) -> Usage {
+    let last_used = key.date_last_used.map(time::format);
+    let day_ago = time::now() - 86_400 * 1_000_000;
+    Usage {
+        used_in_last_24_hours: key.date_last_used.is_some_and(|t| t >= day_ago),
+        last_used_date: LastUsedDate {
+            timestamp: last_used.clone(),
+            description: LAST_USED_DESCRIPTION,
+        },
+        date_last_used: last_used,
+    }
+}
+
+fn resource(key: &ApiKey, secret: Option<&Secret>, with_usage: bool) -> Resource {
+    Resource {
+        kind: TYPE,
+        attributes: ResourceAttributes {
+            created_at: time::format(key.created_at),
+            key: secret.map(|s| s.expose().to_owned()),
+            last4: key.last4.clone(),
+            modified_at: time::format(key.modified_at),
+            remote_config_read_enabled: key.remote_config_read_enabled,
+            category: key.category.clone(),
+            name: key.name.clone(),
+            usage: with_usage.then(|| usage(key)),
+        },
+        relationships: Relationships {
+            created_by: Relationship::user(Some(key.created_by)),
+            modified_by: Relationship::user(key.modified_by),
+            leak_information: Relationship::none(),
+        },
+        id: key.id,
+    }
+}
+
+/// The users that `include=created_by,modified_by` asks for, each once.
+async fn included(
+    services: &Services,
+    who: &Principal,
+    keys: &[&ApiKey],
+    include: &[String],
+) -> Result<Option<Vec<UserResource>>> {
+    if include.is_empty() {
+        return Ok(None);
+    }
+    let mut ids: Vec<Uuid> = Vec::new();
+    for key in keys {
+        for item in include {
+            let id = match item.as_str() {
+                "created_by" => Some(key.created_by),
+                _ => key.modified_by,
+            };
+            if let Some(id) = id.filter(|id| !ids.contains(id)) {
+                ids.push(id);
+            }
+        }
+    }
+    let users = services.users_by_ids(who.org_id, &ids).await?;
+    Ok(Some(users.iter().map(UserResource::from).collect()))
+}
+
+/// Datadog answers 404 for an id that is not a UUID at all.
+fn key_id(raw: &str) -> Result<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| Error::NotFound(NOT_FOUND))
+}
+
+fn check_type(kind: &str) -> Result<()> {
+    if kind == TYPE {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "Invalid type: {kind}. data.type must be {TYPE}"
+        )))
+    }
+}
+
+// ---- handlers ----
+
+pub async fn create(
+    State(services): State<Services>,
+    KeyPairAuth(who): KeyPairAuth,
+    ApiJson(body): ApiJson<CreateRequest>,
+) -> Result<Response> {
+    check_type(&body.data.kind)?;
+    let attrs = body.data.attributes;
+    let new = NewApiKey {
+        name: KeyName::required(attrs.name.as_deref())?,
+        category: parse_category(attrs.category)?,
+        remote_config_read_enabled: attrs.remote_config_read_enabled,
+    };
+    let (key, secret) = services.create_api_key(&who, new).await?;
+    let doc = Document {
+        data: resource(&key, Some(&secret), false),
+        included: None,
+    };
+    Ok((StatusCode::CREATED, Json(doc)).into_response())
+}
+
+pub async fn get(
+    State(services): State<Services>,
+    KeyPairAuth(who): KeyPairAuth,
+    ApiPath(id): ApiPath<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let id = key_id(&id)?;
+    let include = QueryParams::parse(query.as_deref()).include(INCLUDES)?;
+    let (key, secret) = services.get_api_key(&who, id).await?;
+    let doc = Document {
+        data: resource(&key, Some(&secret), true),
+        included: included(&services, &who, &[&key], &include).await?,
+    };
+    Ok(Json(doc).into_response())
+}
+
+pub async fn list(
+    State(services): State<Services>,
+    KeyPairAuth(who): KeyPairAuth,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let params = QueryParams::parse(query.as_deref());
+    let query = ApiKeyQuery {
+        filter: ApiKeyFilter {
+            name_contains: params.get("filter").map(str::to_owned),
+            created_from: params.date("filter[created_at][start]")?,
+            created_to: params.date("filter[created_at][end]")?,
+            modified_from: params.date("filter[modified_at][start]")?,
+            modified_to: params.date("filter[modified_at][end]")?,
+            remote_config_read_enabled: params.boolean("filter[remote_config_read_enabled]")?,
+            category: params.get("filter[category]").map(str::to_owned),
+        },
+        sort: params.sort(ApiKeySortField::Name, SORT_FIELDS, ApiKeySortField::parse)?,
+        page: params.page()?,
+    };
+    let include = params.include(INCLUDES)?;
+    let (keys, total) = services.list_api_keys(&who, &query).await?;
+    let refs: Vec<&ApiKey> = keys.iter().collect();
+    let body = ListBody {
+        included: included(&services, &who, &refs, &include).await?,
+        data: keys.iter().map(|k| resource(k, None, true)).collect(),
+        meta: ListMeta {
+            page: PageMeta {
+                total_filtered_count: total,
+            },
+            max_allowed: services.max_api_keys(),
+        },
+    };
+    Ok(Json(body).into_response())
+}
+
+pub async fn update(
+    State(services): State<Services>,
+    KeyPairAuth(who): KeyPairAuth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<UpdateRequest>,
+) -> Result<Response> {
+    let id = key_id(&id)?;
+    check_type(&body.data.kind)?;
+    if Uuid::parse_str(&body.data.id).ok() != Some(id) {
+        return Err(Error::Mismatch(
+            "UUID's in the URL and request body do not match".to_owned(),
+        ));
+    }
+    let attrs = body.data.attributes;
+    let name = KeyName::required(attrs.name.as_deref())?;
+    let category = parse_category(attrs.category)?;
+    let (key, secret) = services
+        .update_api_key(&who, id, name, category, attrs.remote_config_read_enabled)
+        .await?;
+    let doc = Document {
+        data: resource(&key, Some(&secret), true),
+        included: None,
+    };
+    Ok(Json(doc).into_response())
+}
+
+pub async fn delete(
+    State(services): State<Services>,
+    KeyPairAuth(who): KeyPairAuth,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode> {
+    services.delete_api_key(&who, key_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

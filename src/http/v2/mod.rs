@@ -1,0 +1,3 @@
+//! Datadog API v2: JSON:API resources.
+
+pub mod api_keys;

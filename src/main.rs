@@ -1,0 +1,19 @@
+use clap::Parser;
+use keyplane::cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    keyplane::telemetry::init();
+    let result = match cli.command {
+        Command::Serve(args) => keyplane::app::serve(args).await,
+        Command::Admin(args) => keyplane::app::admin(args).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

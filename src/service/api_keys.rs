@@ -1,0 +1,168 @@
+//! API keys: create, read, list, rename, revoke, with the FAQ's rules (unique names, at least
+//! one and at most `--max-api-keys-per-org` keys per organization).
+
+use super::{unexpected, Services};
+use crate::domain::api_key::{
+    ApiKey, ApiKeyChange, ApiKeyQuery, DEFAULT_CATEGORY, MAX_CATEGORY_CHARS,
+};
+use crate::domain::name::KeyName;
+use crate::domain::principal::Principal;
+use crate::domain::secret::{Secret, API_KEY_BYTES};
+use crate::domain::time;
+use crate::domain::user::Permission;
+use crate::error::{Error, Result};
+use crate::store::StoreError;
+use uuid::Uuid;
+
+const NOT_FOUND: &str = "API key not found";
+
+/// What a create asks for, already parsed.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub name: KeyName,
+    pub category: Option<String>,
+    pub remote_config_read_enabled: Option<bool>,
+}
+
+pub fn parse_category(raw: Option<String>) -> Result<Option<String>> {
+    match raw {
+        Some(c) if c.trim().is_empty() => Err(Error::invalid("category must not be blank")),
+        Some(c) if c.chars().count() > MAX_CATEGORY_CHARS => Err(Error::invalid(format!(
+            "category must be at most {MAX_CATEGORY_CHARS} characters"
+        ))),
+        other => Ok(other),
+    }
+}
+
+impl Services {
+    fn map_api_key_error(&self, org_id: Uuid, name: &str, err: StoreError) -> Error {
+        match err {
+            StoreError::NotFound => Error::NotFound(NOT_FOUND),
+            StoreError::Conflict("name") => {
+                Error::Conflict(format!("An API key with the name {name} already exists"))
+            }
+            // The wording of Datadog's own refusal of an out-of-bounds key count.
+            StoreError::LimitReached { count } => Error::Refused(format!(
+                "Org {org_id} has {count} api keys. Orgs must have at least 1 and at most {} keys.",
+                self.limits.max_api_keys_per_org
+            )),
+            StoreError::LastKey => Error::Refused(format!(
+                "Org {org_id} has 1 api keys. Orgs must have at least 1 and at most {} keys. \
+                 The last API key of an organization cannot be deleted.",
+                self.limits.max_api_keys_per_org
+            )),
+            other => unexpected(other),
+        }
+    }
+
+    /// Creates a key owned by the organization, recorded as created by `actor`.
+    /// Used by the API (after a permission check) and by bootstrap and the admin CLI.
+    pub async fn insert_api_key(
+        &self,
+        org_id: Uuid,
+        actor: Uuid,
+        new: NewApiKey,
+    ) -> Result<(ApiKey, Secret)> {
+        let id = Uuid::new_v4();
+        let secret = Secret::random_hex(API_KEY_BYTES);
+        let now = time::now();
+        let key = ApiKey {
+            id,
+            org_id,
+            name: new.name.as_str().to_owned(),
+            digest: secret.digest(),
+            sealed_key: self.vault.seal(id, &secret).map_err(Error::Internal)?,
+            last4: secret.last4(),
+            category: new.category.unwrap_or_else(|| DEFAULT_CATEGORY.to_owned()),
+            remote_config_read_enabled: new.remote_config_read_enabled.unwrap_or(true),
+            created_by: actor,
+            modified_by: Some(actor),
+            created_at: now,
+            modified_at: now,
+            date_last_used: None,
+        };
+        self.store
+            .create_api_key(&key, self.limits.max_api_keys_per_org)
+            .await
+            .map_err(|e| self.map_api_key_error(org_id, new.name.as_str(), e))?;
+        Ok((key, secret))
+    }
+
+    pub async fn create_api_key(
+        &self,
+        who: &Principal,
+        new: NewApiKey,
+    ) -> Result<(ApiKey, Secret)> {
+        who.require(Permission::ApiKeysWrite)?;
+        self.insert_api_key(who.org_id, who.user_id, new).await
+    }
+
+    /// The key with its secret, as Datadog's GET returns it.
+    pub async fn get_api_key(&self, who: &Principal, id: Uuid) -> Result<(ApiKey, Secret)> {
+        who.require(Permission::ApiKeysRead)?;
+        let key = self
+            .store
+            .get_api_key(who.org_id, id)
+            .await
+            .map_err(|e| self.map_api_key_error(who.org_id, "", e))?;
+        self.with_secret(key)
+    }
+
+    fn with_secret(&self, key: ApiKey) -> Result<(ApiKey, Secret)> {
+        let secret = self
+            .vault
+            .open(key.id, &key.sealed_key)
+            .map_err(Error::Internal)?;
+        Ok((key, secret))
+    }
+
+    /// One page of keys (never their secrets) and the number the filter matched.
+    pub async fn list_api_keys(
+        &self,
+        who: &Principal,
+        query: &ApiKeyQuery,
+    ) -> Result<(Vec<ApiKey>, u64)> {
+        who.require(Permission::ApiKeysRead)?;
+        self.store
+            .list_api_keys(who.org_id, query)
+            .await
+            .map_err(unexpected)
+    }
+
+    pub async fn update_api_key(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        name: KeyName,
+        category: Option<String>,
+        remote_config_read_enabled: Option<bool>,
+    ) -> Result<(ApiKey, Secret)> {
+        who.require(Permission::ApiKeysWrite)?;
+        let change = ApiKeyChange {
+            name,
+            category,
+            remote_config_read_enabled,
+            modified_by: who.user_id,
+            modified_at: time::now(),
+        };
+        let key = self
+            .store
+            .update_api_key(who.org_id, id, &change)
+            .await
+            .map_err(|e| self.map_api_key_error(who.org_id, change.name.as_str(), e))?;
+        self.with_secret(key)
+    }
+
+    pub async fn delete_api_key(&self, who: &Principal, id: Uuid) -> Result<()> {
+        who.require(Permission::ApiKeysDelete)?;
+        self.store
+            .delete_api_key(who.org_id, id)
+            .await
+            .map_err(|e| self.map_api_key_error(who.org_id, "", e))
+    }
+
+    /// The maximum number of API keys an organization may hold (`meta.max_allowed`).
+    pub fn max_api_keys(&self) -> u64 {
+        self.limits.max_api_keys_per_org
+    }
+}

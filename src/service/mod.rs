@@ -1,0 +1,40 @@
+//! The use cases. Every surface (v2, v1, the console, the `keyplane admin` CLI) calls these,
+//! so each rule of key management is written once, here or in `domain`.
+
+pub mod api_keys;
+pub mod application_keys;
+pub mod bootstrap;
+pub mod users;
+
+use crate::crypto::Vault;
+use crate::error::Error;
+use crate::store::{Store, StoreError};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_api_keys_per_org: u64,
+}
+
+/// Everything a use case needs, cheap to clone into each request.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub vault: Vault,
+    pub limits: Limits,
+}
+
+impl Services {
+    pub fn new(store: Arc<dyn Store>, vault: Vault, limits: Limits) -> Self {
+        Self {
+            store,
+            vault,
+            limits,
+        }
+    }
+}
+
+/// Store failures that no use case turns into something more specific.
+pub(crate) fn unexpected(err: StoreError) -> Error {
+    Error::internal(err)
+}

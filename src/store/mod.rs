@@ -1,0 +1,88 @@
+//! Storage behind one trait. The backend is chosen once, from the database URL, and
+//! injected as `Arc<dyn Store>`; nothing above this module names sqlx.
+
+mod sqlite;
+
+use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery};
+use crate::domain::application_key::ApplicationKey;
+use crate::domain::org::Org;
+use crate::domain::secret::KeyDigest;
+use crate::domain::user::User;
+use async_trait::async_trait;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule: which one is named by the constraint's table.
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    /// The organization already holds the maximum number of API keys.
+    #[error("API key limit reached ({count} keys)")]
+    LimitReached { count: u64 },
+    /// Deleting the organization's last API key.
+    #[error("the organization's last API key")]
+    LastKey,
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Which backend this is, for `/healthz` and logs.
+    fn backend(&self) -> &'static str;
+
+    async fn org_count(&self) -> StoreResult<u64>;
+    async fn create_org(&self, org: &Org) -> StoreResult<()>;
+    async fn get_org(&self, id: Uuid) -> StoreResult<Org>;
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>>;
+
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn get_user(&self, org_id: Uuid, id: Uuid) -> StoreResult<User>;
+    async fn find_user_by_email(&self, org_id: Uuid, email: &str) -> StoreResult<User>;
+    async fn users_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>>;
+    async fn list_admins(&self, org_id: Uuid) -> StoreResult<Vec<User>>;
+
+    /// Inserts the key unless the organization already has `max_per_org` keys, atomically.
+    async fn create_api_key(&self, key: &ApiKey, max_per_org: u64) -> StoreResult<()>;
+    async fn get_api_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<ApiKey>;
+    async fn find_api_key(&self, digest: &KeyDigest) -> StoreResult<Option<ApiKey>>;
+    /// One page of keys and the number of keys the filter matched.
+    async fn list_api_keys(
+        &self,
+        org_id: Uuid,
+        query: &ApiKeyQuery,
+    ) -> StoreResult<(Vec<ApiKey>, u64)>;
+    async fn count_api_keys(&self, org_id: Uuid) -> StoreResult<u64>;
+    async fn update_api_key(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        change: &ApiKeyChange,
+    ) -> StoreResult<ApiKey>;
+    /// Deletes the key unless it is the organization's last, atomically.
+    async fn delete_api_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<()>;
+
+    async fn create_application_key(&self, key: &ApplicationKey) -> StoreResult<()>;
+    async fn find_application_key(&self, digest: &KeyDigest)
+        -> StoreResult<Option<ApplicationKey>>;
+}
+
+/// Opens the backend the URL names and brings its schema up to date.
+pub async fn connect(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if database_url.starts_with("sqlite:") {
+        return Ok(Arc::new(SqliteStore::open(database_url).await?));
+    }
+    if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+        anyhow::bail!(
+            "the PostgreSQL backend is not available in this build yet; use an sqlite: URL"
+        );
+    }
+    anyhow::bail!("unsupported database URL scheme (expected sqlite: or postgres:)")
+}

@@ -1,0 +1,476 @@
+//! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, so a
+//! committed write (and so every acknowledged response) survives a crash or power loss.
+
+use super::{Store, StoreError, StoreResult};
+use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField};
+use crate::domain::application_key::ApplicationKey;
+use crate::domain::org::Org;
+use crate::domain::secret::KeyDigest;
+use crate::domain::user::{Role, User, UserStatus};
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// A write transaction that takes SQLite's write lock up front, so a count and the
+    /// write that depends on it cannot interleave with another writer.
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                if db.message().ends_with(".name") {
+                    StoreError::Conflict("name")
+                } else {
+                    StoreError::Conflict("unique")
+                }
+            }
+            _ => StoreError::Backend(err.to_string()),
+        }
+    }
+}
+
+fn uuid_col(row: &SqliteRow, col: &str) -> StoreResult<Uuid> {
+    let text: String = row.try_get(col)?;
+    Uuid::parse_str(&text).map_err(|e| StoreError::Backend(format!("{col}: {e}")))
+}
+
+fn opt_uuid_col(row: &SqliteRow, col: &str) -> StoreResult<Option<Uuid>> {
+    let text: Option<String> = row.try_get(col)?;
+    text.map(|t| Uuid::parse_str(&t).map_err(|e| StoreError::Backend(format!("{col}: {e}"))))
+        .transpose()
+}
+
+fn digest_col(row: &SqliteRow) -> StoreResult<KeyDigest> {
+    let bytes: Vec<u8> = row.try_get("digest")?;
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Backend("digest is not 32 bytes".into()))?;
+    Ok(KeyDigest(arr))
+}
+
+fn org_from(row: &SqliteRow) -> StoreResult<Org> {
+    Ok(Org {
+        id: uuid_col(row, "id")?,
+        name: row.try_get("name")?,
+        one_time_read: row.try_get("one_time_read")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn user_from(row: &SqliteRow) -> StoreResult<User> {
+    let role: String = row.try_get("role")?;
+    let status: String = row.try_get("status")?;
+    Ok(User {
+        id: uuid_col(row, "id")?,
+        org_id: uuid_col(row, "org_id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        handle: row.try_get("handle")?,
+        title: row.try_get("title")?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Backend(format!("role {role}")))?,
+        status: UserStatus::parse(&status)
+            .ok_or_else(|| StoreError::Backend(format!("status {status}")))?,
+        service_account: row.try_get("service_account")?,
+        password_hash: row.try_get("password_hash")?,
+        created_at: row.try_get("created_at")?,
+        modified_at: row.try_get("modified_at")?,
+    })
+}
+
+fn api_key_from(row: &SqliteRow) -> StoreResult<ApiKey> {
+    Ok(ApiKey {
+        id: uuid_col(row, "id")?,
+        org_id: uuid_col(row, "org_id")?,
+        name: row.try_get("name")?,
+        digest: digest_col(row)?,
+        sealed_key: row.try_get("sealed_key")?,
+        last4: row.try_get("last4")?,
+        category: row.try_get("category")?,
+        remote_config_read_enabled: row.try_get("remote_config_read_enabled")?,
+        created_by: uuid_col(row, "created_by")?,
+        modified_by: opt_uuid_col(row, "modified_by")?,
+        created_at: row.try_get("created_at")?,
+        modified_at: row.try_get("modified_at")?,
+        date_last_used: row.try_get("date_last_used")?,
+    })
+}
+
+fn app_key_from(row: &SqliteRow) -> StoreResult<ApplicationKey> {
+    let scopes: Option<String> = row.try_get("scopes")?;
+    let scopes = scopes
+        .map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Backend(e.to_string())))
+        .transpose()?;
+    Ok(ApplicationKey {
+        id: uuid_col(row, "id")?,
+        org_id: uuid_col(row, "org_id")?,
+        owner_id: uuid_col(row, "owner_id")?,
+        name: row.try_get("name")?,
+        digest: digest_col(row)?,
+        sealed_key: row.try_get("sealed_key")?,
+        last4: row.try_get("last4")?,
+        scopes,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+    })
+}
+
+fn to_u64(count: i64) -> u64 {
+    u64::try_from(count).unwrap_or(0)
+}
+
+/// Appends the WHERE clause of an API key list; shared by the page and its count.
+fn push_api_key_filter(qb: &mut QueryBuilder<'_, Sqlite>, org_id: Uuid, query: &ApiKeyQuery) {
+    let f = &query.filter;
+    qb.push(" WHERE org_id = ").push_bind(org_id.to_string());
+    if let Some(needle) = &f.name_contains {
+        qb.push(" AND instr(name_folded, ")
+            .push_bind(crate::domain::name::fold(needle))
+            .push(") > 0");
+    }
+    if let Some(t) = f.created_from {
+        qb.push(" AND created_at >= ").push_bind(t);
+    }
+    if let Some(t) = f.created_to {
+        qb.push(" AND created_at <= ").push_bind(t);
+    }
+    if let Some(t) = f.modified_from {
+        qb.push(" AND modified_at >= ").push_bind(t);
+    }
+    if let Some(t) = f.modified_to {
+        qb.push(" AND modified_at <= ").push_bind(t);
+    }
+    if let Some(b) = f.remote_config_read_enabled {
+        qb.push(" AND remote_config_read_enabled = ").push_bind(b);
+    }
+    if let Some(c) = &f.category {
+        qb.push(" AND category = ").push_bind(c.clone());
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn org_count(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orgs")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(to_u64(n))
+    }
+
+    async fn create_org(&self, org: &Org) -> StoreResult<()> {
+        sqlx::query("INSERT INTO orgs (id, name, one_time_read, created_at) VALUES (?, ?, ?, ?)")
+            .bind(org.id.to_string())
+            .bind(&org.name)
+            .bind(org.one_time_read)
+            .bind(org.created_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn get_org(&self, id: Uuid) -> StoreResult<Org> {
+        let row = sqlx::query("SELECT * FROM orgs WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        org_from(&row)
+    }
+
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
+        let rows = sqlx::query("SELECT * FROM orgs ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(org_from).collect()
+    }
+
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, org_id, email, name, handle, title, role, status, disabled, \
+             service_account, password_hash, created_at, modified_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(user.id.to_string())
+        .bind(user.org_id.to_string())
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(&user.handle)
+        .bind(&user.title)
+        .bind(user.role.as_str())
+        .bind(user.status.as_str())
+        .bind(user.disabled())
+        .bind(user.service_account)
+        .bind(&user.password_hash)
+        .bind(user.created_at)
+        .bind(user.modified_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_user(&self, org_id: Uuid, id: Uuid) -> StoreResult<User> {
+        let row = sqlx::query("SELECT * FROM users WHERE org_id = ? AND id = ?")
+            .bind(org_id.to_string())
+            .bind(id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        user_from(&row)
+    }
+
+    async fn find_user_by_email(&self, org_id: Uuid, email: &str) -> StoreResult<User> {
+        let row = sqlx::query("SELECT * FROM users WHERE org_id = ? AND email = ?")
+            .bind(org_id.to_string())
+            .bind(email)
+            .fetch_one(&self.pool)
+            .await?;
+        user_from(&row)
+    }
+
+    async fn users_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM users WHERE org_id = ");
+        qb.push_bind(org_id.to_string()).push(" AND id IN (");
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(id.to_string());
+        }
+        qb.push(") ORDER BY created_at, id");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter().map(user_from).collect()
+    }
+
+    async fn list_admins(&self, org_id: Uuid) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query(
+            "SELECT * FROM users WHERE org_id = ? AND role = 'admin' AND disabled = 0 \
+             AND service_account = 0 ORDER BY created_at, id",
+        )
+        .bind(org_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(user_from).collect()
+    }
+
+    async fn create_api_key(&self, key: &ApiKey, max_per_org: u64) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE org_id = ?")
+            .bind(key.org_id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        if to_u64(count) >= max_per_org {
+            return Err(StoreError::LimitReached {
+                count: to_u64(count),
+            });
+        }
+        sqlx::query(
+            "INSERT INTO api_keys (id, org_id, name, name_folded, digest, sealed_key, last4, \
+             category, remote_config_read_enabled, created_by, modified_by, created_at, \
+             modified_at, date_last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(key.id.to_string())
+        .bind(key.org_id.to_string())
+        .bind(&key.name)
+        .bind(crate::domain::name::fold(&key.name))
+        .bind(key.digest.0.as_slice())
+        .bind(&key.sealed_key)
+        .bind(&key.last4)
+        .bind(&key.category)
+        .bind(key.remote_config_read_enabled)
+        .bind(key.created_by.to_string())
+        .bind(key.modified_by.map(|u| u.to_string()))
+        .bind(key.created_at)
+        .bind(key.modified_at)
+        .bind(key.date_last_used)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_api_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<ApiKey> {
+        let row = sqlx::query("SELECT * FROM api_keys WHERE org_id = ? AND id = ?")
+            .bind(org_id.to_string())
+            .bind(id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        api_key_from(&row)
+    }
+
+    async fn find_api_key(&self, digest: &KeyDigest) -> StoreResult<Option<ApiKey>> {
+        let row = sqlx::query("SELECT * FROM api_keys WHERE digest = ?")
+            .bind(digest.0.as_slice())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(api_key_from).transpose()
+    }
+
+    async fn list_api_keys(
+        &self,
+        org_id: Uuid,
+        query: &ApiKeyQuery,
+    ) -> StoreResult<(Vec<ApiKey>, u64)> {
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM api_keys");
+        push_api_key_filter(&mut count, org_id, query);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+
+        let mut page = QueryBuilder::<Sqlite>::new("SELECT * FROM api_keys");
+        push_api_key_filter(&mut page, org_id, query);
+        let column = match query.sort.field {
+            ApiKeySortField::CreatedAt => "created_at",
+            ApiKeySortField::Last4 => "last4",
+            ApiKeySortField::ModifiedAt => "modified_at",
+            ApiKeySortField::Name => "name_folded",
+        };
+        let dir = if query.sort.descending { "DESC" } else { "ASC" };
+        page.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
+            .push_bind(i64::from(query.page.size))
+            .push(" OFFSET ")
+            .push_bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX));
+        let rows = page.build().fetch_all(&self.pool).await?;
+        let keys = rows.iter().map(api_key_from).collect::<StoreResult<_>>()?;
+        Ok((keys, to_u64(total)))
+    }
+
+    async fn count_api_keys(&self, org_id: Uuid) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE org_id = ?")
+            .bind(org_id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(to_u64(n))
+    }
+
+    async fn update_api_key(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        change: &ApiKeyChange,
+    ) -> StoreResult<ApiKey> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE api_keys SET name = ?, name_folded = ?, \
+             category = COALESCE(?, category), \
+             remote_config_read_enabled = COALESCE(?, remote_config_read_enabled), \
+             modified_by = ?, modified_at = ? WHERE org_id = ? AND id = ?",
+        )
+        .bind(change.name.as_str())
+        .bind(change.name.folded())
+        .bind(&change.category)
+        .bind(change.remote_config_read_enabled)
+        .bind(change.modified_by.to_string())
+        .bind(change.modified_at)
+        .bind(org_id.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let row = sqlx::query("SELECT * FROM api_keys WHERE org_id = ? AND id = ?")
+            .bind(org_id.to_string())
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        let key = api_key_from(&row)?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    async fn delete_api_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let exists: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE org_id = ? AND id = ?")
+                .bind(org_id.to_string())
+                .bind(id.to_string())
+                .fetch_one(&mut *tx)
+                .await?;
+        if exists == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE org_id = ?")
+            .bind(org_id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        if count <= 1 {
+            return Err(StoreError::LastKey);
+        }
+        sqlx::query("DELETE FROM api_keys WHERE org_id = ? AND id = ?")
+            .bind(org_id.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_application_key(&self, key: &ApplicationKey) -> StoreResult<()> {
+        let scopes = key
+            .scopes
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO application_keys (id, org_id, owner_id, name, name_folded, digest, \
+             sealed_key, last4, scopes, created_at, last_used_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(key.id.to_string())
+        .bind(key.org_id.to_string())
+        .bind(key.owner_id.to_string())
+        .bind(&key.name)
+        .bind(crate::domain::name::fold(&key.name))
+        .bind(key.digest.0.as_slice())
+        .bind(&key.sealed_key)
+        .bind(&key.last4)
+        .bind(scopes)
+        .bind(key.created_at)
+        .bind(key.last_used_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn find_application_key(
+        &self,
+        digest: &KeyDigest,
+    ) -> StoreResult<Option<ApplicationKey>> {
+        let row = sqlx::query("SELECT * FROM application_keys WHERE digest = ?")
+            .bind(digest.0.as_slice())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(app_key_from).transpose()
+    }
+}
