@@ -106,7 +106,7 @@ pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
             max_api_keys_per_org,
             ..
         } => *max_api_keys_per_org,
-        AdminCommand::CreateApplicationKey { .. } => u64::MAX,
+        _ => u64::MAX,
     };
     let services = args
         .store
@@ -115,6 +115,14 @@ pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
         })
         .await?;
     match args.command {
+        AdminCommand::CreateOrganization { name, admin_email } => {
+            let creds = services.create_organization(&name, &admin_email).await?;
+            println!(
+                "# organization \"{name}\" ({}); shown only now",
+                creds.org_id
+            );
+            print!("{}", creds.env_file());
+        }
         AdminCommand::CreateApplicationKey { email, name } => {
             let (admin, secret) = services
                 .mint_admin_application_key(email.as_deref(), &name)

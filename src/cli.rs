@@ -68,6 +68,16 @@ pub struct AdminArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum AdminCommand {
+    /// Create an organization with its first admin, one API key and one application key,
+    /// and print their credentials once.
+    CreateOrganization {
+        /// Display name of the organization.
+        #[arg(long)]
+        name: String,
+        /// Email of the organization's first admin.
+        #[arg(long)]
+        admin_email: String,
+    },
     /// Mint a new application key for an admin user and print it once (recovery when every
     /// application key is lost).
     CreateApplicationKey {

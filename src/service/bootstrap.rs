@@ -49,6 +49,15 @@ impl Services {
         org_name: &str,
         admin_email: &str,
     ) -> Result<InitialCredentials> {
+        if org_name.trim().is_empty() {
+            return Err(Error::invalid("organization name must not be blank"));
+        }
+        let email = admin_email.trim().to_lowercase();
+        if !email.contains('@') || email.chars().any(char::is_whitespace) {
+            return Err(Error::invalid(format!(
+                "{admin_email} is not an email address"
+            )));
+        }
         let now = time::now();
         let org = Org {
             id: Uuid::new_v4(),
@@ -58,7 +67,6 @@ impl Services {
         };
         self.store.create_org(&org).await.map_err(unexpected)?;
         let password = Secret::random_hex(PASSWORD_BYTES);
-        let email = admin_email.trim().to_lowercase();
         let admin = User {
             id: Uuid::new_v4(),
             org_id: org.id,
