@@ -11,6 +11,9 @@ pub enum Error {
     /// The resource does not exist for this caller (404). The text is Datadog's.
     #[error("{0}")]
     NotFound(&'static str),
+    /// Not found, with a message naming the id (Datadog's users: `<id> not found`).
+    #[error("{0}")]
+    NotFoundText(String),
     /// A uniqueness rule was broken (409).
     #[error("{0}")]
     Conflict(String),

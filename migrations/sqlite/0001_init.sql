@@ -15,7 +15,8 @@ CREATE TABLE users (
     name            TEXT,
     handle          TEXT NOT NULL,
     title           TEXT,
-    role            TEXT NOT NULL,
+    -- Comma-separated managed role names (admin, standard, read_only); empty = no role.
+    roles           TEXT NOT NULL,
     status          TEXT NOT NULL,
     disabled        INTEGER NOT NULL DEFAULT 0,
     service_account INTEGER NOT NULL DEFAULT 0,
@@ -24,6 +25,7 @@ CREATE TABLE users (
     modified_at     INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX users_org_email ON users(org_id, email);
+CREATE INDEX users_org_created ON users(org_id, created_at);
 
 CREATE TABLE api_keys (
     id                          TEXT PRIMARY KEY NOT NULL,

@@ -46,7 +46,7 @@ pub async fn key_pair(services: &Services, api: &str, app: &str) -> Result<Princ
     Ok(Principal {
         org_id: app_key.org_id,
         user_id: owner.id,
-        role: owner.role,
+        roles: owner.roles,
         app_key_id: app_key.id,
         scopes: app_key.scopes,
     })

@@ -1,6 +1,13 @@
+use super::list::{Page, Sort};
 use super::secret::KeyDigest;
 use super::time::Micros;
+use crate::error::Error;
 use uuid::Uuid;
+
+/// Datadog's advertised `meta.max_allowed_per_user`, enforced per owner.
+pub const MAX_PER_USER: u64 = 1000;
+const MAX_SCOPES: usize = 200;
+const MAX_SCOPE_CHARS: usize = 100;
 
 /// An application key as stored. Its owner is fixed for life: no call moves it.
 #[derive(Debug, Clone)]
@@ -16,4 +23,71 @@ pub struct ApplicationKey {
     pub scopes: Option<Vec<String>>,
     pub created_at: Micros,
     pub last_used_at: Option<Micros>,
+}
+
+/// Scopes as sent: `null` means all of the owner's permissions; a list is kept exactly as
+/// given (Datadog echoes it), but each entry must look like a permission name.
+pub fn parse_scopes(raw: Option<Vec<String>>) -> Result<Option<Vec<String>>, Error> {
+    let Some(scopes) = raw else {
+        return Ok(None);
+    };
+    if scopes.is_empty() {
+        return Err(Error::invalid(
+            "scopes must not be empty; send null for all of the owner's permissions",
+        ));
+    }
+    if scopes.len() > MAX_SCOPES {
+        return Err(Error::invalid(format!("at most {MAX_SCOPES} scopes")));
+    }
+    for scope in &scopes {
+        let valid = !scope.is_empty()
+            && scope.len() <= MAX_SCOPE_CHARS
+            && scope
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(Error::invalid(format!("Invalid scope: {scope}")));
+        }
+    }
+    Ok(Some(scopes))
+}
+
+/// A validated change: `None` leaves a field as it is; `scopes: Some(None)` sets them to null.
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationKeyChange {
+    pub name: Option<super::name::KeyName>,
+    pub scopes: Option<Option<Vec<String>>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplicationKeySortField {
+    CreatedAt,
+    Last4,
+    Name,
+}
+
+impl ApplicationKeySortField {
+    pub fn parse(field: &str) -> Option<Self> {
+        match field.to_ascii_lowercase().as_str() {
+            "created_at" => Some(Self::CreatedAt),
+            "last4" => Some(Self::Last4),
+            "name" => Some(Self::Name),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationKeyFilter {
+    pub name_contains: Option<String>,
+    pub created_from: Option<Micros>,
+    pub created_to: Option<Micros>,
+    pub owner_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApplicationKeyQuery {
+    pub filter: ApplicationKeyFilter,
+    pub sort: Sort<ApplicationKeySortField>,
+    pub page: Page,
 }

@@ -8,20 +8,33 @@ use uuid::Uuid;
 pub struct Principal {
     pub org_id: Uuid,
     pub user_id: Uuid,
-    pub role: Role,
+    pub roles: Vec<Role>,
     pub app_key_id: Uuid,
     /// The application key's scopes; `None` means all of the owner's permissions.
     pub scopes: Option<Vec<String>>,
 }
 
 impl Principal {
-    /// Allowed only when the role grants it and the key's scopes, when set, include it.
-    pub fn require(&self, permission: Permission) -> Result<(), Error> {
+    pub fn can(&self, permission: Permission) -> bool {
         let scoped_in = self
             .scopes
             .as_ref()
             .is_none_or(|scopes| scopes.iter().any(|s| s == permission.as_str()));
-        if self.role.grants(permission) && scoped_in {
+        scoped_in && self.roles.iter().any(|r| r.grants(permission))
+    }
+
+    /// Allowed only when a role grants it and the key's scopes, when set, include it.
+    pub fn require(&self, permission: Permission) -> Result<(), Error> {
+        if self.can(permission) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+
+    /// Allowed when any of `permissions` is (Datadog's "X OR Y" endpoints).
+    pub fn require_any(&self, permissions: &[Permission]) -> Result<(), Error> {
+        if permissions.iter().any(|p| self.can(*p)) {
             Ok(())
         } else {
             Err(Error::Forbidden)

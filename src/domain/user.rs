@@ -1,3 +1,4 @@
+use super::list::{Page, Sort};
 use super::time::Micros;
 use uuid::Uuid;
 
@@ -10,6 +11,8 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Standard, Role::ReadOnly];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
@@ -19,12 +22,7 @@ impl Role {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "admin" => Some(Role::Admin),
-            "standard" => Some(Role::Standard),
-            "read_only" => Some(Role::ReadOnly),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
     }
 
     /// The name Datadog gives the role.
@@ -45,6 +43,13 @@ impl Role {
         }
     }
 
+    pub fn from_id(id: Uuid) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.id() == id)
+    }
+
+    /// The key-management permissions each managed role grants, as Datadog's defaults:
+    /// Standard users read API keys and manage their own application keys; Read Only users
+    /// only see who is in the organization.
     pub fn grants(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
@@ -105,15 +110,17 @@ impl UserStatus {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "Active" => Some(UserStatus::Active),
-            "Pending" => Some(UserStatus::Pending),
-            "Disabled" => Some(UserStatus::Disabled),
-            _ => None,
-        }
+        [
+            UserStatus::Active,
+            UserStatus::Pending,
+            UserStatus::Disabled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str().eq_ignore_ascii_case(text))
     }
 }
 
+/// A user or a service account (Datadog models both as `users`).
 #[derive(Debug, Clone)]
 pub struct User {
     pub id: Uuid,
@@ -121,9 +128,10 @@ pub struct User {
     /// Always lowercased, as Datadog stores it.
     pub email: String,
     pub name: Option<String>,
+    /// The email for a user, the id for a service account.
     pub handle: String,
     pub title: Option<String>,
-    pub role: Role,
+    pub roles: Vec<Role>,
     pub status: UserStatus,
     pub service_account: bool,
     /// argon2id PHC string; `None` for service accounts and users who never set one.
@@ -136,4 +144,49 @@ impl User {
     pub fn disabled(&self) -> bool {
         self.status == UserStatus::Disabled
     }
+
+    pub fn grants(&self, permission: Permission) -> bool {
+        self.roles.iter().any(|r| r.grants(permission))
+    }
+}
+
+/// A validated change to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// `Some(None)` clears the title.
+    pub title: Option<Option<String>>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSortField {
+    Name,
+    Email,
+    CreatedAt,
+    ModifiedAt,
+    Status,
+}
+
+impl UserSortField {
+    pub fn parse(field: &str) -> Option<Self> {
+        match field.to_ascii_lowercase().as_str() {
+            "name" => Some(Self::Name),
+            "email" => Some(Self::Email),
+            "created_at" => Some(Self::CreatedAt),
+            "modified_at" => Some(Self::ModifiedAt),
+            "status" => Some(Self::Status),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct UserQuery {
+    /// Case-insensitive substring of the name or the email.
+    pub filter: Option<String>,
+    pub statuses: Vec<UserStatus>,
+    pub sort: Sort<UserSortField>,
+    pub page: Page,
 }

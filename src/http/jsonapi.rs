@@ -1,15 +1,100 @@
 //! JSON:API pieces shared by the v2 resources, in the shapes Datadog sends.
 
-use crate::domain::time;
-use crate::domain::user::User;
-use serde::Serialize;
+use crate::domain::time::{self, Micros};
+use crate::domain::user::{Role, User};
+use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
+
+/// For `Option<Option<T>>` fields with `#[serde(default)]`: absent is `None`, `null` is
+/// `Some(None)`, a value is `Some(Some(v))`. JSON:API PATCH needs the three apart.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
 
 #[derive(Serialize)]
 pub struct Document<T: Serialize> {
     pub data: T,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub included: Option<Vec<UserResource>>,
+    pub included: Option<Vec<Included>>,
+}
+
+impl<T: Serialize> Document<T> {
+    pub fn new(data: T) -> Self {
+        Self {
+            data,
+            included: None,
+        }
+    }
+}
+
+/// Objects of `included`: users and their roles.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum Included {
+    User(Box<UserResource>),
+    Role(RoleResource),
+}
+
+impl Included {
+    /// The users, then each of their roles once.
+    pub fn users_with_roles(users: &[User]) -> Vec<Included> {
+        let mut roles: Vec<Role> = Vec::new();
+        for role in users.iter().flat_map(|u| u.roles.iter()) {
+            if !roles.contains(role) {
+                roles.push(*role);
+            }
+        }
+        users
+            .iter()
+            .map(|u| Included::User(Box::new(u.into())))
+            .chain(roles.into_iter().map(|r| Included::Role(r.into())))
+            .collect()
+    }
+
+    pub fn users(users: &[User]) -> Vec<Included> {
+        users
+            .iter()
+            .map(|u| Included::User(Box::new(u.into())))
+            .collect()
+    }
+}
+
+/// Managed roles exist from the start; they carry keyplane's release date.
+const ROLES_CREATED_AT: Micros = 1_767_225_600_000_000;
+
+#[derive(Serialize)]
+pub struct RoleResource {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: Uuid,
+    attributes: RoleAttributes,
+}
+
+#[derive(Serialize)]
+struct RoleAttributes {
+    name: &'static str,
+    managed: bool,
+    created_at: String,
+    modified_at: String,
+}
+
+impl From<Role> for RoleResource {
+    fn from(role: Role) -> Self {
+        Self {
+            kind: "roles",
+            id: role.id(),
+            attributes: RoleAttributes {
+                name: role.display_name(),
+                managed: true,
+                created_at: time::format(ROLES_CREATED_AT),
+                modified_at: time::format(ROLES_CREATED_AT),
+            },
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -98,10 +183,14 @@ impl From<&User> for UserResource {
             },
             relationships: UserRelationships {
                 roles: RoleLinkages {
-                    data: vec![Linkage {
-                        kind: "roles",
-                        id: user.role.id(),
-                    }],
+                    data: user
+                        .roles
+                        .iter()
+                        .map(|r| Linkage {
+                            kind: "roles",
+                            id: r.id(),
+                        })
+                        .collect(),
                 },
                 org: Relationship {
                     data: Some(Linkage {

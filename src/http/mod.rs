@@ -8,13 +8,15 @@ pub mod params;
 pub mod v1;
 pub mod v2;
 
+pub mod routes;
+
 mod health;
 mod middleware;
 
+use crate::auth::middleware::authenticate;
 use crate::service::Services;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::get;
 use axum::Router;
 use error::error_response;
 
@@ -22,19 +24,13 @@ use error::error_response;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn router(services: Services) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/api/v1/validate", get(v1::validate::validate))
-        .route(
-            "/api/v2/api_keys",
-            get(v2::api_keys::list).post(v2::api_keys::create),
-        )
-        .route(
-            "/api/v2/api_keys/{api_key_id}",
-            get(v2::api_keys::get)
-                .patch(v2::api_keys::update)
-                .delete(v2::api_keys::delete),
-        )
+    let mut router = Router::new();
+    for route in routes::table() {
+        let auth =
+            axum::middleware::from_fn_with_state((services.clone(), route.access), authenticate);
+        router = router.route(route.path, route.handler.route_layer(auth));
+    }
+    router
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "Not found") })
         .method_not_allowed_fallback(|| async {
             error_response(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")

@@ -3,6 +3,11 @@
 //! malformed is a 400 that names the parameter; unknown parameters are ignored, as Datadog does.
 
 use crate::domain::list::{Page, Sort, MAX_PAGE_SIZE};
+
+/// Datadog's application key lists return 100 keys when no page size is given.
+pub const APP_KEY_PAGE_SIZE: u32 = 100;
+/// The users list accepts pages of up to 1000 (`meta.page.max_page_size`).
+pub const USER_MAX_PAGE_SIZE: u32 = 1000;
 use crate::domain::time::{self, Micros};
 use crate::error::{Error, Result};
 
@@ -25,16 +30,24 @@ impl QueryParams {
             .map(|(_, v)| v.as_str())
     }
 
+    /// `page[size]` (default 10, at most 100) and `page[number]` (0-based).
     pub fn page(&self) -> Result<Page> {
-        let mut page = Page::default();
+        self.page_within(Page::default().size, MAX_PAGE_SIZE)
+    }
+
+    pub fn page_within(&self, default_size: u32, max_size: u32) -> Result<Page> {
+        let mut page = Page {
+            size: default_size,
+            number: 0,
+        };
         if let Some(raw) = self.get("page[size]") {
             page.size = raw
                 .parse::<u32>()
                 .ok()
-                .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+                .filter(|n| (1..=max_size).contains(n))
                 .ok_or_else(|| {
                     Error::invalid(format!(
-                        "page[size] must be an integer from 1 to {MAX_PAGE_SIZE}"
+                        "page[size] must be an integer from 1 to {max_size}"
                     ))
                 })?;
         }
@@ -75,6 +88,15 @@ impl QueryParams {
                     options.join(", ")
                 ))
             })
+    }
+
+    pub fn uuid(&self, name: &str) -> Result<Option<uuid::Uuid>> {
+        self.get(name)
+            .map(|raw| {
+                uuid::Uuid::parse_str(raw)
+                    .map_err(|_| Error::invalid(format!("{name} must be a UUID")))
+            })
+            .transpose()
     }
 
     pub fn date(&self, name: &str) -> Result<Option<Micros>> {

@@ -1,16 +1,126 @@
-//! Application keys: each belongs to one user or service account for life.
+//! Application keys on Datadog's three surfaces (organization, current user, service
+//! account). One set of rules; the surface decides whose keys are in reach, which
+//! permission it takes, and whether the secret is shown.
 
 use super::{unexpected, Services};
-use crate::domain::application_key::ApplicationKey;
+use crate::domain::application_key::{
+    ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, MAX_PER_USER,
+};
 use crate::domain::name::KeyName;
+use crate::domain::principal::Principal;
 use crate::domain::secret::{Secret, APP_KEY_BYTES};
 use crate::domain::time;
+use crate::domain::user::{Permission, User};
 use crate::error::{Error, Result};
 use crate::store::StoreError;
 use uuid::Uuid;
 
+const NOT_FOUND: &str = "Application key not found";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// `/api/v2/application_keys`: every key of the organization.
+    Org,
+    /// `/api/v2/current_user/application_keys`: the caller's own keys.
+    CurrentUser,
+    /// `/api/v2/service_accounts/{id}/application_keys`: one service account's keys.
+    ServiceAccount(Uuid),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
+}
+
+impl Surface {
+    fn permission(self, access: Access) -> Permission {
+        match (self, access) {
+            (Surface::Org, Access::Read) => Permission::OrgAppKeysRead,
+            (Surface::Org, Access::Write) => Permission::OrgAppKeysWrite,
+            (Surface::CurrentUser, _) => Permission::UserAppKeys,
+            (Surface::ServiceAccount(_), _) => Permission::ServiceAccountWrite,
+        }
+    }
+}
+
 impl Services {
-    /// Mints a key for `owner`; used by bootstrap and `keyplane admin`.
+    fn app_key_error(&self, name: &str, err: StoreError) -> Error {
+        match err {
+            StoreError::NotFound => Error::NotFound(NOT_FOUND),
+            StoreError::Conflict("name") => Error::Conflict(format!(
+                "An application key with the name {name} already exists"
+            )),
+            StoreError::LimitReached { count } => Error::Refused(format!(
+                "The owner has {count} application keys; at most {MAX_PER_USER} are allowed."
+            )),
+            other => unexpected(other),
+        }
+    }
+
+    /// Checks the caller may use `surface` and returns the owner it is limited to.
+    async fn surface_owner(
+        &self,
+        who: &Principal,
+        surface: Surface,
+        access: Access,
+    ) -> Result<Option<Uuid>> {
+        who.require(surface.permission(access))?;
+        match surface {
+            Surface::Org => Ok(None),
+            Surface::CurrentUser => Ok(Some(who.user_id)),
+            Surface::ServiceAccount(id) => {
+                self.service_account(who.org_id, id).await?;
+                Ok(Some(id))
+            }
+        }
+    }
+
+    async fn service_account(&self, org_id: Uuid, id: Uuid) -> Result<User> {
+        match self.store.get_user(org_id, id).await {
+            Ok(user) if user.service_account => Ok(user),
+            Ok(_) | Err(StoreError::NotFound) => Err(Error::NotFound("Service account not found")),
+            Err(e) => Err(unexpected(e)),
+        }
+    }
+
+    /// A key of the organization that is in reach of `surface`, or 404.
+    async fn reachable_key(
+        &self,
+        who: &Principal,
+        surface: Surface,
+        access: Access,
+        id: Uuid,
+    ) -> Result<ApplicationKey> {
+        let owner = self.surface_owner(who, surface, access).await?;
+        let key = self
+            .store
+            .get_application_key(who.org_id, id)
+            .await
+            .map_err(|e| self.app_key_error("", e))?;
+        match owner {
+            Some(owner) if owner != key.owner_id => Err(Error::NotFound(NOT_FOUND)),
+            _ => Ok(key),
+        }
+    }
+
+    /// The secret, where Datadog shows it after creation: GET and PATCH on the current
+    /// user's surface, unless the organization is in One-Time Read mode.
+    async fn revealed(&self, surface: Surface, key: &ApplicationKey) -> Result<Option<Secret>> {
+        if surface != Surface::CurrentUser {
+            return Ok(None);
+        }
+        let org = self.store.get_org(key.org_id).await.map_err(unexpected)?;
+        if org.one_time_read {
+            return Ok(None);
+        }
+        self.vault
+            .open(key.id, &key.sealed_key)
+            .map(Some)
+            .map_err(Error::Internal)
+    }
+
+    /// Mints a key for `owner`; used by the API, bootstrap and `keyplane admin`.
     pub async fn insert_application_key(
         &self,
         org_id: Uuid,
@@ -33,15 +143,88 @@ impl Services {
             last_used_at: None,
         };
         self.store
-            .create_application_key(&key)
+            .create_application_key(&key, MAX_PER_USER)
             .await
-            .map_err(|e| match e {
-                StoreError::Conflict("name") => Error::Conflict(format!(
-                    "An application key with the name {} already exists",
-                    name.as_str()
-                )),
-                other => unexpected(other),
-            })?;
+            .map_err(|e| self.app_key_error(name.as_str(), e))?;
         Ok((key, secret))
+    }
+
+    pub async fn create_application_key(
+        &self,
+        who: &Principal,
+        surface: Surface,
+        name: KeyName,
+        scopes: Option<Vec<String>>,
+    ) -> Result<(ApplicationKey, Secret)> {
+        let owner = self
+            .surface_owner(who, surface, Access::Write)
+            .await?
+            .ok_or_else(|| Error::internal("application keys are created for an owner"))?;
+        if let Surface::ServiceAccount(id) = surface {
+            if self.service_account(who.org_id, id).await?.disabled() {
+                return Err(Error::invalid("the service account is disabled"));
+            }
+        }
+        self.insert_application_key(who.org_id, owner, name, scopes)
+            .await
+    }
+
+    pub async fn get_application_key(
+        &self,
+        who: &Principal,
+        surface: Surface,
+        id: Uuid,
+    ) -> Result<(ApplicationKey, Option<Secret>)> {
+        let key = self.reachable_key(who, surface, Access::Read, id).await?;
+        let secret = self.revealed(surface, &key).await?;
+        Ok((key, secret))
+    }
+
+    pub async fn list_application_keys(
+        &self,
+        who: &Principal,
+        surface: Surface,
+        mut query: ApplicationKeyQuery,
+    ) -> Result<(Vec<ApplicationKey>, u64)> {
+        if let Some(owner) = self.surface_owner(who, surface, Access::Read).await? {
+            query.filter.owner_id = Some(owner);
+        }
+        self.store
+            .list_application_keys(who.org_id, &query)
+            .await
+            .map_err(unexpected)
+    }
+
+    /// Renames or rescopes a key; no change moves a key to another owner.
+    pub async fn update_application_key(
+        &self,
+        who: &Principal,
+        surface: Surface,
+        id: Uuid,
+        change: ApplicationKeyChange,
+    ) -> Result<(ApplicationKey, Option<Secret>)> {
+        self.reachable_key(who, surface, Access::Write, id).await?;
+        let name = change.name.as_ref().map(|n| n.as_str().to_owned());
+        let key = self
+            .store
+            .update_application_key(who.org_id, id, &change)
+            .await
+            .map_err(|e| self.app_key_error(name.as_deref().unwrap_or_default(), e))?;
+        let secret = self.revealed(surface, &key).await?;
+        Ok((key, secret))
+    }
+
+    /// Revokes a key: it stops authenticating on the very next request.
+    pub async fn delete_application_key(
+        &self,
+        who: &Principal,
+        surface: Surface,
+        id: Uuid,
+    ) -> Result<()> {
+        self.reachable_key(who, surface, Access::Write, id).await?;
+        self.store
+            .delete_application_key(who.org_id, id)
+            .await
+            .map_err(|e| self.app_key_error("", e))
     }
 }

@@ -2,7 +2,7 @@
 //! And the offline recovery path for an operator who lost every key.
 
 use super::api_keys::NewApiKey;
-use super::users::hash_password;
+use super::users::{hash_password, parse_email};
 use super::{unexpected, Services};
 use crate::domain::name::KeyName;
 use crate::domain::org::Org;
@@ -52,12 +52,7 @@ impl Services {
         if org_name.trim().is_empty() {
             return Err(Error::invalid("organization name must not be blank"));
         }
-        let email = admin_email.trim().to_lowercase();
-        if !email.contains('@') || email.chars().any(char::is_whitespace) {
-            return Err(Error::invalid(format!(
-                "{admin_email} is not an email address"
-            )));
-        }
+        let email = parse_email(admin_email)?;
         let now = time::now();
         let org = Org {
             id: Uuid::new_v4(),
@@ -74,7 +69,7 @@ impl Services {
             name: Some("Administrator".to_owned()),
             handle: email.clone(),
             title: None,
-            role: Role::Admin,
+            roles: vec![Role::Admin],
             status: UserStatus::Active,
             service_account: false,
             password_hash: Some(hash_password(password.expose())?),

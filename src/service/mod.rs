@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod application_keys;
 pub mod bootstrap;
+pub mod orgs;
 pub mod users;
 
 use crate::crypto::Vault;

@@ -4,10 +4,10 @@
 mod sqlite;
 
 use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery};
-use crate::domain::application_key::ApplicationKey;
+use crate::domain::application_key::{ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery};
 use crate::domain::org::Org;
 use crate::domain::secret::KeyDigest;
-use crate::domain::user::User;
+use crate::domain::user::{User, UserChange, UserQuery};
 use async_trait::async_trait;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -18,11 +18,11 @@ pub use sqlite::SqliteStore;
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule: which one is named by the constraint's table.
+    /// A uniqueness rule was broken; the field is `name`, `email` or `unique`.
     #[error("conflict on {0}")]
     Conflict(&'static str),
-    /// The organization already holds the maximum number of API keys.
-    #[error("API key limit reached ({count} keys)")]
+    /// The organization (API keys) or owner (application keys) holds the maximum already.
+    #[error("limit reached ({count} keys)")]
     LimitReached { count: u64 },
     /// Deleting the organization's last API key.
     #[error("the organization's last API key")]
@@ -42,12 +42,28 @@ pub trait Store: Send + Sync {
     async fn create_org(&self, org: &Org) -> StoreResult<()>;
     async fn get_org(&self, id: Uuid) -> StoreResult<Org>;
     async fn list_orgs(&self) -> StoreResult<Vec<Org>>;
+    async fn set_one_time_read(&self, org_id: Uuid, enabled: bool) -> StoreResult<()>;
 
     async fn create_user(&self, user: &User) -> StoreResult<()>;
     async fn get_user(&self, org_id: Uuid, id: Uuid) -> StoreResult<User>;
     async fn find_user_by_email(&self, org_id: Uuid, email: &str) -> StoreResult<User>;
     async fn users_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>>;
     async fn list_admins(&self, org_id: Uuid) -> StoreResult<Vec<User>>;
+    /// One page of users, the number the query matched, and the organization's total.
+    async fn list_users(
+        &self,
+        org_id: Uuid,
+        query: &UserQuery,
+    ) -> StoreResult<(Vec<User>, u64, u64)>;
+    /// Applies the change; disabling also deletes every application key the user owns, in
+    /// the same transaction, so they stop working at once.
+    async fn update_user(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        change: &UserChange,
+        modified_at: i64,
+    ) -> StoreResult<User>;
 
     /// Inserts the key unless the organization already has `max_per_org` keys, atomically.
     async fn create_api_key(&self, key: &ApiKey, max_per_org: u64) -> StoreResult<()>;
@@ -69,9 +85,27 @@ pub trait Store: Send + Sync {
     /// Deletes the key unless it is the organization's last, atomically.
     async fn delete_api_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<()>;
 
-    async fn create_application_key(&self, key: &ApplicationKey) -> StoreResult<()>;
+    /// Inserts the key unless its owner already has `max_per_owner` keys, atomically.
+    async fn create_application_key(
+        &self,
+        key: &ApplicationKey,
+        max_per_owner: u64,
+    ) -> StoreResult<()>;
+    async fn get_application_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<ApplicationKey>;
     async fn find_application_key(&self, digest: &KeyDigest)
         -> StoreResult<Option<ApplicationKey>>;
+    async fn list_application_keys(
+        &self,
+        org_id: Uuid,
+        query: &ApplicationKeyQuery,
+    ) -> StoreResult<(Vec<ApplicationKey>, u64)>;
+    async fn update_application_key(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        change: &ApplicationKeyChange,
+    ) -> StoreResult<ApplicationKey>;
+    async fn delete_application_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<()>;
 }
 
 /// Opens the backend the URL names and brings its schema up to date.

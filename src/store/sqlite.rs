@@ -3,10 +3,13 @@
 
 use super::{Store, StoreError, StoreResult};
 use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField};
-use crate::domain::application_key::ApplicationKey;
+use crate::domain::application_key::{
+    ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
+};
+use crate::domain::name::fold;
 use crate::domain::org::Org;
 use crate::domain::secret::KeyDigest;
-use crate::domain::user::{Role, User, UserStatus};
+use crate::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
 use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -48,11 +51,15 @@ impl From<sqlx::Error> for StoreError {
         match &err {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::Database(db) if db.is_unique_violation() => {
-                if db.message().ends_with(".name") {
-                    StoreError::Conflict("name")
+                // SQLite names the columns: "UNIQUE constraint failed: users.org_id, users.email".
+                let message = db.message();
+                StoreError::Conflict(if message.ends_with(".name") {
+                    "name"
+                } else if message.ends_with(".email") {
+                    "email"
                 } else {
-                    StoreError::Conflict("unique")
-                }
+                    "unique"
+                })
             }
             _ => StoreError::Backend(err.to_string()),
         }
@@ -87,8 +94,29 @@ fn org_from(row: &SqliteRow) -> StoreResult<Org> {
     })
 }
 
+fn scopes_json(scopes: &Option<Vec<String>>) -> StoreResult<Option<String>> {
+    scopes
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+fn roles_text(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn user_from(row: &SqliteRow) -> StoreResult<User> {
-    let role: String = row.try_get("role")?;
+    let roles: String = row.try_get("roles")?;
+    let roles = roles
+        .split(',')
+        .filter(|r| !r.is_empty())
+        .map(|r| Role::parse(r).ok_or_else(|| StoreError::Backend(format!("role {r}"))))
+        .collect::<StoreResult<Vec<_>>>()?;
     let status: String = row.try_get("status")?;
     Ok(User {
         id: uuid_col(row, "id")?,
@@ -97,7 +125,7 @@ fn user_from(row: &SqliteRow) -> StoreResult<User> {
         name: row.try_get("name")?,
         handle: row.try_get("handle")?,
         title: row.try_get("title")?,
-        role: Role::parse(&role).ok_or_else(|| StoreError::Backend(format!("role {role}")))?,
+        roles,
         status: UserStatus::parse(&status)
             .ok_or_else(|| StoreError::Backend(format!("status {status}")))?,
         service_account: row.try_get("service_account")?,
@@ -154,7 +182,7 @@ fn push_api_key_filter(qb: &mut QueryBuilder<'_, Sqlite>, org_id: Uuid, query: &
     qb.push(" WHERE org_id = ").push_bind(org_id.to_string());
     if let Some(needle) = &f.name_contains {
         qb.push(" AND instr(name_folded, ")
-            .push_bind(crate::domain::name::fold(needle))
+            .push_bind(fold(needle))
             .push(") > 0");
     }
     if let Some(t) = f.created_from {
@@ -175,6 +203,54 @@ fn push_api_key_filter(qb: &mut QueryBuilder<'_, Sqlite>, org_id: Uuid, query: &
     if let Some(c) = &f.category {
         qb.push(" AND category = ").push_bind(c.clone());
     }
+}
+
+fn push_app_key_filter(
+    qb: &mut QueryBuilder<'_, Sqlite>,
+    org_id: Uuid,
+    query: &ApplicationKeyQuery,
+) {
+    let f = &query.filter;
+    qb.push(" WHERE org_id = ").push_bind(org_id.to_string());
+    if let Some(needle) = &f.name_contains {
+        qb.push(" AND instr(name_folded, ")
+            .push_bind(fold(needle))
+            .push(") > 0");
+    }
+    if let Some(t) = f.created_from {
+        qb.push(" AND created_at >= ").push_bind(t);
+    }
+    if let Some(t) = f.created_to {
+        qb.push(" AND created_at <= ").push_bind(t);
+    }
+    if let Some(owner) = f.owner_id {
+        qb.push(" AND owner_id = ").push_bind(owner.to_string());
+    }
+}
+
+fn push_user_filter(qb: &mut QueryBuilder<'_, Sqlite>, org_id: Uuid, query: &UserQuery) {
+    qb.push(" WHERE org_id = ").push_bind(org_id.to_string());
+    if let Some(needle) = &query.filter {
+        let needle = fold(needle);
+        qb.push(" AND (instr(lower(coalesce(name, '')), ")
+            .push_bind(needle.clone())
+            .push(") > 0 OR instr(email, ")
+            .push_bind(needle)
+            .push(") > 0)");
+    }
+    if !query.statuses.is_empty() {
+        qb.push(" AND status IN (");
+        let mut list = qb.separated(", ");
+        for status in &query.statuses {
+            list.push_bind(status.as_str());
+        }
+        qb.push(")");
+    }
+}
+
+fn order_by(column: &str, descending: bool) -> String {
+    let dir = if descending { "DESC" } else { "ASC" };
+    format!(" ORDER BY {column} {dir}, id {dir} LIMIT ")
 }
 
 #[async_trait]
@@ -216,9 +292,21 @@ impl Store for SqliteStore {
         rows.iter().map(org_from).collect()
     }
 
+    async fn set_one_time_read(&self, org_id: Uuid, enabled: bool) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE orgs SET one_time_read = ? WHERE id = ?")
+            .bind(enabled)
+            .bind(org_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     async fn create_user(&self, user: &User) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO users (id, org_id, email, name, handle, title, role, status, disabled, \
+            "INSERT INTO users (id, org_id, email, name, handle, title, roles, status, disabled, \
              service_account, password_hash, created_at, modified_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
@@ -228,7 +316,7 @@ impl Store for SqliteStore {
         .bind(&user.name)
         .bind(&user.handle)
         .bind(&user.title)
-        .bind(user.role.as_str())
+        .bind(roles_text(&user.roles))
         .bind(user.status.as_str())
         .bind(user.disabled())
         .bind(user.service_account)
@@ -275,13 +363,101 @@ impl Store for SqliteStore {
 
     async fn list_admins(&self, org_id: Uuid) -> StoreResult<Vec<User>> {
         let rows = sqlx::query(
-            "SELECT * FROM users WHERE org_id = ? AND role = 'admin' AND disabled = 0 \
-             AND service_account = 0 ORDER BY created_at, id",
+            "SELECT * FROM users WHERE org_id = ? AND ',' || roles || ',' LIKE '%,admin,%' \
+             AND disabled = 0 AND service_account = 0 ORDER BY created_at, id",
         )
         .bind(org_id.to_string())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(user_from).collect()
+    }
+
+    async fn list_users(
+        &self,
+        org_id: Uuid,
+        query: &UserQuery,
+    ) -> StoreResult<(Vec<User>, u64, u64)> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE org_id = ?")
+            .bind(org_id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM users");
+        push_user_filter(&mut count, org_id, query);
+        let filtered: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let mut page = QueryBuilder::<Sqlite>::new("SELECT * FROM users");
+        push_user_filter(&mut page, org_id, query);
+        let column = match query.sort.field {
+            UserSortField::Name => "lower(coalesce(name, ''))",
+            UserSortField::Email => "email",
+            UserSortField::CreatedAt => "created_at",
+            UserSortField::ModifiedAt => "modified_at",
+            UserSortField::Status => "status",
+        };
+        page.push(order_by(column, query.sort.descending))
+            .push_bind(i64::from(query.page.size))
+            .push(" OFFSET ")
+            .push_bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX));
+        let rows = page.build().fetch_all(&self.pool).await?;
+        let users = rows.iter().map(user_from).collect::<StoreResult<_>>()?;
+        Ok((users, to_u64(filtered), to_u64(total)))
+    }
+
+    async fn update_user(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        change: &UserChange,
+        modified_at: i64,
+    ) -> StoreResult<User> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT * FROM users WHERE org_id = ? AND id = ?")
+            .bind(org_id.to_string())
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut user = user_from(&row)?;
+        if let Some(email) = &change.email {
+            if !user.service_account {
+                user.handle = email.clone();
+            }
+            user.email = email.clone();
+        }
+        if let Some(name) = &change.name {
+            user.name = Some(name.clone());
+        }
+        if let Some(title) = &change.title {
+            user.title = title.clone();
+        }
+        match change.disabled {
+            Some(true) => user.status = UserStatus::Disabled,
+            Some(false) if user.disabled() => user.status = UserStatus::Active,
+            _ => {}
+        }
+        user.modified_at = modified_at;
+        sqlx::query(
+            "UPDATE users SET email = ?, handle = ?, name = ?, title = ?, status = ?, \
+             disabled = ?, modified_at = ? WHERE org_id = ? AND id = ?",
+        )
+        .bind(&user.email)
+        .bind(&user.handle)
+        .bind(&user.name)
+        .bind(&user.title)
+        .bind(user.status.as_str())
+        .bind(user.disabled())
+        .bind(user.modified_at)
+        .bind(org_id.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if user.disabled() {
+            sqlx::query("DELETE FROM application_keys WHERE org_id = ? AND owner_id = ?")
+                .bind(org_id.to_string())
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(user)
     }
 
     async fn create_api_key(&self, key: &ApiKey, max_per_org: u64) -> StoreResult<()> {
@@ -303,7 +479,7 @@ impl Store for SqliteStore {
         .bind(key.id.to_string())
         .bind(key.org_id.to_string())
         .bind(&key.name)
-        .bind(crate::domain::name::fold(&key.name))
+        .bind(fold(&key.name))
         .bind(key.digest.0.as_slice())
         .bind(&key.sealed_key)
         .bind(&key.last4)
@@ -354,8 +530,7 @@ impl Store for SqliteStore {
             ApiKeySortField::ModifiedAt => "modified_at",
             ApiKeySortField::Name => "name_folded",
         };
-        let dir = if query.sort.descending { "DESC" } else { "ASC" };
-        page.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
+        page.push(order_by(column, query.sort.descending))
             .push_bind(i64::from(query.page.size))
             .push(" OFFSET ")
             .push_bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX));
@@ -435,13 +610,23 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn create_application_key(&self, key: &ApplicationKey) -> StoreResult<()> {
-        let scopes = key
-            .scopes
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+    async fn create_application_key(
+        &self,
+        key: &ApplicationKey,
+        max_per_owner: u64,
+    ) -> StoreResult<()> {
+        let scopes = scopes_json(&key.scopes)?;
+        let mut tx = self.begin_write().await?;
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM application_keys WHERE owner_id = ?")
+                .bind(key.owner_id.to_string())
+                .fetch_one(&mut *tx)
+                .await?;
+        if to_u64(count) >= max_per_owner {
+            return Err(StoreError::LimitReached {
+                count: to_u64(count),
+            });
+        }
         sqlx::query(
             "INSERT INTO application_keys (id, org_id, owner_id, name, name_folded, digest, \
              sealed_key, last4, scopes, created_at, last_used_at) \
@@ -451,15 +636,96 @@ impl Store for SqliteStore {
         .bind(key.org_id.to_string())
         .bind(key.owner_id.to_string())
         .bind(&key.name)
-        .bind(crate::domain::name::fold(&key.name))
+        .bind(fold(&key.name))
         .bind(key.digest.0.as_slice())
         .bind(&key.sealed_key)
         .bind(&key.last4)
         .bind(scopes)
         .bind(key.created_at)
         .bind(key.last_used_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_application_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<ApplicationKey> {
+        let row = sqlx::query("SELECT * FROM application_keys WHERE org_id = ? AND id = ?")
+            .bind(org_id.to_string())
+            .bind(id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        app_key_from(&row)
+    }
+
+    async fn list_application_keys(
+        &self,
+        org_id: Uuid,
+        query: &ApplicationKeyQuery,
+    ) -> StoreResult<(Vec<ApplicationKey>, u64)> {
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM application_keys");
+        push_app_key_filter(&mut count, org_id, query);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let mut page = QueryBuilder::<Sqlite>::new("SELECT * FROM application_keys");
+        push_app_key_filter(&mut page, org_id, query);
+        let column = match query.sort.field {
+            ApplicationKeySortField::CreatedAt => "created_at",
+            ApplicationKeySortField::Last4 => "last4",
+            ApplicationKeySortField::Name => "name_folded",
+        };
+        page.push(order_by(column, query.sort.descending))
+            .push_bind(i64::from(query.page.size))
+            .push(" OFFSET ")
+            .push_bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX));
+        let rows = page.build().fetch_all(&self.pool).await?;
+        let keys = rows.iter().map(app_key_from).collect::<StoreResult<_>>()?;
+        Ok((keys, to_u64(total)))
+    }
+
+    async fn update_application_key(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        change: &ApplicationKeyChange,
+    ) -> StoreResult<ApplicationKey> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT * FROM application_keys WHERE org_id = ? AND id = ?")
+            .bind(org_id.to_string())
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut key = app_key_from(&row)?;
+        if let Some(name) = &change.name {
+            key.name = name.as_str().to_owned();
+        }
+        if let Some(scopes) = &change.scopes {
+            key.scopes = scopes.clone();
+        }
+        let scopes = scopes_json(&key.scopes)?;
+        sqlx::query(
+            "UPDATE application_keys SET name = ?, name_folded = ?, scopes = ? \
+             WHERE org_id = ? AND id = ?",
+        )
+        .bind(&key.name)
+        .bind(fold(&key.name))
+        .bind(scopes)
+        .bind(org_id.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    async fn delete_application_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM application_keys WHERE org_id = ? AND id = ?")
+            .bind(org_id.to_string())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
     }
 

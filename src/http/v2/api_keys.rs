@@ -1,6 +1,6 @@
 //! `/api/v2/api_keys`: Datadog's five API key operations, byte-compatible on the wire.
 
-use crate::auth::KeyPairAuth;
+use crate::auth::Caller;
 use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
 use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
@@ -8,7 +8,7 @@ use crate::domain::secret::Secret;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::jsonapi::{Document, Relationship, UserResource};
+use crate::http::jsonapi::{Document, Included, Relationship};
 use crate::http::params::QueryParams;
 use crate::service::api_keys::{parse_category, NewApiKey};
 use crate::service::Services;
@@ -110,7 +110,7 @@ struct Relationships {
 struct ListBody {
     data: Vec<Resource>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    included: Option<Vec<UserResource>>,
+    included: Option<Vec<Included>>,
     meta: ListMeta,
 }
 
@@ -166,7 +166,7 @@ async fn included(
     who: &Principal,
     keys: &[&ApiKey],
     include: &[String],
-) -> Result<Option<Vec<UserResource>>> {
+) -> Result<Option<Vec<Included>>> {
     if include.is_empty() {
         return Ok(None);
     }
@@ -183,7 +183,7 @@ async fn included(
         }
     }
     let users = services.users_by_ids(who.org_id, &ids).await?;
-    Ok(Some(users.iter().map(UserResource::from).collect()))
+    Ok(Some(Included::users(&users)))
 }
 
 /// Datadog answers 404 for an id that is not a UUID at all.
@@ -205,7 +205,7 @@ fn check_type(kind: &str) -> Result<()> {
 
 pub async fn create(
     State(services): State<Services>,
-    KeyPairAuth(who): KeyPairAuth,
+    Caller(who): Caller,
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<Response> {
     check_type(&body.data.kind)?;
@@ -225,7 +225,7 @@ pub async fn create(
 
 pub async fn get(
     State(services): State<Services>,
-    KeyPairAuth(who): KeyPairAuth,
+    Caller(who): Caller,
     ApiPath(id): ApiPath<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
@@ -241,7 +241,7 @@ pub async fn get(
 
 pub async fn list(
     State(services): State<Services>,
-    KeyPairAuth(who): KeyPairAuth,
+    Caller(who): Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let params = QueryParams::parse(query.as_deref());
@@ -276,7 +276,7 @@ pub async fn list(
 
 pub async fn update(
     State(services): State<Services>,
-    KeyPairAuth(who): KeyPairAuth,
+    Caller(who): Caller,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateRequest>,
 ) -> Result<Response> {
@@ -302,7 +302,7 @@ pub async fn update(
 
 pub async fn delete(
     State(services): State<Services>,
-    KeyPairAuth(who): KeyPairAuth,
+    Caller(who): Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
     services.delete_api_key(&who, key_id(&id)?).await?;

@@ -1,0 +1,130 @@
+//! Every route of the API, with the access it requires. The router is built from this table
+//! and the authorization test walks it, so a route cannot be added without declaring access.
+
+use super::{health, v1, v2};
+use crate::auth::Access;
+use crate::service::Services;
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{self, MethodRouter};
+
+pub struct RouteDef {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    pub(super) handler: MethodRouter<Services>,
+}
+
+macro_rules! verbs {
+    // One constructor per HTTP verb, so each table row names its method once and the
+    // method filter and the `Method` value cannot disagree.
+    ($($name:ident => $method:ident),*) => {$(
+        fn $name<H, T>(path: &'static str, access: Access, handler: H) -> RouteDef
+        where
+            H: Handler<T, Services>,
+            T: 'static,
+        {
+            RouteDef {
+                method: Method::$method,
+                path,
+                access,
+                handler: routing::$name(handler),
+            }
+        }
+    )*};
+}
+
+verbs!(get => GET, post => POST, patch => PATCH, delete => DELETE);
+
+pub fn table() -> Vec<RouteDef> {
+    use v2::{api_keys, application_keys as app, roles, service_accounts as sa, users};
+    use Access::*;
+    vec![
+        get("/healthz", Public, health::healthz),
+        get("/api/v1/validate", ApiKey, v1::validate::validate),
+        get("/api/v2/validate_keys", KeyPair, v2::validate_keys),
+        // API keys
+        get("/api/v2/api_keys", KeyPair, api_keys::list),
+        post("/api/v2/api_keys", KeyPair, api_keys::create),
+        get("/api/v2/api_keys/{api_key_id}", KeyPair, api_keys::get),
+        patch("/api/v2/api_keys/{api_key_id}", KeyPair, api_keys::update),
+        delete("/api/v2/api_keys/{api_key_id}", KeyPair, api_keys::delete),
+        // Application keys of the organization
+        get("/api/v2/application_keys", KeyPair, app::org::list),
+        get(
+            "/api/v2/application_keys/{app_key_id}",
+            KeyPair,
+            app::org::get,
+        ),
+        patch(
+            "/api/v2/application_keys/{app_key_id}",
+            KeyPair,
+            app::org::update,
+        ),
+        delete(
+            "/api/v2/application_keys/{app_key_id}",
+            KeyPair,
+            app::org::delete,
+        ),
+        // Application keys of the current user
+        get(
+            "/api/v2/current_user/application_keys",
+            KeyPair,
+            app::current_user::list,
+        ),
+        post(
+            "/api/v2/current_user/application_keys",
+            KeyPair,
+            app::current_user::create,
+        ),
+        get(
+            "/api/v2/current_user/application_keys/{app_key_id}",
+            KeyPair,
+            app::current_user::get,
+        ),
+        patch(
+            "/api/v2/current_user/application_keys/{app_key_id}",
+            KeyPair,
+            app::current_user::update,
+        ),
+        delete(
+            "/api/v2/current_user/application_keys/{app_key_id}",
+            KeyPair,
+            app::current_user::delete,
+        ),
+        // Service accounts and their application keys
+        post("/api/v2/service_accounts", KeyPair, sa::create),
+        get(
+            "/api/v2/service_accounts/{service_account_id}/application_keys",
+            KeyPair,
+            app::service_account::list,
+        ),
+        post(
+            "/api/v2/service_accounts/{service_account_id}/application_keys",
+            KeyPair,
+            app::service_account::create,
+        ),
+        get(
+            "/api/v2/service_accounts/{service_account_id}/application_keys/{app_key_id}",
+            KeyPair,
+            app::service_account::get,
+        ),
+        patch(
+            "/api/v2/service_accounts/{service_account_id}/application_keys/{app_key_id}",
+            KeyPair,
+            app::service_account::update,
+        ),
+        delete(
+            "/api/v2/service_accounts/{service_account_id}/application_keys/{app_key_id}",
+            KeyPair,
+            app::service_account::delete,
+        ),
+        // Users and roles
+        get("/api/v2/users", KeyPair, users::list),
+        post("/api/v2/users", KeyPair, users::create),
+        get("/api/v2/users/{user_id}", KeyPair, users::get),
+        patch("/api/v2/users/{user_id}", KeyPair, users::update),
+        delete("/api/v2/users/{user_id}", KeyPair, users::disable),
+        get("/api/v2/roles", KeyPair, roles::list),
+    ]
+}

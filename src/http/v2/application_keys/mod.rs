@@ -1,0 +1,333 @@
+//! Application keys on the wire. The three surfaces share these shapes and operations;
+//! what differs (whose keys, which relationships, `key` or not) follows the reference's
+//! per-surface recordings and is decided by `Surface` and `View`.
+
+pub mod current_user;
+pub mod org;
+pub mod service_account;
+
+use crate::domain::application_key::{
+    parse_scopes, ApplicationKey, ApplicationKeyChange, ApplicationKeyFilter, ApplicationKeyQuery,
+    ApplicationKeySortField, MAX_PER_USER,
+};
+use crate::domain::name::KeyName;
+use crate::domain::principal::Principal;
+use crate::domain::secret::Secret;
+use crate::domain::time;
+use crate::error::{Error, Result};
+use crate::http::jsonapi::{present, Document, Included, Relationship};
+use crate::http::params::{QueryParams, APP_KEY_PAGE_SIZE};
+use crate::service::application_keys::Surface;
+use crate::service::Services;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+const TYPE: &str = "application_keys";
+const NOT_FOUND: &str = "Application key not found";
+const SORT_FIELDS: &[&str] = &["created_at", "last4", "name"];
+
+#[derive(Deserialize)]
+pub struct CreateRequest {
+    data: CreateData,
+}
+
+#[derive(Deserialize)]
+struct CreateData {
+    #[serde(rename = "type")]
+    kind: String,
+    attributes: CreateAttributes,
+}
+
+#[derive(Deserialize)]
+struct CreateAttributes {
+    name: Option<String>,
+    scopes: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+pub struct UpdateRequest {
+    data: UpdateData,
+}
+
+#[derive(Deserialize)]
+struct UpdateData {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    attributes: UpdateAttributes,
+}
+
+#[derive(Deserialize)]
+struct UpdateAttributes {
+    name: Option<String>,
+    /// Absent: unchanged; `null`: all of the owner's permissions.
+    #[serde(default, deserialize_with = "present")]
+    scopes: Option<Option<Vec<String>>>,
+}
+
+#[derive(Serialize)]
+struct Resource {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: Uuid,
+    attributes: Attributes,
+    relationships: Relationships,
+}
+
+#[derive(Serialize)]
+struct Attributes {
+    name: String,
+    created_at: String,
+    last4: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    scopes: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_used_at: Option<Option<String>>,
+}
+
+#[derive(Serialize)]
+struct Relationships {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owned_by: Option<Relationship>,
+    leak_information: Relationship,
+}
+
+#[derive(Serialize)]
+struct ListBody {
+    data: Vec<Resource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    included: Option<Vec<Included>>,
+    meta: ListMeta,
+}
+
+#[derive(Serialize)]
+struct ListMeta {
+    page: PageMeta,
+    max_allowed_per_user: u64,
+}
+
+#[derive(Serialize)]
+struct PageMeta {
+    total_filtered_count: u64,
+}
+
+/// Which optional parts a response carries, as each surface and operation was recorded.
+#[derive(Clone, Copy)]
+struct View {
+    owned_by: bool,
+    last_used_at: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Create,
+    Get,
+    Patch,
+    List,
+}
+
+fn view(surface: Surface, op: Op) -> View {
+    let sa = matches!(surface, Surface::ServiceAccount(_));
+    match op {
+        Op::Create => View {
+            owned_by: true,
+            last_used_at: false,
+        },
+        Op::Get => View {
+            owned_by: !sa,
+            last_used_at: !sa,
+        },
+        Op::Patch => View {
+            owned_by: !sa,
+            last_used_at: false,
+        },
+        Op::List => View {
+            owned_by: surface == Surface::Org,
+            last_used_at: true,
+        },
+    }
+}
+
+fn resource(key: &ApplicationKey, secret: Option<&Secret>, view: View) -> Resource {
+    Resource {
+        kind: TYPE,
+        id: key.id,
+        attributes: Attributes {
+            name: key.name.clone(),
+            created_at: time::format(key.created_at),
+            last4: key.last4.clone(),
+            key: secret.map(|s| s.expose().to_owned()),
+            scopes: key.scopes.clone(),
+            last_used_at: view
+                .last_used_at
+                .then(|| key.last_used_at.map(time::format)),
+        },
+        relationships: Relationships {
+            owned_by: view
+                .owned_by
+                .then(|| Relationship::user(Some(key.owner_id))),
+            leak_information: Relationship::none(),
+        },
+    }
+}
+
+/// Datadog answers 404 for an id that is not a UUID at all.
+fn key_id(raw: &str) -> Result<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| Error::NotFound(NOT_FOUND))
+}
+
+fn check_type(kind: &str) -> Result<()> {
+    if kind == TYPE {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "Invalid type: {kind}. data.type must be {TYPE}"
+        )))
+    }
+}
+
+/// `include=owned_by`: the owners of `keys`.
+async fn owners(
+    services: &Services,
+    who: &Principal,
+    keys: &[&ApplicationKey],
+    params: &QueryParams,
+    allowed: bool,
+) -> Result<Option<Vec<Included>>> {
+    if !allowed || params.include(&["owned_by"])?.is_empty() {
+        return Ok(None);
+    }
+    let mut ids: Vec<Uuid> = keys.iter().map(|k| k.owner_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let users = services.users_by_ids(who.org_id, &ids).await?;
+    Ok(Some(Included::users(&users)))
+}
+
+async fn create(
+    services: &Services,
+    who: &Principal,
+    surface: Surface,
+    body: CreateRequest,
+) -> Result<Response> {
+    check_type(&body.data.kind)?;
+    let attrs = body.data.attributes;
+    let name = KeyName::required(attrs.name.as_deref())?;
+    let scopes = parse_scopes(attrs.scopes)?;
+    let (key, secret) = services
+        .create_application_key(who, surface, name, scopes)
+        .await?;
+    let doc = Document::new(resource(&key, Some(&secret), view(surface, Op::Create)));
+    Ok((StatusCode::CREATED, Json(doc)).into_response())
+}
+
+async fn get(
+    services: &Services,
+    who: &Principal,
+    surface: Surface,
+    id: &str,
+    query: Option<&str>,
+) -> Result<Response> {
+    let id = key_id(id)?;
+    let params = QueryParams::parse(query);
+    let (key, secret) = services.get_application_key(who, surface, id).await?;
+    let included = if surface == Surface::CurrentUser {
+        // Datadog sends the owner and its roles here even without `include`.
+        let owner = services.users_by_ids(who.org_id, &[key.owner_id]).await?;
+        Some(Included::users_with_roles(&owner))
+    } else {
+        owners(services, who, &[&key], &params, surface == Surface::Org).await?
+    };
+    let doc = Document {
+        data: resource(&key, secret.as_ref(), view(surface, Op::Get)),
+        included,
+    };
+    Ok(Json(doc).into_response())
+}
+
+async fn list(
+    services: &Services,
+    who: &Principal,
+    surface: Surface,
+    query: Option<&str>,
+) -> Result<Response> {
+    let params = QueryParams::parse(query);
+    let owner_id = match surface {
+        Surface::Org => params.uuid("filter[owned_by]")?,
+        _ => None,
+    };
+    let query = ApplicationKeyQuery {
+        filter: ApplicationKeyFilter {
+            name_contains: params.get("filter").map(str::to_owned),
+            created_from: params.date("filter[created_at][start]")?,
+            created_to: params.date("filter[created_at][end]")?,
+            owner_id,
+        },
+        sort: params.sort(
+            ApplicationKeySortField::Name,
+            SORT_FIELDS,
+            ApplicationKeySortField::parse,
+        )?,
+        page: params.page_within(APP_KEY_PAGE_SIZE, APP_KEY_PAGE_SIZE)?,
+    };
+    let include_allowed = matches!(surface, Surface::Org | Surface::CurrentUser);
+    if include_allowed {
+        params.include(&["owned_by"])?;
+    }
+    let (keys, total) = services.list_application_keys(who, surface, query).await?;
+    let refs: Vec<&ApplicationKey> = keys.iter().collect();
+    let v = view(surface, Op::List);
+    let body = ListBody {
+        included: owners(services, who, &refs, &params, include_allowed).await?,
+        data: keys.iter().map(|k| resource(k, None, v)).collect(),
+        meta: ListMeta {
+            page: PageMeta {
+                total_filtered_count: total,
+            },
+            max_allowed_per_user: MAX_PER_USER,
+        },
+    };
+    Ok(Json(body).into_response())
+}
+
+async fn update(
+    services: &Services,
+    who: &Principal,
+    surface: Surface,
+    id: &str,
+    body: UpdateRequest,
+) -> Result<Response> {
+    let id = key_id(id)?;
+    check_type(&body.data.kind)?;
+    if Uuid::parse_str(&body.data.id).ok() != Some(id) {
+        return Err(Error::Mismatch(
+            "UUID's in the URL and request body do not match".to_owned(),
+        ));
+    }
+    let attrs = body.data.attributes;
+    let change = ApplicationKeyChange {
+        name: attrs.name.as_deref().map(KeyName::parse).transpose()?,
+        scopes: attrs.scopes.map(parse_scopes).transpose()?,
+    };
+    let (key, secret) = services
+        .update_application_key(who, surface, id, change)
+        .await?;
+    let doc = Document::new(resource(&key, secret.as_ref(), view(surface, Op::Patch)));
+    Ok(Json(doc).into_response())
+}
+
+async fn delete(
+    services: &Services,
+    who: &Principal,
+    surface: Surface,
+    id: &str,
+) -> Result<StatusCode> {
+    services
+        .delete_application_key(who, surface, key_id(id)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

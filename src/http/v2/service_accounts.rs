@@ -1,0 +1,24 @@
+//! `POST /api/v2/service_accounts`: a user that acts only through its application keys.
+
+use super::users::{new_user, user_document, CreateRequest};
+use crate::auth::Caller;
+use crate::error::{Error, Result};
+use crate::http::extract::ApiJson;
+use crate::service::Services;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+pub async fn create(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    ApiJson(body): ApiJson<CreateRequest>,
+) -> Result<Response> {
+    if body.data.attributes.service_account != Some(true) {
+        return Err(Error::invalid("attributes.service_account must be true"));
+    }
+    let account = services
+        .create_service_account(&who, new_user(body.data)?)
+        .await?;
+    Ok((StatusCode::CREATED, user_document(&account)).into_response())
+}

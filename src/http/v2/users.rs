@@ -1,0 +1,261 @@
+//! `/api/v2/users`: Datadog's users, as far as key management needs them.
+
+use crate::auth::Caller;
+use crate::domain::list::Sort;
+use crate::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
+use crate::error::{Error, Result};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::jsonapi::{present, Document, Included, UserResource};
+use crate::http::params::{QueryParams, USER_MAX_PAGE_SIZE};
+use crate::service::users::{parse_email, parse_text, NewUser};
+use crate::service::Services;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const TYPE: &str = "users";
+const SORT_FIELDS: &[&str] = &["name", "email", "created_at", "modified_at", "status"];
+
+#[derive(Deserialize)]
+pub struct CreateRequest {
+    pub(super) data: CreateData,
+}
+
+#[derive(Deserialize)]
+pub(super) struct CreateData {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub attributes: CreateAttributes,
+    pub relationships: Option<CreateRelationships>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct CreateAttributes {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub service_account: Option<bool>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct CreateRelationships {
+    roles: Option<RoleLinkages>,
+}
+
+#[derive(Deserialize)]
+struct RoleLinkages {
+    data: Vec<RoleLinkage>,
+}
+
+#[derive(Deserialize)]
+struct RoleLinkage {
+    id: String,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct UpdateRequest {
+    data: UpdateData,
+}
+
+#[derive(Deserialize)]
+struct UpdateData {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    attributes: UpdateAttributes,
+}
+
+#[derive(Deserialize)]
+struct UpdateAttributes {
+    disabled: Option<bool>,
+    email: Option<String>,
+    name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    title: Option<Option<String>>,
+}
+
+#[derive(Serialize)]
+struct ListBody {
+    meta: ListMeta,
+    data: Vec<UserResource>,
+}
+
+#[derive(Serialize)]
+struct ListMeta {
+    page: PageMeta,
+}
+
+#[derive(Serialize)]
+struct PageMeta {
+    total_count: u64,
+    total_filtered_count: u64,
+}
+
+pub(super) fn check_type(kind: &str) -> Result<()> {
+    if kind == TYPE {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "Invalid type: {kind}. data.type must be {TYPE}"
+        )))
+    }
+}
+
+/// The parsed body of a user or service-account creation.
+pub(super) fn new_user(data: CreateData) -> Result<NewUser> {
+    check_type(&data.kind)?;
+    let attrs = data.attributes;
+    let email = attrs
+        .email
+        .ok_or_else(|| Error::invalid("Required parameter 'email' is missing"))?;
+    let mut roles = Vec::new();
+    for link in data
+        .relationships
+        .and_then(|r| r.roles)
+        .map(|r| r.data)
+        .unwrap_or_default()
+    {
+        if link.kind.as_deref().is_some_and(|k| k != "roles") {
+            return Err(Error::invalid("relationships.roles must name roles"));
+        }
+        let role = Uuid::parse_str(&link.id)
+            .ok()
+            .and_then(Role::from_id)
+            .ok_or_else(|| Error::invalid(format!("Role {} not found", link.id)))?;
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    Ok(NewUser {
+        email: parse_email(&email)?,
+        name: attrs.name.map(|n| parse_text("name", n)).transpose()?,
+        title: attrs.title.map(|t| parse_text("title", t)).transpose()?,
+        roles,
+    })
+}
+
+/// A user and its roles, as Datadog answers a create or a get.
+pub(super) fn user_document(user: &User) -> Json<Document<UserResource>> {
+    let roles: Vec<Included> = Included::users_with_roles(std::slice::from_ref(user))
+        .into_iter()
+        .skip(1)
+        .collect();
+    Json(Document {
+        data: user.into(),
+        included: (!roles.is_empty()).then_some(roles),
+    })
+}
+
+/// Users answer `<id> not found` for unknown and malformed ids alike.
+fn user_id(raw: &str) -> Result<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| Error::NotFoundText(format!("{raw} not found")))
+}
+
+pub async fn create(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    ApiJson(body): ApiJson<CreateRequest>,
+) -> Result<Response> {
+    let user = services.create_user(&who, new_user(body.data)?).await?;
+    Ok((StatusCode::CREATED, user_document(&user)).into_response())
+}
+
+pub async fn get(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response> {
+    let user = services.get_user(&who, user_id(&id)?).await?;
+    Ok(user_document(&user).into_response())
+}
+
+pub async fn list(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let params = QueryParams::parse(query.as_deref());
+    let mut sort = params.sort(UserSortField::Name, SORT_FIELDS, UserSortField::parse)?;
+    match params.get("sort_dir") {
+        None => {}
+        Some(dir) if dir.eq_ignore_ascii_case("asc") => {}
+        Some(dir) if dir.eq_ignore_ascii_case("desc") => {
+            sort = Sort {
+                descending: true,
+                ..sort
+            }
+        }
+        Some(_) => return Err(Error::invalid("sort_dir must be asc or desc")),
+    }
+    let statuses = params
+        .get("filter[status]")
+        .map(|raw| {
+            raw.split(',')
+                .map(|s| {
+                    UserStatus::parse(s.trim()).ok_or_else(|| {
+                        Error::invalid("filter[status] takes Active, Pending and Disabled")
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let query = UserQuery {
+        filter: params.get("filter").map(str::to_owned),
+        statuses,
+        sort,
+        page: params.page_within(10, USER_MAX_PAGE_SIZE)?,
+    };
+    let (users, filtered, total) = services.list_users(&who, &query).await?;
+    Ok(Json(ListBody {
+        meta: ListMeta {
+            page: PageMeta {
+                total_count: total,
+                total_filtered_count: filtered,
+            },
+        },
+        data: users.iter().map(UserResource::from).collect(),
+    })
+    .into_response())
+}
+
+pub async fn update(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<UpdateRequest>,
+) -> Result<Response> {
+    let id = user_id(&id)?;
+    if Uuid::parse_str(&body.data.id).ok() != Some(id) {
+        return Err(Error::Mismatch(
+            "UUID's in the URL and request body do not match".to_owned(),
+        ));
+    }
+    check_type(&body.data.kind)?;
+    let attrs = body.data.attributes;
+    let change = UserChange {
+        email: attrs.email.as_deref().map(parse_email).transpose()?,
+        name: attrs.name.map(|n| parse_text("name", n)).transpose()?,
+        title: attrs
+            .title
+            .map(|t| t.map(|t| parse_text("title", t)).transpose())
+            .transpose()?,
+        disabled: attrs.disabled,
+    };
+    let user = services.update_user(&who, id, change).await?;
+    Ok(user_document(&user).into_response())
+}
+
+pub async fn disable(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode> {
+    services.disable_user(&who, user_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

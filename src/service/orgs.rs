@@ -1,0 +1,19 @@
+//! Organization settings, changed by the operator (`keyplane admin`).
+
+use super::{unexpected, Services};
+use crate::error::{Error, Result};
+use crate::store::StoreError;
+use uuid::Uuid;
+
+impl Services {
+    /// One-Time Read mode: application key secrets are shown only in the create response.
+    pub async fn set_one_time_read(&self, org_id: Uuid, enabled: bool) -> Result<()> {
+        self.store
+            .set_one_time_read(org_id, enabled)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => Error::invalid(format!("no organization {org_id}")),
+                other => unexpected(other),
+            })
+    }
+}
