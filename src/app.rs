@@ -123,11 +123,38 @@ pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
             );
             print!("{}", creds.env_file());
         }
+        AdminCommand::ListOrganizations => {
+            for org in services.store.list_orgs().await? {
+                let otr = if org.one_time_read {
+                    " (one-time read)"
+                } else {
+                    ""
+                };
+                println!("{}\t{}{otr}", org.id, org.name);
+            }
+        }
+        AdminCommand::SetOneTimeRead { org, enabled } => {
+            let org = match org {
+                Some(id) => id,
+                None => services
+                    .store
+                    .list_orgs()
+                    .await?
+                    .first()
+                    .map(|o| o.id)
+                    .context("the installation has no organization")?,
+            };
+            services.set_one_time_read(org, enabled).await?;
+            println!(
+                "one-time read mode of {org}: {}",
+                if enabled { "on" } else { "off" }
+            );
+        }
         AdminCommand::CreateApplicationKey { email, name } => {
-            let (admin, secret) = services
-                .mint_admin_application_key(email.as_deref(), &name)
+            let (owner, secret) = services
+                .mint_application_key(email.as_deref(), &name)
                 .await?;
-            println!("# application key \"{name}\" owned by {}", admin.email);
+            println!("# application key \"{name}\" owned by {}", owner.email);
             println!("DD_APP_KEY={}", secret.expose());
         }
         AdminCommand::CreateApiKey { email, name, .. } => {

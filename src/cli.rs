@@ -78,10 +78,21 @@ pub enum AdminCommand {
         #[arg(long)]
         admin_email: String,
     },
-    /// Mint a new application key for an admin user and print it once (recovery when every
+    /// List the organizations with their ids.
+    ListOrganizations,
+    /// Turn One-Time Read mode on or off: application key secrets are then shown only in the
+    /// create response (and the v1 application key endpoints are refused).
+    SetOneTimeRead {
+        /// Organization id (default: the first organization).
+        #[arg(long)]
+        org: Option<uuid::Uuid>,
+        #[arg(action = clap::ArgAction::Set)]
+        enabled: bool,
+    },
+    /// Mint a new application key for a user and print it once (recovery when every
     /// application key is lost).
     CreateApplicationKey {
-        /// The admin who will own the key (default: the first admin of the first organization).
+        /// The user who will own the key (default: the first admin of the first organization).
         #[arg(long)]
         email: Option<String>,
         /// Name of the new key; names are unique within the organization.

@@ -10,6 +10,7 @@ use crate::domain::secret::Secret;
 use crate::domain::time;
 use crate::domain::user::{Role, User, UserStatus};
 use crate::error::{Error, Result};
+use crate::store::StoreError;
 use uuid::Uuid;
 
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@keyplane.local";
@@ -130,17 +131,35 @@ impl Services {
         })
     }
 
-    /// Offline recovery: a new application key owned by an admin.
-    pub async fn mint_admin_application_key(
+    /// Offline: a new application key owned by the enabled user with `email` (any role),
+    /// or by the first admin of the first organization.
+    pub async fn mint_application_key(
         &self,
         email: Option<&str>,
         key_name: &str,
     ) -> Result<(User, Secret)> {
-        let admin = self.recovery_admin(email).await?;
+        let owner = match email {
+            None => self.recovery_admin(None).await?,
+            Some(e) => self.enabled_user(e).await?,
+        };
         let (_, secret) = self
-            .insert_application_key(admin.org_id, admin.id, KeyName::parse(key_name)?, None)
+            .insert_application_key(owner.org_id, owner.id, KeyName::parse(key_name)?, None)
             .await?;
-        Ok((admin, secret))
+        Ok((owner, secret))
+    }
+
+    async fn enabled_user(&self, email: &str) -> Result<User> {
+        let wanted = email.trim().to_lowercase();
+        for org in self.store.list_orgs().await.map_err(unexpected)? {
+            match self.store.find_user_by_email(org.id, &wanted).await {
+                Ok(user) if !user.disabled() => return Ok(user),
+                Ok(_) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(unexpected(e)),
+            }
+        }
+        Err(Error::invalid(format!(
+            "no enabled user with email {email}"
+        )))
     }
 
     /// Offline recovery: a new API key in an admin's organization, within the key limit.

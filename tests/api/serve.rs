@@ -174,7 +174,7 @@ async fn admin_mints_keys_offline_for_an_operator_who_lost_them() {
     ]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr)
-        .contains("no active admin user with email nobody@x.y"));
+        .contains("no enabled user with email nobody@x.y"));
 
     s.restart().await;
     let req = s
