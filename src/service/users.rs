@@ -181,7 +181,7 @@ impl Services {
             .map_err(unexpected)?;
         if admins.iter().all(|a| a.id == target.id) {
             return Err(Error::Refused(
-                "The organization's last active admin cannot be disabled".to_owned(),
+                "The organization's last enabled admin cannot be disabled".to_owned(),
             ));
         }
         Ok(())

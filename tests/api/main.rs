@@ -4,8 +4,12 @@
 mod helpers;
 
 mod api_keys;
+mod application_keys;
 mod auth;
+mod auth_matrix;
 mod bad_input;
 mod official_client;
+mod official_client_app_keys;
 mod secrets;
 mod serve;
+mod users;

@@ -173,8 +173,9 @@ async fn admin_mints_keys_offline_for_an_operator_who_lost_them() {
         "nobody@x.y",
     ]);
     assert!(!unknown.status.success());
-    assert!(String::from_utf8_lossy(&unknown.stderr)
-        .contains("no enabled user with email nobody@x.y"));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no enabled user with email nobody@x.y")
+    );
 
     s.restart().await;
     let req = s

@@ -1,0 +1,442 @@
+//! Every route of the router's own table, walked with every kind of credential. A route
+//! added to `keyplane::http::routes::table()` without an entry in `permission_of` fails here.
+
+use crate::helpers::*;
+use keyplane::auth::Access;
+use keyplane::http::routes::table;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::process::Command;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Case {
+    NoKeys,
+    UnknownApiKey,
+    UnknownAppKey,
+    AppKeyAsApiKey,
+    OtherOrgApiKey,
+    ReadOnly,
+    Standard,
+    Disabled,
+    NarrowScope,
+    Admin,
+}
+
+const CASES: [Case; 10] = [
+    Case::NoKeys,
+    Case::UnknownApiKey,
+    Case::UnknownAppKey,
+    Case::AppKeyAsApiKey,
+    Case::OtherOrgApiKey,
+    Case::ReadOnly,
+    Case::Standard,
+    Case::Disabled,
+    Case::NarrowScope,
+    Case::Admin,
+];
+
+/// Which managed roles grant what, as `keyplane::domain::user::Role::grants` should.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Perm {
+    None,
+    ApiKeysRead,
+    ApiKeysWrite,
+    ApiKeysDelete,
+    OrgAppKeysRead,
+    OrgAppKeysWrite,
+    UserAppKeys,
+    UserAccessRead,
+    UserAccessInvite,
+    UserAccessManage,
+    ServiceAccountWrite,
+}
+
+fn permission_of(method: &Method, path: &str) -> Perm {
+    use Perm::*;
+    let m = method.as_str();
+    match (m, path) {
+        ("GET", "/healthz" | "/api/v1/validate" | "/api/v2/validate_keys") => None,
+        ("GET", "/api/v2/api_keys" | "/api/v2/api_keys/{api_key_id}") => ApiKeysRead,
+        ("POST" | "PATCH", p) if p.starts_with("/api/v2/api_keys") => ApiKeysWrite,
+        ("DELETE", "/api/v2/api_keys/{api_key_id}") => ApiKeysDelete,
+        ("GET", p) if p.starts_with("/api/v2/application_keys") => OrgAppKeysRead,
+        ("PATCH" | "DELETE", p) if p.starts_with("/api/v2/application_keys") => OrgAppKeysWrite,
+        (_, p) if p.starts_with("/api/v2/current_user/application_keys") => UserAppKeys,
+        (_, p) if p.starts_with("/api/v2/service_accounts") => ServiceAccountWrite,
+        ("GET", "/api/v2/users" | "/api/v2/users/{user_id}" | "/api/v2/roles") => UserAccessRead,
+        ("POST", "/api/v2/users") => UserAccessInvite,
+        ("PATCH" | "DELETE", "/api/v2/users/{user_id}") => UserAccessManage,
+        _ => panic!("no expectation for {m} {path}: add it to the authorization matrix"),
+    }
+}
+
+fn role_grants(case: Case, perm: Perm) -> bool {
+    use Perm::*;
+    match case {
+        Case::Admin => true,
+        Case::Standard => matches!(perm, None | ApiKeysRead | UserAppKeys | UserAccessRead),
+        Case::ReadOnly => matches!(perm, None | UserAccessRead),
+        // Scoped to dashboards_read only: no key-management permission is in scope.
+        Case::NarrowScope => perm == None,
+        _ => false,
+    }
+}
+
+fn expected(access: Access, perm: Perm, case: Case, method: &Method) -> StatusCode {
+    let success = match *method {
+        Method::POST => StatusCode::CREATED,
+        Method::DELETE => StatusCode::NO_CONTENT,
+        _ => StatusCode::OK,
+    };
+    let api_key_valid = !matches!(
+        case,
+        Case::NoKeys | Case::UnknownApiKey | Case::AppKeyAsApiKey
+    );
+    match access {
+        Access::Public => success,
+        Access::ApiKey if api_key_valid => success,
+        Access::ApiKey => StatusCode::FORBIDDEN,
+        Access::KeyPair | Access::KeyPairOrQuery if role_grants(case, perm) => success,
+        Access::KeyPair | Access::KeyPairOrQuery => StatusCode::FORBIDDEN,
+    }
+}
+
+struct Keys {
+    api: String,
+    app: String,
+}
+
+struct World {
+    s: Server,
+    /// The other organization's API key with this organization's application key.
+    other_org: Keys,
+    /// The other organization's own key pair.
+    other_org_own: Keys,
+    read_only: Keys,
+    standard: Keys,
+    disabled: Keys,
+    narrow: Keys,
+    service_account: String,
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+fn admin_cli(s: &Server, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_keyplane"))
+        .args(["admin", "--data-dir"])
+        .arg(s.data_dir())
+        .args(args)
+        .output()
+        .expect("keyplane admin");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn env_value(text: &str, name: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("{name} not in {text}"))
+        .to_owned()
+}
+
+async fn created_id(s: &Server, path: &str, body: Value) -> String {
+    let (status, got) = s.call(Method::POST, path, Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{path}: {got}");
+    got["data"]["id"].as_str().expect("id").to_owned()
+}
+
+/// A user of the admin's organization with `role`, and an application key for it.
+async fn user_with_key(s: &Server, role: &str) -> (String, String) {
+    let email = format!("{}@example.com", unique(&role.replace(' ', "-")));
+    let role_id = role_id(s, role).await;
+    let body = json!({"data": {"type": "users", "attributes": {"email": email},
+        "relationships": {"roles": {"data": [{"id": role_id, "type": "roles"}]}}}});
+    let id = created_id(s, "/api/v2/users", body).await;
+    let out = admin_cli(
+        s,
+        &[
+            "create-application-key",
+            "--email",
+            &email,
+            "--name",
+            &unique("k"),
+        ],
+    );
+    (id, env_value(&out, "DD_APP_KEY"))
+}
+
+async fn role_id(s: &Server, name: &str) -> String {
+    let (_, roles) = s
+        .call(Method::GET, &format!("/api/v2/roles?filter={name}"), None)
+        .await;
+    roles["data"][0]["id"].as_str().expect("role id").to_owned()
+}
+
+impl World {
+    async fn new() -> Self {
+        let s = Server::start_with(&["--max-api-keys-per-org", "1000"]).await;
+        let other = admin_cli(
+            &s,
+            &[
+                "create-organization",
+                "--name",
+                "Other",
+                "--admin-email",
+                "o@other.example",
+            ],
+        );
+        let api = s.creds.api_key.clone();
+        let (_, read_only) = user_with_key(&s, "Read Only").await;
+        let (_, standard) = user_with_key(&s, "Standard").await;
+        let (disabled_id, disabled) = user_with_key(&s, "Admin").await;
+        let (status, _) = s
+            .call(
+                Method::DELETE,
+                &format!("/api/v2/users/{disabled_id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let narrow = json!({"data": {"type": "application_keys",
+            "attributes": {"name": unique("narrow"), "scopes": ["dashboards_read"]}}});
+        let (status, narrow) = s
+            .call(
+                Method::POST,
+                "/api/v2/current_user/application_keys",
+                Some(narrow),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let sa = json!({"data": {"type": "users", "attributes": {
+            "email": format!("{}@example.com", unique("sa")), "service_account": true}}});
+        let service_account = created_id(&s, "/api/v2/service_accounts", sa).await;
+        World {
+            other_org: Keys {
+                api: env_value(&other, "DD_API_KEY"),
+                app: s.creds.app_key.clone(),
+            },
+            other_org_own: Keys {
+                api: env_value(&other, "DD_API_KEY"),
+                app: env_value(&other, "DD_APP_KEY"),
+            },
+            read_only: Keys {
+                api: api.clone(),
+                app: read_only,
+            },
+            standard: Keys {
+                api: api.clone(),
+                app: standard,
+            },
+            disabled: Keys {
+                api: api.clone(),
+                app: disabled,
+            },
+            narrow: Keys {
+                api,
+                app: narrow["data"]["attributes"]["key"]
+                    .as_str()
+                    .expect("key")
+                    .to_owned(),
+            },
+            service_account,
+            s,
+        }
+    }
+
+    fn keys(&self, case: Case) -> Option<Keys> {
+        let c = &self.s.creds;
+        let pair = |api: &str, app: &str| {
+            Some(Keys {
+                api: api.to_owned(),
+                app: app.to_owned(),
+            })
+        };
+        match case {
+            Case::NoKeys => None,
+            Case::UnknownApiKey => pair("0123456789abcdef0123456789abcdef", &c.app_key),
+            Case::UnknownAppKey => pair(&c.api_key, "0123456789abcdef0123456789abcdef01234567"),
+            Case::AppKeyAsApiKey => pair(&c.app_key, &c.app_key),
+            Case::OtherOrgApiKey => pair(&self.other_org.api, &self.other_org.app),
+            Case::ReadOnly => pair(&self.read_only.api, &self.read_only.app),
+            Case::Standard => pair(&self.standard.api, &self.standard.app),
+            Case::Disabled => pair(&self.disabled.api, &self.disabled.app),
+            Case::NarrowScope => pair(&self.narrow.api, &self.narrow.app),
+            Case::Admin => pair(&c.api_key, &c.app_key),
+        }
+    }
+
+    /// A fresh target for the route, so destructive calls never disturb the next case.
+    /// Current-user keys belong to the caller when the caller may create them.
+    async fn path_and_body(
+        &self,
+        method: &Method,
+        template: &str,
+        case: Case,
+    ) -> (String, Option<Value>) {
+        let s = &self.s;
+        let mut path = template.to_owned();
+        let mut body = None;
+        let sa = &self.service_account;
+        if path.contains("{service_account_id}") {
+            path = path.replace("{service_account_id}", sa);
+        }
+        let app_key_body =
+            || json!({"data": {"type": "application_keys", "attributes": {"name": unique("app")}}});
+        if path.contains("{api_key_id}") {
+            let id = created_id(s, "/api/v2/api_keys", api_key_body(&unique("api"))).await;
+            body = Some(
+                json!({"data": {"id": id, "type": "api_keys", "attributes": {"name": unique("api")}}}),
+            );
+            path = path.replace("{api_key_id}", &id);
+        } else if path.contains("{app_key_id}") {
+            let id = if template.starts_with("/api/v2/service_accounts") {
+                created_id(
+                    s,
+                    &format!("/api/v2/service_accounts/{sa}/application_keys"),
+                    app_key_body(),
+                )
+                .await
+            } else if template.starts_with("/api/v2/current_user") && case == Case::Standard {
+                let req = s
+                    .http
+                    .post(s.url("/api/v2/current_user/application_keys"))
+                    .header("DD-API-KEY", &self.standard.api)
+                    .header("DD-APPLICATION-KEY", &self.standard.app)
+                    .json(&app_key_body());
+                send(req).await.1["data"]["id"]
+                    .as_str()
+                    .expect("id")
+                    .to_owned()
+            } else {
+                created_id(s, "/api/v2/current_user/application_keys", app_key_body()).await
+            };
+            body = Some(
+                json!({"data": {"id": id, "type": "application_keys", "attributes": {"name": unique("app")}}}),
+            );
+            path = path.replace("{app_key_id}", &id);
+        } else if path.contains("{user_id}") {
+            let email = format!("{}@example.com", unique("u"));
+            let id = created_id(
+                s,
+                "/api/v2/users",
+                json!({"data": {"type": "users", "attributes": {"email": email}}}),
+            )
+            .await;
+            body = Some(
+                json!({"data": {"id": id, "type": "users", "attributes": {"name": "renamed"}}}),
+            );
+            path = path.replace("{user_id}", &id);
+        }
+        if *method == Method::POST {
+            body = Some(match template {
+                "/api/v2/api_keys" => api_key_body(&unique("api")),
+                "/api/v2/users" => {
+                    json!({"data": {"type": "users", "attributes": {"email": format!("{}@example.com", unique("n"))}}})
+                }
+                "/api/v2/service_accounts" => json!({"data": {"type": "users", "attributes": {
+                    "email": format!("{}@example.com", unique("sa")), "service_account": true}}}),
+                _ => app_key_body(),
+            });
+        }
+        (
+            path,
+            if matches!(*method, Method::POST | Method::PATCH) {
+                body
+            } else {
+                None
+            },
+        )
+    }
+}
+
+#[tokio::test]
+async fn every_route_with_every_credential() {
+    let world = World::new().await;
+    let s = &world.s;
+    let routes = table();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for route in &routes {
+        let perm = permission_of(&route.method, route.path);
+        for case in CASES {
+            let (path, body) = world.path_and_body(&route.method, route.path, case).await;
+            let mut req = s.http.request(route.method.clone(), s.url(&path));
+            if let Some(keys) = world.keys(case) {
+                req = req
+                    .header("DD-API-KEY", keys.api)
+                    .header("DD-APPLICATION-KEY", keys.app);
+            }
+            if let Some(body) = body {
+                req = req.json(&body);
+            }
+            let resp = req.send().await.expect("request");
+            let status = resp.status();
+            let want = expected(route.access, perm, case, &route.method);
+            if status != want {
+                let text = resp.text().await.unwrap_or_default();
+                failures.push(format!(
+                    "{} {} as {case:?}: got {status}, want {want}: {text}",
+                    route.method, route.path
+                ));
+            } else if status == StatusCode::FORBIDDEN {
+                let body: Value = resp.json().await.expect("json error body");
+                assert!(body["errors"].is_array(), "{body}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(checked, routes.len() * CASES.len());
+    assert!(
+        routes.len() >= 29,
+        "the table lost routes: {}",
+        routes.len()
+    );
+}
+
+#[tokio::test]
+async fn organizations_are_sealed_on_every_route() {
+    let world = World::new().await;
+    let s = &world.s;
+    let other = &world.other_org_own;
+    let mut checked = 0;
+    for route in table() {
+        if route.access != Access::KeyPair || !route.path.contains('{') {
+            continue;
+        }
+        // Ids of the admin's organization, asked for with the other organization's keys.
+        let (path, body) = world
+            .path_and_body(&route.method, route.path, Case::Admin)
+            .await;
+        let mut req = s
+            .http
+            .request(route.method.clone(), s.url(&path))
+            .header("DD-API-KEY", &other.api)
+            .header("DD-APPLICATION-KEY", &other.app);
+        if let Some(mut body) = body {
+            // The other org's caller may not even learn the id through a 422.
+            body["data"]["id"] = json!(path.rsplit('/').next());
+            req = req.json(&body);
+        }
+        let (status, body) = send(req).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{} {path}: {body}",
+            route.method
+        );
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} routes with ids");
+}
