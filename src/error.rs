@@ -32,6 +32,10 @@ pub enum Error {
     /// Missing, wrong or insufficient credentials (403).
     #[error("Forbidden")]
     Forbidden,
+    /// The endpoint is turned off for this organization (403), e.g. v1 application keys in
+    /// One-Time Read mode.
+    #[error("{0}")]
+    Disabled(String),
     /// `/api/v1/validate` without any key (403 `API key required`).
     #[error("API key required")]
     ApiKeyRequired,

@@ -34,7 +34,7 @@ macro_rules! verbs {
     )*};
 }
 
-verbs!(get => GET, post => POST, patch => PATCH, delete => DELETE);
+verbs!(get => GET, post => POST, put => PUT, patch => PATCH, delete => DELETE);
 
 pub fn table() -> Vec<RouteDef> {
     use v2::{api_keys, application_keys as app, roles, service_accounts as sa, users};
@@ -42,6 +42,45 @@ pub fn table() -> Vec<RouteDef> {
     vec![
         get("/healthz", Public, health::healthz),
         get("/api/v1/validate", ApiKey, v1::validate::validate),
+        // v1: the same use cases in v1's shapes; keys may also come in the query string.
+        get("/api/v1/api_key", KeyPairOrQuery, v1::api_keys::list),
+        post("/api/v1/api_key", KeyPairOrQuery, v1::api_keys::create),
+        get("/api/v1/api_key/{key}", KeyPairOrQuery, v1::api_keys::get),
+        put(
+            "/api/v1/api_key/{key}",
+            KeyPairOrQuery,
+            v1::api_keys::update,
+        ),
+        delete(
+            "/api/v1/api_key/{key}",
+            KeyPairOrQuery,
+            v1::api_keys::delete,
+        ),
+        get(
+            "/api/v1/application_key",
+            KeyPairOrQuery,
+            v1::application_keys::list,
+        ),
+        post(
+            "/api/v1/application_key",
+            KeyPairOrQuery,
+            v1::application_keys::create,
+        ),
+        get(
+            "/api/v1/application_key/{key}",
+            KeyPairOrQuery,
+            v1::application_keys::get,
+        ),
+        put(
+            "/api/v1/application_key/{key}",
+            KeyPairOrQuery,
+            v1::application_keys::update,
+        ),
+        delete(
+            "/api/v1/application_key/{key}",
+            KeyPairOrQuery,
+            v1::application_keys::delete,
+        ),
         get("/api/v2/validate_keys", KeyPair, v2::validate_keys),
         // API keys
         get("/api/v2/api_keys", KeyPair, api_keys::list),

@@ -1,10 +1,11 @@
 //! API keys: create, read, list, rename, revoke, with the FAQ's rules (unique names, at least
 //! one and at most `--max-api-keys-per-org` keys per organization).
 
-use super::{unexpected, Services};
+use super::{all_pages, unexpected, Services};
 use crate::domain::api_key::{
-    ApiKey, ApiKeyChange, ApiKeyQuery, DEFAULT_CATEGORY, MAX_CATEGORY_CHARS,
+    ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField, DEFAULT_CATEGORY, MAX_CATEGORY_CHARS,
 };
+use crate::domain::list::Sort;
 use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
 use crate::domain::secret::{Secret, API_KEY_BYTES};
@@ -159,6 +160,40 @@ impl Services {
             .delete_api_key(who.org_id, id)
             .await
             .map_err(|e| self.map_api_key_error(who.org_id, "", e))
+    }
+
+    /// The caller's organization's key whose value is `value` (v1 names keys by value).
+    pub async fn find_api_key_by_value(
+        &self,
+        who: &Principal,
+        value: &str,
+    ) -> Result<(ApiKey, Secret)> {
+        who.require(Permission::ApiKeysRead)?;
+        let digest = crate::domain::secret::KeyDigest::of(value);
+        match self.store.find_api_key(&digest).await {
+            Ok(Some(key)) if key.org_id == who.org_id && key.digest.matches(&digest) => {
+                self.with_secret(key)
+            }
+            Ok(_) => Err(Error::NotFound(NOT_FOUND)),
+            Err(e) => Err(unexpected(e)),
+        }
+    }
+
+    /// Every key of the organization with its secret, by name (v1 lists keys in full).
+    pub async fn all_api_keys(&self, who: &Principal) -> Result<Vec<(ApiKey, Secret)>> {
+        let keys = all_pages(|page| {
+            let query = ApiKeyQuery {
+                filter: Default::default(),
+                sort: Sort {
+                    field: ApiKeySortField::Name,
+                    descending: false,
+                },
+                page,
+            };
+            async move { self.list_api_keys(who, &query).await }
+        })
+        .await?;
+        keys.into_iter().map(|k| self.with_secret(k)).collect()
     }
 
     /// The maximum number of API keys an organization may hold (`meta.max_allowed`).

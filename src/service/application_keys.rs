@@ -2,10 +2,12 @@
 //! account). One set of rules; the surface decides whose keys are in reach, which
 //! permission it takes, and whether the secret is shown.
 
-use super::{unexpected, Services};
+use super::{all_pages, unexpected, Services};
 use crate::domain::application_key::{
-    ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, MAX_PER_USER,
+    ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
+    MAX_PER_USER,
 };
+use crate::domain::list::Sort;
 use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
 use crate::domain::secret::{Secret, APP_KEY_BYTES};
@@ -118,6 +120,68 @@ impl Services {
             .open(key.id, &key.sealed_key)
             .map(Some)
             .map_err(Error::Internal)
+    }
+
+    /// Datadog's v1 application key endpoints: refused in One-Time Read organizations;
+    /// callers with the organization permission see every key, others their own.
+    pub async fn legacy_surface(&self, who: &Principal, write: bool) -> Result<Surface> {
+        let org = self.store.get_org(who.org_id).await.map_err(unexpected)?;
+        if org.one_time_read {
+            return Err(Error::Disabled(
+                "This endpoint is disabled for organizations in One-Time Read mode".to_owned(),
+            ));
+        }
+        let org_permission = if write {
+            Permission::OrgAppKeysWrite
+        } else {
+            Permission::OrgAppKeysRead
+        };
+        who.require_any(&[org_permission, Permission::UserAppKeys])?;
+        Ok(if who.can(org_permission) {
+            Surface::Org
+        } else {
+            Surface::CurrentUser
+        })
+    }
+
+    /// The id of the caller's organization's key whose value is `value` (v1 names
+    /// application keys by their value, the "hash").
+    pub async fn application_key_id_by_value(&self, who: &Principal, value: &str) -> Result<Uuid> {
+        let digest = crate::domain::secret::KeyDigest::of(value);
+        match self.store.find_application_key(&digest).await {
+            Ok(Some(key)) if key.org_id == who.org_id && key.digest.matches(&digest) => Ok(key.id),
+            Ok(_) => Err(Error::NotFound(NOT_FOUND)),
+            Err(e) => Err(unexpected(e)),
+        }
+    }
+
+    /// Every key in reach of `surface`, each with its secret (v1 lists keys in full).
+    pub async fn all_application_keys(
+        &self,
+        who: &Principal,
+        surface: Surface,
+    ) -> Result<Vec<(ApplicationKey, Secret)>> {
+        let keys = all_pages(|page| {
+            let query = ApplicationKeyQuery {
+                filter: Default::default(),
+                sort: Sort {
+                    field: ApplicationKeySortField::Name,
+                    descending: false,
+                },
+                page,
+            };
+            self.list_application_keys(who, surface, query)
+        })
+        .await?;
+        keys.into_iter()
+            .map(|key| {
+                let secret = self
+                    .vault
+                    .open(key.id, &key.sealed_key)
+                    .map_err(Error::Internal)?;
+                Ok((key, secret))
+            })
+            .collect()
     }
 
     /// Mints a key for `owner`; used by the API, bootstrap and `keyplane admin`.

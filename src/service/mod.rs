@@ -8,6 +8,7 @@ pub mod orgs;
 pub mod users;
 
 use crate::crypto::Vault;
+use crate::domain::list::{Page, MAX_PAGE_SIZE};
 use crate::error::Error;
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
@@ -38,4 +39,26 @@ impl Services {
 /// Store failures that no use case turns into something more specific.
 pub(crate) fn unexpected(err: StoreError) -> Error {
     Error::internal(err)
+}
+
+/// Every item of a paged list, fetching `MAX_PAGE_SIZE` at a time (v1 lists are unpaged).
+pub(crate) async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, Error>
+where
+    F: FnMut(Page) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, u64), Error>>,
+{
+    let mut page = Page {
+        size: MAX_PAGE_SIZE,
+        number: 0,
+    };
+    let mut all = Vec::new();
+    loop {
+        let (items, total) = fetch(page).await?;
+        let fetched = items.len();
+        all.extend(items);
+        if fetched == 0 || all.len() as u64 >= total {
+            return Ok(all);
+        }
+        page.number += 1;
+    }
 }

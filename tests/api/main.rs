@@ -13,3 +13,4 @@ mod official_client_app_keys;
 mod secrets;
 mod serve;
 mod users;
+mod v1;
