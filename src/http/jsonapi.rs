@@ -2,17 +2,76 @@
 
 use crate::domain::time::{self, Micros};
 use crate::domain::user::{Role, User};
+use crate::error::{Error, Result};
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 /// For `Option<Option<T>>` fields with `#[serde(default)]`: absent is `None`, `null` is
 /// `Some(None)`, a value is `Some(Some(v))`. JSON:API PATCH needs the three apart.
-pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+pub fn present<'de, D, T>(deserializer: D) -> std::result::Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A request body: `{"data": …}`.
+#[derive(Deserialize)]
+pub struct Body<D> {
+    pub data: D,
+}
+
+/// A resource a client creates: `{"type": …, "attributes": …}`.
+#[derive(Deserialize)]
+pub struct NewResource<A> {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub attributes: A,
+}
+
+impl<A> NewResource<A> {
+    pub fn attributes(self, expected_type: &str) -> Result<A> {
+        expect_type(&self.kind, expected_type)?;
+        Ok(self.attributes)
+    }
+}
+
+/// A resource a client changes: its `id` must be the one in the path.
+#[derive(Deserialize)]
+pub struct ChangedResource<A> {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub attributes: A,
+}
+
+impl<A> ChangedResource<A> {
+    pub fn attributes(self, path_id: Uuid, expected_type: &str) -> Result<A> {
+        if Uuid::parse_str(&self.id).ok() != Some(path_id) {
+            return Err(Error::Mismatch(
+                "UUID's in the URL and request body do not match".to_owned(),
+            ));
+        }
+        expect_type(&self.kind, expected_type)?;
+        Ok(self.attributes)
+    }
+}
+
+pub fn expect_type(kind: &str, expected: &str) -> Result<()> {
+    if kind == expected {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "Invalid type: {kind}. data.type must be {expected}"
+        )))
+    }
+}
+
+/// `meta.page` of the key lists.
+#[derive(Serialize)]
+pub struct PageMeta {
+    pub total_filtered_count: u64,
 }
 
 #[derive(Serialize)]

@@ -110,10 +110,7 @@ impl Services {
     }
 
     fn with_secret(&self, key: ApiKey) -> Result<(ApiKey, Secret)> {
-        let secret = self
-            .vault
-            .open(key.id, &key.sealed_key)
-            .map_err(Error::Internal)?;
+        let secret = self.unseal(key.id, &key.sealed_key)?;
         Ok((key, secret))
     }
 

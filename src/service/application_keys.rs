@@ -116,10 +116,7 @@ impl Services {
         if org.one_time_read {
             return Ok(None);
         }
-        self.vault
-            .open(key.id, &key.sealed_key)
-            .map(Some)
-            .map_err(Error::Internal)
+        self.unseal(key.id, &key.sealed_key).map(Some)
     }
 
     /// Datadog's v1 application key endpoints: refused in One-Time Read organizations;
@@ -175,10 +172,7 @@ impl Services {
         .await?;
         keys.into_iter()
             .map(|key| {
-                let secret = self
-                    .vault
-                    .open(key.id, &key.sealed_key)
-                    .map_err(Error::Internal)?;
+                let secret = self.unseal(key.id, &key.sealed_key)?;
                 Ok((key, secret))
             })
             .collect()

@@ -9,6 +9,7 @@ pub mod users;
 
 use crate::crypto::Vault;
 use crate::domain::list::{Page, MAX_PAGE_SIZE};
+use crate::domain::secret::Secret;
 use crate::error::Error;
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
@@ -33,6 +34,13 @@ impl Services {
             vault,
             limits,
         }
+    }
+}
+
+impl Services {
+    /// A key's secret from its ciphertext; failure means a wrong master key or a damaged row.
+    pub(crate) fn unseal(&self, id: uuid::Uuid, sealed: &[u8]) -> Result<Secret, Error> {
+        self.vault.open(id, sealed).map_err(Error::Internal)
     }
 }
 

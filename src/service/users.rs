@@ -187,7 +187,8 @@ impl Services {
         Ok(())
     }
 
-    /// The users of the caller's organization with these ids (for `included`).
+    /// The users of the caller's organization with these ids, each once whatever the
+    /// repeats in `ids` (for `included` and v1's owner names).
     pub async fn users_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> Result<Vec<User>> {
         self.store
             .users_by_ids(org_id, ids)

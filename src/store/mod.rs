@@ -75,7 +75,6 @@ pub trait Store: Send + Sync {
         org_id: Uuid,
         query: &ApiKeyQuery,
     ) -> StoreResult<(Vec<ApiKey>, u64)>;
-    async fn count_api_keys(&self, org_id: Uuid) -> StoreResult<u64>;
     async fn update_api_key(
         &self,
         org_id: Uuid,

@@ -6,6 +6,7 @@ use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField}
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
 };
+use crate::domain::list::{Page, Sort};
 use crate::domain::name::fold;
 use crate::domain::org::Org;
 use crate::domain::secret::KeyDigest;
@@ -248,9 +249,39 @@ fn push_user_filter(qb: &mut QueryBuilder<'_, Sqlite>, org_id: Uuid, query: &Use
     }
 }
 
-fn order_by(column: &str, descending: bool) -> String {
-    let dir = if descending { "DESC" } else { "ASC" };
-    format!(" ORDER BY {column} {dir}, id {dir} LIMIT ")
+impl SqliteStore {
+    /// One page of `table` rows matching `filter`, ordered by `column` (then id, so pages
+    /// are stable), and the number of rows the filter matched.
+    async fn paged<T>(
+        &self,
+        table: &str,
+        filter: impl Fn(&mut QueryBuilder<'_, Sqlite>),
+        column: &str,
+        sort: Sort<()>,
+        page: Page,
+        from_row: fn(&SqliteRow) -> StoreResult<T>,
+    ) -> StoreResult<(Vec<T>, u64)> {
+        let mut count = QueryBuilder::<Sqlite>::new(format!("SELECT COUNT(*) FROM {table}"));
+        filter(&mut count);
+        let matched: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let dir = if sort.descending { "DESC" } else { "ASC" };
+        let mut rows = QueryBuilder::<Sqlite>::new(format!("SELECT * FROM {table}"));
+        filter(&mut rows);
+        rows.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
+            .push_bind(i64::from(page.size))
+            .push(" OFFSET ")
+            .push_bind(i64::try_from(page.offset()).unwrap_or(i64::MAX));
+        let rows = rows.build().fetch_all(&self.pool).await?;
+        let items = rows.iter().map(from_row).collect::<StoreResult<_>>()?;
+        Ok((items, to_u64(matched)))
+    }
+}
+
+fn direction<F>(sort: &Sort<F>) -> Sort<()> {
+    Sort {
+        field: (),
+        descending: sort.descending,
+    }
 }
 
 #[async_trait]
@@ -381,11 +412,6 @@ impl Store for SqliteStore {
             .bind(org_id.to_string())
             .fetch_one(&self.pool)
             .await?;
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM users");
-        push_user_filter(&mut count, org_id, query);
-        let filtered: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-        let mut page = QueryBuilder::<Sqlite>::new("SELECT * FROM users");
-        push_user_filter(&mut page, org_id, query);
         let column = match query.sort.field {
             UserSortField::Name => "lower(coalesce(name, ''))",
             UserSortField::Email => "email",
@@ -393,13 +419,12 @@ impl Store for SqliteStore {
             UserSortField::ModifiedAt => "modified_at",
             UserSortField::Status => "status",
         };
-        page.push(order_by(column, query.sort.descending))
-            .push_bind(i64::from(query.page.size))
-            .push(" OFFSET ")
-            .push_bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX));
-        let rows = page.build().fetch_all(&self.pool).await?;
-        let users = rows.iter().map(user_from).collect::<StoreResult<_>>()?;
-        Ok((users, to_u64(filtered), to_u64(total)))
+        let filter = |qb: &mut QueryBuilder<'_, Sqlite>| push_user_filter(qb, org_id, query);
+        let sort = direction(&query.sort);
+        let (users, matched) = self
+            .paged("users", filter, column, sort, query.page, user_from)
+            .await?;
+        Ok((users, matched, to_u64(total)))
     }
 
     async fn update_user(
@@ -518,33 +543,16 @@ impl Store for SqliteStore {
         org_id: Uuid,
         query: &ApiKeyQuery,
     ) -> StoreResult<(Vec<ApiKey>, u64)> {
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM api_keys");
-        push_api_key_filter(&mut count, org_id, query);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-
-        let mut page = QueryBuilder::<Sqlite>::new("SELECT * FROM api_keys");
-        push_api_key_filter(&mut page, org_id, query);
         let column = match query.sort.field {
             ApiKeySortField::CreatedAt => "created_at",
             ApiKeySortField::Last4 => "last4",
             ApiKeySortField::ModifiedAt => "modified_at",
             ApiKeySortField::Name => "name_folded",
         };
-        page.push(order_by(column, query.sort.descending))
-            .push_bind(i64::from(query.page.size))
-            .push(" OFFSET ")
-            .push_bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX));
-        let rows = page.build().fetch_all(&self.pool).await?;
-        let keys = rows.iter().map(api_key_from).collect::<StoreResult<_>>()?;
-        Ok((keys, to_u64(total)))
-    }
-
-    async fn count_api_keys(&self, org_id: Uuid) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE org_id = ?")
-            .bind(org_id.to_string())
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(to_u64(n))
+        let filter = |qb: &mut QueryBuilder<'_, Sqlite>| push_api_key_filter(qb, org_id, query);
+        let sort = direction(&query.sort);
+        self.paged("api_keys", filter, column, sort, query.page, api_key_from)
+            .await
     }
 
     async fn update_api_key(
@@ -663,23 +671,22 @@ impl Store for SqliteStore {
         org_id: Uuid,
         query: &ApplicationKeyQuery,
     ) -> StoreResult<(Vec<ApplicationKey>, u64)> {
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM application_keys");
-        push_app_key_filter(&mut count, org_id, query);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-        let mut page = QueryBuilder::<Sqlite>::new("SELECT * FROM application_keys");
-        push_app_key_filter(&mut page, org_id, query);
         let column = match query.sort.field {
             ApplicationKeySortField::CreatedAt => "created_at",
             ApplicationKeySortField::Last4 => "last4",
             ApplicationKeySortField::Name => "name_folded",
         };
-        page.push(order_by(column, query.sort.descending))
-            .push_bind(i64::from(query.page.size))
-            .push(" OFFSET ")
-            .push_bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX));
-        let rows = page.build().fetch_all(&self.pool).await?;
-        let keys = rows.iter().map(app_key_from).collect::<StoreResult<_>>()?;
-        Ok((keys, to_u64(total)))
+        let filter = |qb: &mut QueryBuilder<'_, Sqlite>| push_app_key_filter(qb, org_id, query);
+        let sort = direction(&query.sort);
+        self.paged(
+            "application_keys",
+            filter,
+            column,
+            sort,
+            query.page,
+            app_key_from,
+        )
+        .await
     }
 
     async fn update_application_key(

@@ -10,6 +10,7 @@ mod auth_matrix;
 mod bad_input;
 mod official_client;
 mod official_client_app_keys;
+mod official_client_v1;
 mod secrets;
 mod serve;
 mod users;

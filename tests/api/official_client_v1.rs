@@ -2,7 +2,7 @@
 //! v1 API and application key operation goes through the typed client, keys are named by their
 //! value, and keys made through either version are visible and usable through the other.
 
-use crate::helpers::{dd_config_with, Server};
+use crate::helpers::{dd_config_with, send, Server};
 use datadog_api_client::datadog::Error;
 use datadog_api_client::datadogV1::api_authentication::AuthenticationAPI;
 use datadog_api_client::datadogV1::api_key_management::KeyManagementAPI;
@@ -25,6 +25,19 @@ fn api_key(name: &str) -> ApiKey {
 
 fn app_key(name: &str) -> ApplicationKey {
     ApplicationKey::new().name(name.to_owned())
+}
+
+async fn new_api_key(api: &KeyManagementAPI, name: &str) -> ApiKey {
+    let created = api.create_api_key(api_key(name)).await;
+    created.expect("create API key").api_key.expect("api_key")
+}
+
+async fn new_app_key(api: &KeyManagementAPI, name: &str) -> ApplicationKey {
+    let created = api.create_application_key(app_key(name)).await;
+    created
+        .expect("create app key")
+        .application_key
+        .expect("key")
 }
 
 fn is_hex(value: &str, len: usize) -> bool {
@@ -90,8 +103,7 @@ async fn api_keys_go_through_every_v1_operation_by_value() {
     let api = client(&server);
     let admin = server.creds.email.clone();
 
-    let created = api.create_api_key(api_key("v1 agent")).await.expect("create");
-    let created = created.api_key.expect("api_key");
+    let created = new_api_key(&api, "v1 agent").await;
     let key = created.key.clone().expect("key");
     assert!(is_hex(&key, 32), "{key}");
     assert_eq!(created.name.as_deref(), Some("v1 agent"));
@@ -126,7 +138,8 @@ async fn api_keys_go_through_every_v1_operation_by_value() {
     let deleted = api.delete_api_key(key.clone()).await.expect("delete");
     assert_eq!(deleted.api_key, Some(renamed));
     expect_error(api.get_api_key(key.clone()).await, 404, "API key not found");
-    expect_error(api.delete_api_key(key.clone()).await, 404, "API key not found");
+    let again = api.delete_api_key(key.clone()).await;
+    expect_error(again, 404, "API key not found");
     let names: Vec<_> = api_keys(&api).await.into_iter().map(|k| k.1).collect();
     assert_eq!(names, [BOOTSTRAP_API_KEY]);
 }
@@ -147,24 +160,31 @@ async fn api_key_refusals_come_back_as_response_errors() {
 
     let mut keys = Vec::new();
     for name in ["two", "three", "four", "five"] {
-        let created = api.create_api_key(api_key(name)).await.expect("create");
-        keys.push(created.api_key.and_then(|k| k.key).expect("key"));
+        keys.push(new_api_key(&api, name).await.key.expect("key"));
+        if keys.len() == 2 {
+            // Below the limit, a taken name is a conflict on create and on rename.
+            let taken = "An API key with the name two already exists";
+            expect_error(api.create_api_key(api_key("two")).await, 409, taken);
+            let rename = api.update_api_key(keys[1].clone(), api_key("two"));
+            expect_error(rename.await, 409, taken);
+        }
     }
-    let duplicate = api.create_api_key(api_key("two")).await;
-    expect_error(duplicate, 409, "An API key with the name two already exists");
-    let duplicate = api.update_api_key(keys[0].clone(), api_key("three")).await;
-    expect_error(duplicate, 409, "An API key with the name three already exists");
-    expect_error(api.create_api_key(api_key("six")).await, 400, "at most 5 keys");
+    let limit = "Orgs must have at least 1 and at most 5 keys.";
+    expect_error(api.create_api_key(api_key("six")).await, 400, limit);
     assert_eq!(api_keys(&api).await.len(), 5);
 
     for key in keys {
         api.delete_api_key(key).await.expect("delete");
     }
     let last = api.delete_api_key(server.creds.api_key.clone()).await;
-    expect_error(last, 400, "The last API key of an organization cannot be deleted");
+    let refusal = "The last API key of an organization cannot be deleted";
+    expect_error(last, 400, refusal);
     let left = api.get_api_key(server.creds.api_key.clone()).await;
-    let left = left.expect("bootstrap key survives").api_key.expect("api_key");
-    assert_eq!(left.name.as_deref(), Some(BOOTSTRAP_API_KEY));
+    let left = left.expect("bootstrap key survives").api_key;
+    assert_eq!(
+        left.and_then(|k| k.name).as_deref(),
+        Some(BOOTSTRAP_API_KEY)
+    );
 }
 
 #[tokio::test]
@@ -173,8 +193,7 @@ async fn application_keys_go_through_every_v1_operation_by_value() {
     let api = client(&server);
     let admin = server.creds.email.clone();
 
-    let created = api.create_application_key(app_key("v1 script")).await;
-    let created = created.expect("create").application_key.expect("key");
+    let created = new_app_key(&api, "v1 script").await;
     let hash = created.hash.clone().expect("hash");
     assert!(is_hex(&hash, 40), "{hash}");
     assert_eq!(created.name.as_deref(), Some("v1 script"));
@@ -185,7 +204,11 @@ async fn application_keys_go_through_every_v1_operation_by_value() {
     assert_eq!(fetched.application_key.as_ref(), Some(&created));
 
     let expected = vec![
-        (server.creds.app_key.clone(), BOOTSTRAP_APP_KEY.to_owned(), admin.clone()),
+        (
+            server.creds.app_key.clone(),
+            BOOTSTRAP_APP_KEY.to_owned(),
+            admin.clone(),
+        ),
         (hash.clone(), "v1 script".to_owned(), admin.clone()),
     ];
     assert_eq!(app_keys(&api).await, expected);
@@ -201,7 +224,10 @@ async fn application_keys_go_through_every_v1_operation_by_value() {
 
     let deleted = api.delete_application_key(hash.clone()).await;
     let deleted = deleted.expect("delete").application_key.expect("key");
-    assert_eq!((&deleted.hash, &deleted.name), (&renamed.hash, &renamed.name));
+    assert_eq!(
+        (&deleted.hash, &deleted.name),
+        (&renamed.hash, &renamed.name)
+    );
     assert_eq!(deleted.owner.as_deref(), Some(admin.as_str()));
     assert_eq!(revoked(&deleted), Some(&json!(true)));
 
@@ -222,23 +248,26 @@ async fn application_key_refusals_come_back_as_response_errors() {
     let nameless = api.create_application_key(ApplicationKey::new()).await;
     expect_error(nameless, 400, missing);
 
-    let created = api.create_application_key(app_key("taken")).await;
-    let hash = created.expect("create").application_key.and_then(|k| k.hash);
-    let hash = hash.expect("hash");
+    let hash = new_app_key(&api, "taken").await.hash.expect("hash");
     let conflict = "An application key with the name taken already exists";
     let duplicate = api.create_application_key(app_key("taken")).await;
     expect_error(duplicate, 409, conflict);
     let bootstrap = server.creds.app_key.clone();
-    let rename = api.update_application_key(bootstrap, app_key("taken")).await;
+    let rename = api
+        .update_application_key(bootstrap, app_key("taken"))
+        .await;
     expect_error(rename, 409, conflict);
     let own_name = api.update_application_key(hash, app_key("taken")).await;
-    assert_eq!(own_name.expect("rename to itself").application_key.and_then(|k| k.name).as_deref(), Some("taken"));
+    let own_name = own_name.expect("rename to itself").application_key;
+    assert_eq!(own_name.and_then(|k| k.name).as_deref(), Some("taken"));
 
     let unknown = "0".repeat(40);
     let not_found = "Application key not found";
     let got = api.get_application_key(unknown.clone()).await;
     expect_error(got, 404, not_found);
-    let rename = api.update_application_key(unknown.clone(), app_key("x")).await;
+    let rename = api
+        .update_application_key(unknown.clone(), app_key("x"))
+        .await;
     expect_error(rename, 404, not_found);
     expect_error(api.delete_application_key(unknown).await, 404, not_found);
 }
@@ -248,14 +277,16 @@ async fn api_keys_cross_between_v1_and_v2_both_ways() {
     let server = Server::start().await;
     let api = client(&server);
 
-    let created = api.create_api_key(api_key("from v1")).await.expect("create");
-    let created = created.api_key.expect("api_key");
+    let created = new_api_key(&api, "from v1").await;
     let key = created.key.clone().expect("key");
     let listed = v2(&server, Method::GET, "/api/v2/api_keys", None).await;
-    let entry = listed["data"].as_array().expect("data").iter();
-    let entry = entry.clone().find(|k| k["attributes"]["name"] == "from v1");
-    let id = entry.and_then(|k| k["id"].as_str()).expect("v1 key in v2 list");
-    let fetched = v2(&server, Method::GET, &format!("/api/v2/api_keys/{id}"), None).await;
+    let mut entries = listed["data"].as_array().expect("data").iter();
+    let entry = entries.find(|k| k["attributes"]["name"] == "from v1");
+    let id = entry
+        .and_then(|k| k["id"].as_str())
+        .expect("v1 key in v2 list");
+    let path = format!("/api/v2/api_keys/{id}");
+    let fetched = v2(&server, Method::GET, &path, None).await;
     let attributes = &fetched["data"]["attributes"];
     assert_eq!(attributes["key"], key.as_str());
     let at = attributes["created_at"].as_str().expect("created_at");
@@ -270,10 +301,13 @@ async fn api_keys_cross_between_v1_and_v2_both_ways() {
     let fetched = api.get_api_key(v2_key.clone()).await.expect("get v2 key");
     let fetched = fetched.api_key.expect("api_key");
     assert_eq!(fetched.name.as_deref(), Some("from v2"));
-    assert_eq!(fetched.created_by.as_deref(), Some(server.creds.email.as_str()));
+    let admin = server.creds.email.as_str();
+    assert_eq!(fetched.created_by.as_deref(), Some(admin));
     assert!(api_keys(&api).await.iter().any(|k| k.0 == v2_key));
 
-    api.delete_api_key(v2_key).await.expect("delete v2 key via v1");
+    api.delete_api_key(v2_key)
+        .await
+        .expect("delete v2 key via v1");
     let path = format!("/api/v2/api_keys/{v2_id}");
     let (status, body) = server.call(Method::GET, &path, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
@@ -284,11 +318,9 @@ async fn application_keys_cross_between_v1_and_v2_both_ways() {
     let server = Server::start().await;
     let api = client(&server);
 
-    let created = api.create_application_key(app_key("from v1")).await;
-    let hash = created.expect("create").application_key.and_then(|k| k.hash);
-    let hash = hash.expect("hash");
+    let hash = new_app_key(&api, "from v1").await.hash.expect("hash");
     let listed = v2(&server, Method::GET, CU, None).await;
-    let names: Vec<_> = listed["data"].as_array().expect("data").iter();
+    let names = listed["data"].as_array().expect("data").iter();
     let names: Vec<_> = names.map(|k| k["attributes"]["name"].clone()).collect();
     assert!(names.contains(&json!("from v1")), "{listed}");
 
@@ -296,17 +328,10 @@ async fn application_keys_cross_between_v1_and_v2_both_ways() {
     let config = dd_config_with(&server.base, &server.creds.api_key, &hash);
     let as_new = KeyManagementAPI::with_config(config);
     assert_eq!(app_keys(&as_new).await.len(), 2);
-    let (status, body) = server
-        .http
-        .get(server.url(CU))
-        .header("DD-API-KEY", &server.creds.api_key)
-        .header("DD-APPLICATION-KEY", &hash)
-        .send()
-        .await
-        .map(|r| r.status())
-        .map(|s| (s, ()))
-        .expect("request");
-    assert_eq!(status, StatusCode::OK, "{body:?}");
+    let request = server.http.get(server.url(CU));
+    let request = request.header("DD-API-KEY", &server.creds.api_key);
+    let (status, body) = send(request.header("DD-APPLICATION-KEY", &hash)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 
     let body = json!({"data": {"type": "application_keys", "attributes": {"name": "from v2"}}});
     let made = v2(&server, Method::POST, CU, Some(body)).await;
@@ -324,7 +349,9 @@ async fn application_keys_cross_between_v1_and_v2_both_ways() {
     let got = v2(&server, Method::GET, &path, None).await;
     assert_eq!(got["data"]["attributes"]["name"], "renamed in v1");
 
-    api.delete_application_key(v2_key.to_owned()).await.expect("delete");
+    api.delete_application_key(v2_key.to_owned())
+        .await
+        .expect("delete");
     let (status, body) = server.call(Method::GET, &path, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }

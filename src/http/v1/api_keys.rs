@@ -37,9 +37,7 @@ async fn render(
     who: &Principal,
     keys: Vec<(ApiKey, Secret)>,
 ) -> Result<Vec<V1ApiKey>> {
-    let mut ids: Vec<_> = keys.iter().map(|(k, _)| k.created_by).collect();
-    ids.sort_unstable();
-    ids.dedup();
+    let ids: Vec<_> = keys.iter().map(|(k, _)| k.created_by).collect();
     let users = services.users_by_ids(who.org_id, &ids).await?;
     Ok(keys
         .into_iter()

@@ -37,9 +37,7 @@ async fn render(
     keys: Vec<(ApplicationKey, Secret)>,
     revoked: bool,
 ) -> Result<Vec<V1ApplicationKey>> {
-    let mut ids: Vec<_> = keys.iter().map(|(k, _)| k.owner_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
+    let ids: Vec<_> = keys.iter().map(|(k, _)| k.owner_id).collect();
     let owners = services.users_by_ids(who.org_id, &ids).await?;
     Ok(keys
         .into_iter()

@@ -8,7 +8,9 @@ use crate::domain::secret::Secret;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::jsonapi::{Document, Included, Relationship};
+use crate::http::jsonapi::{
+    Body, ChangedResource, Document, Included, NewResource, PageMeta, Relationship,
+};
 use crate::http::params::QueryParams;
 use crate::service::api_keys::{parse_category, NewApiKey};
 use crate::service::Services;
@@ -28,33 +30,11 @@ const LAST_USED_DESCRIPTION: &str =
 
 // ---- wire shapes: requests ----
 
-#[derive(Deserialize)]
-pub struct CreateRequest {
-    data: CreateData,
-}
+pub type CreateRequest = Body<NewResource<Attributes>>;
+pub type UpdateRequest = Body<ChangedResource<Attributes>>;
 
 #[derive(Deserialize)]
-struct CreateData {
-    #[serde(rename = "type")]
-    kind: String,
-    attributes: Attributes,
-}
-
-#[derive(Deserialize)]
-pub struct UpdateRequest {
-    data: UpdateData,
-}
-
-#[derive(Deserialize)]
-struct UpdateData {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    attributes: Attributes,
-}
-
-#[derive(Deserialize)]
-struct Attributes {
+pub struct Attributes {
     name: Option<String>,
     category: Option<String>,
     remote_config_read_enabled: Option<bool>,
@@ -120,11 +100,6 @@ struct ListMeta {
     max_allowed: u64,
 }
 
-#[derive(Serialize)]
-struct PageMeta {
-    total_filtered_count: u64,
-}
-
 fn usage(key: &ApiKey) -> Usage {
     let last_used = key.date_last_used.map(time::format);
     let day_ago = time::now() - 86_400 * 1_000_000;
@@ -160,7 +135,7 @@ fn resource(key: &ApiKey, secret: Option<&Secret>, with_usage: bool) -> Resource
     }
 }
 
-/// The users that `include=created_by,modified_by` asks for, each once.
+/// The users that `include=created_by,modified_by` asks for (the store returns each once).
 async fn included(
     services: &Services,
     who: &Principal,
@@ -170,18 +145,15 @@ async fn included(
     if include.is_empty() {
         return Ok(None);
     }
-    let mut ids: Vec<Uuid> = Vec::new();
-    for key in keys {
-        for item in include {
-            let id = match item.as_str() {
+    let ids: Vec<Uuid> = keys
+        .iter()
+        .flat_map(|key| {
+            include.iter().filter_map(|item| match item.as_str() {
                 "created_by" => Some(key.created_by),
                 _ => key.modified_by,
-            };
-            if let Some(id) = id.filter(|id| !ids.contains(id)) {
-                ids.push(id);
-            }
-        }
-    }
+            })
+        })
+        .collect();
     let users = services.users_by_ids(who.org_id, &ids).await?;
     Ok(Some(Included::users(&users)))
 }
@@ -191,16 +163,6 @@ fn key_id(raw: &str) -> Result<Uuid> {
     Uuid::parse_str(raw).map_err(|_| Error::NotFound(NOT_FOUND))
 }
 
-fn check_type(kind: &str) -> Result<()> {
-    if kind == TYPE {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "Invalid type: {kind}. data.type must be {TYPE}"
-        )))
-    }
-}
-
 // ---- handlers ----
 
 pub async fn create(
@@ -208,8 +170,7 @@ pub async fn create(
     Caller(who): Caller,
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<Response> {
-    check_type(&body.data.kind)?;
-    let attrs = body.data.attributes;
+    let attrs = body.data.attributes(TYPE)?;
     let new = NewApiKey {
         name: KeyName::required(attrs.name.as_deref())?,
         category: parse_category(attrs.category)?,
@@ -281,13 +242,7 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateRequest>,
 ) -> Result<Response> {
     let id = key_id(&id)?;
-    check_type(&body.data.kind)?;
-    if Uuid::parse_str(&body.data.id).ok() != Some(id) {
-        return Err(Error::Mismatch(
-            "UUID's in the URL and request body do not match".to_owned(),
-        ));
-    }
-    let attrs = body.data.attributes;
+    let attrs = body.data.attributes(id, TYPE)?;
     let name = KeyName::required(attrs.name.as_deref())?;
     let category = parse_category(attrs.category)?;
     let (key, secret) = services

@@ -5,7 +5,9 @@ use crate::domain::list::Sort;
 use crate::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
 use crate::error::{Error, Result};
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::jsonapi::{present, Document, Included, UserResource};
+use crate::http::jsonapi::{
+    expect_type, present, Body, ChangedResource, Document, Included, UserResource,
+};
 use crate::http::params::{QueryParams, USER_MAX_PAGE_SIZE};
 use crate::service::users::{parse_email, parse_text, NewUser};
 use crate::service::Services;
@@ -57,21 +59,10 @@ struct RoleLinkage {
     kind: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub struct UpdateRequest {
-    data: UpdateData,
-}
+pub type UpdateRequest = Body<ChangedResource<UpdateAttributes>>;
 
 #[derive(Deserialize)]
-struct UpdateData {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    attributes: UpdateAttributes,
-}
-
-#[derive(Deserialize)]
-struct UpdateAttributes {
+pub struct UpdateAttributes {
     disabled: Option<bool>,
     email: Option<String>,
     name: Option<String>,
@@ -96,19 +87,9 @@ struct PageMeta {
     total_filtered_count: u64,
 }
 
-pub(super) fn check_type(kind: &str) -> Result<()> {
-    if kind == TYPE {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "Invalid type: {kind}. data.type must be {TYPE}"
-        )))
-    }
-}
-
 /// The parsed body of a user or service-account creation.
 pub(super) fn new_user(data: CreateData) -> Result<NewUser> {
-    check_type(&data.kind)?;
+    expect_type(&data.kind, TYPE)?;
     let attrs = data.attributes;
     let email = attrs
         .email
@@ -231,13 +212,7 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateRequest>,
 ) -> Result<Response> {
     let id = user_id(&id)?;
-    if Uuid::parse_str(&body.data.id).ok() != Some(id) {
-        return Err(Error::Mismatch(
-            "UUID's in the URL and request body do not match".to_owned(),
-        ));
-    }
-    check_type(&body.data.kind)?;
-    let attrs = body.data.attributes;
+    let attrs = body.data.attributes(id, TYPE)?;
     let change = UserChange {
         email: attrs.email.as_deref().map(parse_email).transpose()?,
         name: attrs.name.map(|n| parse_text("name", n)).transpose()?,

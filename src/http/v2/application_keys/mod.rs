@@ -15,7 +15,9 @@ use crate::domain::principal::Principal;
 use crate::domain::secret::Secret;
 use crate::domain::time;
 use crate::error::{Error, Result};
-use crate::http::jsonapi::{present, Document, Included, Relationship};
+use crate::http::jsonapi::{
+    present, Body, ChangedResource, Document, Included, NewResource, PageMeta, Relationship,
+};
 use crate::http::params::{QueryParams, APP_KEY_PAGE_SIZE};
 use crate::service::application_keys::Surface;
 use crate::service::Services;
@@ -29,39 +31,17 @@ const TYPE: &str = "application_keys";
 const NOT_FOUND: &str = "Application key not found";
 const SORT_FIELDS: &[&str] = &["created_at", "last4", "name"];
 
-#[derive(Deserialize)]
-pub struct CreateRequest {
-    data: CreateData,
-}
+pub type CreateRequest = Body<NewResource<CreateAttributes>>;
+pub type UpdateRequest = Body<ChangedResource<UpdateAttributes>>;
 
 #[derive(Deserialize)]
-struct CreateData {
-    #[serde(rename = "type")]
-    kind: String,
-    attributes: CreateAttributes,
-}
-
-#[derive(Deserialize)]
-struct CreateAttributes {
+pub struct CreateAttributes {
     name: Option<String>,
     scopes: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
-pub struct UpdateRequest {
-    data: UpdateData,
-}
-
-#[derive(Deserialize)]
-struct UpdateData {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    attributes: UpdateAttributes,
-}
-
-#[derive(Deserialize)]
-struct UpdateAttributes {
+pub struct UpdateAttributes {
     name: Option<String>,
     /// Absent: unchanged; `null`: all of the owner's permissions.
     #[serde(default, deserialize_with = "present")]
@@ -108,11 +88,6 @@ struct ListBody {
 struct ListMeta {
     page: PageMeta,
     max_allowed_per_user: u64,
-}
-
-#[derive(Serialize)]
-struct PageMeta {
-    total_filtered_count: u64,
 }
 
 /// Which optional parts a response carries, as each surface and operation was recorded.
@@ -180,16 +155,6 @@ fn key_id(raw: &str) -> Result<Uuid> {
     Uuid::parse_str(raw).map_err(|_| Error::NotFound(NOT_FOUND))
 }
 
-fn check_type(kind: &str) -> Result<()> {
-    if kind == TYPE {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "Invalid type: {kind}. data.type must be {TYPE}"
-        )))
-    }
-}
-
 /// `include=owned_by`: the owners of `keys`.
 async fn owners(
     services: &Services,
@@ -201,9 +166,7 @@ async fn owners(
     if !allowed || params.include(&["owned_by"])?.is_empty() {
         return Ok(None);
     }
-    let mut ids: Vec<Uuid> = keys.iter().map(|k| k.owner_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.owner_id).collect();
     let users = services.users_by_ids(who.org_id, &ids).await?;
     Ok(Some(Included::users(&users)))
 }
@@ -214,8 +177,7 @@ async fn create(
     surface: Surface,
     body: CreateRequest,
 ) -> Result<Response> {
-    check_type(&body.data.kind)?;
-    let attrs = body.data.attributes;
+    let attrs = body.data.attributes(TYPE)?;
     let name = KeyName::required(attrs.name.as_deref())?;
     let scopes = parse_scopes(attrs.scopes)?;
     let (key, secret) = services
@@ -302,13 +264,7 @@ async fn update(
     body: UpdateRequest,
 ) -> Result<Response> {
     let id = key_id(id)?;
-    check_type(&body.data.kind)?;
-    if Uuid::parse_str(&body.data.id).ok() != Some(id) {
-        return Err(Error::Mismatch(
-            "UUID's in the URL and request body do not match".to_owned(),
-        ));
-    }
-    let attrs = body.data.attributes;
+    let attrs = body.data.attributes(id, TYPE)?;
     let change = ApplicationKeyChange {
         name: attrs.name.as_deref().map(KeyName::parse).transpose()?,
         scopes: attrs.scopes.map(parse_scopes).transpose()?,
