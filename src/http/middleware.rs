@@ -1,10 +1,12 @@
 //! Request logging and response headers.
 
+use crate::error::Error;
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
 use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use std::time::Instant;
 
 /// One line per request. It names the route template, never the raw path or query
@@ -35,4 +37,18 @@ pub async fn headers(req: Request, next: Next) -> Response {
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
+}
+
+/// Reads the whole (bounded) body before routing. A request answered early, by auth (403)
+/// or a content-type check (415), has then still been read in full, so the connection stays
+/// usable for keep-alive; otherwise the server closes it and a pooling client can race it.
+pub async fn read_body(req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, super::MAX_BODY_BYTES).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(_) => Error::TooLarge("Request body is too large".to_owned()).into_response(),
+    }
 }

@@ -36,6 +36,7 @@ pub fn router(services: Services) -> Router {
             error_response(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(middleware::read_body))
         .layer(axum::middleware::from_fn(middleware::headers))
         .layer(axum::middleware::from_fn(middleware::log_request))
         .with_state(services)

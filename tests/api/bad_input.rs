@@ -112,13 +112,6 @@ async fn every_bad_request_is_a_clear_4xx_and_changes_nothing() {
             ..create(&attrs(json!({"name": "plain"})), "Content-Type")
         },
         Case {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            ..create(
-                &attrs(json!({"name": "x".repeat(4 * 1024 * 1024)})),
-                "too large",
-            )
-        },
-        Case {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             says: "do not match",
             ..patch(
@@ -190,8 +183,14 @@ async fn every_bad_request_is_a_clear_4xx_and_changes_nothing() {
             .req(c.method.clone(), &c.path)
             .header("content-type", c.content_type)
             .body(c.body.clone());
-        let (status, body) = send(req).await;
-        assert_eq!(status, c.status, "{label}: {body}");
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{label}: {e:?}"));
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        assert_eq!(status, c.status, "{label}: {text}");
         if status.is_client_error() {
             let errs = body["errors"]
                 .as_array()

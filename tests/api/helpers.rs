@@ -194,6 +194,19 @@ impl Server {
         self.stdout.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Stdout once it contains `needle` (it is read by its own thread, so it may lag the
+    /// log), or as it is after five seconds.
+    pub async fn stdout_with(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let out = self.stdout();
+            if out.contains(needle) || Instant::now() > deadline {
+                return out;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
