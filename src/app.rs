@@ -9,7 +9,15 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+use std::time::Duration;
 use tokio::net::TcpListener;
+
+/// How often a node looks for credential changes made by other processes.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// How often usage counts are written (`date_last_used` is at most this far behind).
+const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
+/// How long a node may fail to confirm its credential index before it refuses keys.
+const MAX_STALENESS: Duration = Duration::from_secs(5);
 
 /// Serves the API on an already-bound listener until `shutdown` resolves, then finishes
 /// the requests in flight.
@@ -27,6 +35,7 @@ pub async fn run(
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let limits = Limits {
         max_api_keys_per_org: args.max_api_keys_per_org,
+        max_staleness: MAX_STALENESS,
     };
     let services = args.store.open(limits).await?;
     let listener = TcpListener::bind(args.listen)
@@ -43,7 +52,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         backend = services.store.backend(),
         "keyplane listening on http://{addr}"
     );
+    let (stop_background, stopped) = tokio::sync::watch::channel(false);
+    let background = {
+        let services = services.clone();
+        tokio::spawn(async move {
+            services
+                .run_background(POLL_INTERVAL, USAGE_FLUSH_INTERVAL, stopped)
+                .await
+        })
+    };
     run(listener, services, shutdown_signal()).await?;
+    // The background task writes the last usage counts before it ends.
+    let _ = stop_background.send(true);
+    if background.await.is_err() {
+        tracing::warn!("background task ended abnormally");
+    }
     tracing::info!("keyplane stopped");
     Ok(())
 }
@@ -112,6 +135,7 @@ pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
         .store
         .open(Limits {
             max_api_keys_per_org: max,
+            max_staleness: MAX_STALENESS,
         })
         .await?;
     match args.command {

@@ -34,6 +34,6 @@ impl StoreArgs {
             None => load_or_create_master_key(&self.data_dir.join(MASTER_KEY_FILE), true)?,
         };
         let store = crate::store::connect(&self.database_url()).await?;
-        Ok(Services::new(store, Vault::new(&master_key), limits))
+        Ok(Services::open(store, Vault::new(&master_key), limits).await?)
     }
 }

@@ -36,6 +36,9 @@ pub enum Error {
     /// One-Time Read mode.
     #[error("{0}")]
     Disabled(String),
+    /// This node cannot vouch for credentials right now (503).
+    #[error("{0}")]
+    Unavailable(String),
     /// `/api/v1/validate` without any key (403 `API key required`).
     #[error("API key required")]
     ApiKeyRequired,

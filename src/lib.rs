@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod service;
 pub mod store;
 pub mod telemetry;

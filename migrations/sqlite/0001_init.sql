@@ -66,3 +66,15 @@ CREATE TABLE application_keys (
 );
 CREATE UNIQUE INDEX application_keys_org_name ON application_keys(org_id, name);
 CREATE INDEX application_keys_owner ON application_keys(owner_id);
+
+-- Every write that can change what a credential authenticates as appends here, in the same
+-- transaction. Nodes apply the log to their in-memory credential index: at once after their
+-- own writes, and by polling for writes of other processes (keyplane admin, other nodes).
+CREATE TABLE changes (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind    TEXT NOT NULL,      -- api_key | application_key | user
+    org_id  TEXT NOT NULL,
+    id      TEXT NOT NULL,
+    digest  BLOB,               -- the key's digest (keys), to drop it once deleted
+    at      INTEGER NOT NULL
+);

@@ -1,53 +1,50 @@
-//! Resolving presented keys. Keys are found by digest and the digest is re-checked in
-//! constant time; every failure is the same `Forbidden`, whichever key was wrong.
+//! Resolving presented keys against the in-memory credential index (no database round
+//! trip). Every failure is the same `Forbidden`, whichever key was wrong; successes are
+//! counted for `date_last_used` / `last_used_at`.
 
-use crate::domain::api_key::ApiKey;
+use crate::domain::credential::ApiKeyEntry;
 use crate::domain::principal::Principal;
 use crate::domain::secret::KeyDigest;
 use crate::error::{Error, Result};
+use crate::metrics::KindLabels;
 use crate::service::Services;
-use crate::store::StoreError;
 
-/// The API key behind `presented`, or `Forbidden`.
-pub async fn api_key(services: &Services, presented: &str) -> Result<ApiKey> {
-    let digest = KeyDigest::of(presented);
-    match services.store.find_api_key(&digest).await {
-        Ok(Some(key)) if key.digest.matches(&digest) => Ok(key),
-        Ok(_) => Err(Error::Forbidden),
-        Err(e) => Err(Error::internal(e)),
+fn count_failure(services: &Services, err: &Error, kind: &'static str) {
+    if matches!(err, Error::Forbidden) {
+        services
+            .metrics
+            .auth_failures
+            .get_or_create(&KindLabels { kind })
+            .inc();
     }
 }
 
+/// The API key behind `presented`, or `Forbidden`.
+pub fn api_key(services: &Services, presented: &str) -> Result<ApiKeyEntry> {
+    let digest = KeyDigest::of(presented);
+    let found = services.index.api_key(&digest, &services.metrics);
+    match &found {
+        Ok(entry) => services.usage.api_key_used(entry.id),
+        Err(err) => count_failure(services, err, "api_key"),
+    }
+    found
+}
+
 /// The caller: the application key's owner, within the API key's organization.
-pub async fn key_pair(services: &Services, api: &str, app: &str) -> Result<Principal> {
-    let org_key = api_key(services, api).await?;
-    let digest = KeyDigest::of(app);
-    let app_key = match services.store.find_application_key(&digest).await {
-        Ok(Some(key)) if key.digest.matches(&digest) => key,
-        Ok(_) => return Err(Error::Forbidden),
-        Err(e) => return Err(Error::internal(e)),
-    };
-    // Keys of two organizations never combine.
-    if app_key.org_id != org_key.org_id {
-        return Err(Error::Forbidden);
+pub fn key_pair(services: &Services, api: &str, app: &str) -> Result<Principal> {
+    let found =
+        services
+            .index
+            .principal(&KeyDigest::of(api), &KeyDigest::of(app), &services.metrics);
+    match found {
+        Ok((principal, api_key_id)) => {
+            services.usage.api_key_used(api_key_id);
+            services.usage.app_key_used(principal.app_key_id);
+            Ok(principal)
+        }
+        Err(err) => {
+            count_failure(services, &err, "key_pair");
+            Err(err)
+        }
     }
-    let owner = match services
-        .store
-        .get_user(app_key.org_id, app_key.owner_id)
-        .await
-    {
-        Ok(user) => user,
-        Err(StoreError::NotFound) => return Err(Error::Forbidden),
-        Err(e) => return Err(Error::internal(e)),
-    };
-    if owner.disabled() {
-        return Err(Error::Forbidden);
-    }
-    Ok(Principal {
-        org_id: app_key.org_id,
-        user_id: owner.id,
-        roles: owner.roles,
-        app_key_id: app_key.id,
-        scopes: app_key.scopes,
-    })
 }

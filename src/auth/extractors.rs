@@ -1,7 +1,7 @@
 //! Extractors for what `middleware::authenticate` established. A handler that names one on
 //! a route declared with weaker access gets a 500, which the route tests catch.
 
-use crate::domain::api_key::ApiKey;
+use crate::domain::credential::ApiKeyEntry;
 use crate::domain::principal::Principal;
 use crate::error::Error;
 use axum::extract::FromRequestParts;
@@ -13,7 +13,7 @@ pub struct Caller(pub Principal);
 
 /// The API key a request presented, valid.
 #[derive(Debug, Clone)]
-pub struct ValidApiKey(pub ApiKey);
+pub struct ValidApiKey(pub ApiKeyEntry);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = Error;

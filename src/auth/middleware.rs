@@ -38,7 +38,7 @@ async fn check(services: &Services, access: Access, parts: &mut Parts) -> Result
         Access::Public => {}
         Access::ApiKey => {
             let key = presented(parts, API_KEY_HEADER, "api_key").ok_or(Error::ApiKeyRequired)?;
-            let key = credentials::api_key(services, &key).await?;
+            let key = credentials::api_key(services, &key)?;
             parts.extensions.insert(ValidApiKey(key));
         }
         Access::KeyPair | Access::KeyPairOrQuery => {
@@ -47,7 +47,7 @@ async fn check(services: &Services, access: Access, parts: &mut Parts) -> Result
             let (Some(api), Some(app)) = (api, app) else {
                 return Err(Error::Forbidden);
             };
-            let principal = credentials::key_pair(services, &api, &app).await?;
+            let principal = credentials::key_pair(services, &api, &app)?;
             parts.extensions.insert(Caller(principal));
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod api_key;
 pub mod application_key;
+pub mod credential;
 pub mod list;
 pub mod name;
 pub mod org;

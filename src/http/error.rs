@@ -30,6 +30,7 @@ impl IntoResponse for Error {
             Error::Mismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Forbidden | Error::ApiKeyRequired | Error::Disabled(_) => StatusCode::FORBIDDEN,
             Error::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");

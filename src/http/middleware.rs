@@ -1,7 +1,10 @@
 //! Request logging and response headers.
 
 use crate::error::Error;
+use crate::metrics::RequestLabels;
+use crate::service::Services;
 use axum::body::Body;
+use axum::extract::State;
 use axum::extract::{MatchedPath, Request};
 use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use axum::http::HeaderValue;
@@ -11,7 +14,7 @@ use std::time::Instant;
 
 /// One line per request. It names the route template, never the raw path or query
 /// string: v1 puts keys in paths and the Agent puts `api_key=` in the query.
-pub async fn log_request(req: Request, next: Next) -> Response {
+pub async fn log_request(State(services): State<Services>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let route = req
         .extensions()
@@ -20,13 +23,20 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         .unwrap_or_else(|| "(unmatched)".to_owned());
     let started = Instant::now();
     let response = next.run(req).await;
+    let status = response.status().as_u16();
     tracing::info!(
         %method,
         route,
-        status = response.status().as_u16(),
+        status,
         micros = started.elapsed().as_micros() as u64,
         "request"
     );
+    let labels = RequestLabels {
+        method: method.to_string(),
+        route,
+        status,
+    };
+    services.metrics.requests.get_or_create(&labels).inc();
     response
 }
 

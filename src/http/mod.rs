@@ -38,6 +38,9 @@ pub fn router(services: Services) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(middleware::read_body))
         .layer(axum::middleware::from_fn(middleware::headers))
-        .layer(axum::middleware::from_fn(middleware::log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            services.clone(),
+            middleware::log_request,
+        ))
         .with_state(services)
 }

@@ -41,6 +41,8 @@ pub fn table() -> Vec<RouteDef> {
     use Access::*;
     vec![
         get("/healthz", Public, health::healthz),
+        get("/ping", Public, health::ping),
+        get("/metrics", Public, health::metrics),
         get("/api/v1/validate", ApiKey, v1::validate::validate),
         // v1: the same use cases in v1's shapes; keys may also come in the query string.
         get("/api/v1/api_key", KeyPairOrQuery, v1::api_keys::list),

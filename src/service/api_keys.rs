@@ -86,6 +86,7 @@ impl Services {
             .create_api_key(&key, self.limits.max_api_keys_per_org)
             .await
             .map_err(|e| self.map_api_key_error(org_id, new.name.as_str(), e))?;
+        self.refresh_credentials().await;
         Ok((key, secret))
     }
 
@@ -148,6 +149,7 @@ impl Services {
             .update_api_key(who.org_id, id, &change)
             .await
             .map_err(|e| self.map_api_key_error(who.org_id, change.name.as_str(), e))?;
+        self.refresh_credentials().await;
         self.with_secret(key)
     }
 
@@ -156,7 +158,9 @@ impl Services {
         self.store
             .delete_api_key(who.org_id, id)
             .await
-            .map_err(|e| self.map_api_key_error(who.org_id, "", e))
+            .map_err(|e| self.map_api_key_error(who.org_id, "", e))?;
+        self.refresh_credentials().await;
+        Ok(())
     }
 
     /// The caller's organization's key whose value is `value` (v1 names keys by value).

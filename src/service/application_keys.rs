@@ -204,6 +204,7 @@ impl Services {
             .create_application_key(&key, MAX_PER_USER)
             .await
             .map_err(|e| self.app_key_error(name.as_str(), e))?;
+        self.refresh_credentials().await;
         Ok((key, secret))
     }
 
@@ -268,6 +269,7 @@ impl Services {
             .update_application_key(who.org_id, id, &change)
             .await
             .map_err(|e| self.app_key_error(name.as_deref().unwrap_or_default(), e))?;
+        self.refresh_credentials().await;
         let secret = self.revealed(surface, &key).await?;
         Ok((key, secret))
     }
@@ -283,6 +285,8 @@ impl Services {
         self.store
             .delete_application_key(who.org_id, id)
             .await
-            .map_err(|e| self.app_key_error("", e))
+            .map_err(|e| self.app_key_error("", e))?;
+        self.refresh_credentials().await;
+        Ok(())
     }
 }

@@ -78,6 +78,7 @@ impl Services {
             modified_at: now,
         };
         self.store.create_user(&admin).await.map_err(unexpected)?;
+        self.refresh_credentials().await;
         let (_, api_key) = self
             .insert_api_key(
                 org.id,

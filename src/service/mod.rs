@@ -4,19 +4,27 @@
 pub mod api_keys;
 pub mod application_keys;
 pub mod bootstrap;
+pub mod credential_index;
 pub mod orgs;
+pub mod usage;
 pub mod users;
 
 use crate::crypto::Vault;
 use crate::domain::list::{Page, MAX_PAGE_SIZE};
 use crate::domain::secret::Secret;
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
+use credential_index::CredentialIndex;
 use std::sync::Arc;
+use std::time::Duration;
+use usage::Usage;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_api_keys_per_org: u64,
+    /// How long the credential index may go unconfirmed before keys are refused.
+    pub max_staleness: Duration,
 }
 
 /// Everything a use case needs, cheap to clone into each request.
@@ -25,14 +33,77 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub vault: Vault,
     pub limits: Limits,
+    pub index: Arc<CredentialIndex>,
+    pub usage: Arc<Usage>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Services {
-    pub fn new(store: Arc<dyn Store>, vault: Vault, limits: Limits) -> Self {
-        Self {
+    /// Wires the use cases to a store, loading every credential into memory.
+    pub async fn open(store: Arc<dyn Store>, vault: Vault, limits: Limits) -> Result<Self, Error> {
+        let metrics = Arc::new(Metrics::default());
+        let index = CredentialIndex::load(&*store, &metrics, limits.max_staleness).await?;
+        Ok(Self {
             store,
             vault,
             limits,
+            index: Arc::new(index),
+            usage: Arc::default(),
+            metrics,
+        })
+    }
+
+    /// Brings this node's index up to the write it just committed, so the change holds on
+    /// the very next request. A failure leaves it to the poller (and the staleness bound).
+    pub(crate) async fn refresh_credentials(&self) {
+        if let Err(err) = self.index.catch_up(&*self.store, &self.metrics).await {
+            tracing::warn!(error = %err, "credential index catch-up failed; the poller retries");
+        }
+    }
+
+    /// Follows writes of other processes and flushes usage, until `shutdown` resolves; then
+    /// flushes the last usage counts.
+    pub async fn run_background(
+        &self,
+        poll: Duration,
+        flush: Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut poll_tick = tokio::time::interval(poll);
+        let mut flush_tick = tokio::time::interval(flush);
+        let mut prune_tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tokio::select! {
+                _ = poll_tick.tick() => {
+                    if let Err(err) = self.index.catch_up(&*self.store, &self.metrics).await {
+                        tracing::warn!(error = %err, "credential index poll failed");
+                    }
+                    self.metrics.index_lag_seconds.set(self.index.lag().as_secs_f64());
+                }
+                _ = flush_tick.tick() => self.flush_usage().await,
+                _ = prune_tick.tick() => {
+                    let hour_ago = crate::domain::time::now() - 3_600_000_000;
+                    if let Err(err) = self.store.prune_changes(hour_ago).await {
+                        tracing::warn!(error = %err, "pruning the change log failed");
+                    }
+                }
+                _ = shutdown.changed() => break,
+            }
+        }
+        self.flush_usage().await;
+    }
+
+    async fn flush_usage(&self) {
+        let (api, app) = self.usage.take();
+        if api.is_empty() && app.is_empty() {
+            return;
+        }
+        let written = self
+            .metrics
+            .db("record_usage", self.store.record_usage(&api, &app))
+            .await;
+        if let Err(err) = written {
+            tracing::warn!(error = %err, "recording key usage failed");
         }
     }
 }

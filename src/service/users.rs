@@ -102,6 +102,7 @@ impl Services {
             .create_user(&user)
             .await
             .map_err(|e| self.map_user_error(id, Some(&user.email), e))?;
+        self.refresh_credentials().await;
         Ok(user)
     }
 
@@ -150,10 +151,13 @@ impl Services {
         if change.disabled == Some(true) && !target.disabled() {
             self.refuse_last_admin(&target).await?;
         }
-        self.store
+        let user = self
+            .store
             .update_user(who.org_id, id, &change, time::now())
             .await
-            .map_err(|e| self.map_user_error(id, change.email.as_deref(), e))
+            .map_err(|e| self.map_user_error(id, change.email.as_deref(), e))?;
+        self.refresh_credentials().await;
+        Ok(user)
     }
 
     /// DELETE /users/{id}: disables; an already disabled user is not found, as in Datadog.

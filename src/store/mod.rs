@@ -5,6 +5,7 @@ mod sqlite;
 
 use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery};
 use crate::domain::application_key::{ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery};
+use crate::domain::credential::{Change, Snapshot};
 use crate::domain::org::Org;
 use crate::domain::secret::KeyDigest;
 use crate::domain::user::{User, UserChange, UserQuery};
@@ -105,6 +106,19 @@ pub trait Store: Send + Sync {
         change: &ApplicationKeyChange,
     ) -> StoreResult<ApplicationKey>;
     async fn delete_application_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<()>;
+
+    /// Every credential, with the change-log position it reflects.
+    async fn credential_snapshot(&self) -> StoreResult<Snapshot>;
+    /// Change-log entries after `seq`, oldest first, at most `limit`.
+    async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>>;
+    /// Drops change-log entries older than `before` (micros), keeping the newest one.
+    async fn prune_changes(&self, before: i64) -> StoreResult<u64>;
+    /// Records when keys were last used; `(id, micros)` pairs, applied in one transaction.
+    async fn record_usage(
+        &self,
+        api_keys: &[(Uuid, i64)],
+        app_keys: &[(Uuid, i64)],
+    ) -> StoreResult<()>;
 }
 
 /// Opens the backend the URL names and brings its schema up to date.

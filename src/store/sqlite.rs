@@ -6,6 +6,9 @@ use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField}
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
 };
+use crate::domain::credential::{
+    ApiKeyEntry, AppKeyEntry, Change, ChangeKind, Snapshot, UserEntry,
+};
 use crate::domain::list::{Page, Sort};
 use crate::domain::name::fold;
 use crate::domain::org::Org;
@@ -15,7 +18,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
@@ -79,11 +82,7 @@ fn opt_uuid_col(row: &SqliteRow, col: &str) -> StoreResult<Option<Uuid>> {
 }
 
 fn digest_col(row: &SqliteRow) -> StoreResult<KeyDigest> {
-    let bytes: Vec<u8> = row.try_get("digest")?;
-    let arr: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| StoreError::Backend("digest is not 32 bytes".into()))?;
-    Ok(KeyDigest(arr))
+    digest_of(row.try_get("digest")?)
 }
 
 fn org_from(row: &SqliteRow) -> StoreResult<Org> {
@@ -93,6 +92,32 @@ fn org_from(row: &SqliteRow) -> StoreResult<Org> {
         one_time_read: row.try_get("one_time_read")?,
         created_at: row.try_get("created_at")?,
     })
+}
+
+/// Appends to the change log, inside the caller's transaction.
+async fn log_change(
+    conn: &mut SqliteConnection,
+    kind: ChangeKind,
+    org_id: Uuid,
+    id: Uuid,
+    digest: Option<&KeyDigest>,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO changes (kind, org_id, id, digest, at) VALUES (?, ?, ?, ?, ?)")
+        .bind(kind.as_str())
+        .bind(org_id.to_string())
+        .bind(id.to_string())
+        .bind(digest.map(|d| d.0.to_vec()))
+        .bind(crate::domain::time::now())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+fn digest_of(bytes: Vec<u8>) -> StoreResult<KeyDigest> {
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Backend("digest is not 32 bytes".into()))?;
+    Ok(KeyDigest(arr))
 }
 
 fn scopes_json(scopes: &Option<Vec<String>>) -> StoreResult<Option<String>> {
@@ -336,6 +361,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, user: &User) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO users (id, org_id, email, name, handle, title, roles, status, disabled, \
              service_account, password_hash, created_at, modified_at) \
@@ -354,8 +380,10 @@ impl Store for SqliteStore {
         .bind(&user.password_hash)
         .bind(user.created_at)
         .bind(user.modified_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        log_change(&mut tx, ChangeKind::User, user.org_id, user.id, None).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -475,12 +503,22 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         if user.disabled() {
-            sqlx::query("DELETE FROM application_keys WHERE org_id = ? AND owner_id = ?")
-                .bind(org_id.to_string())
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await?;
+            let rows = sqlx::query(
+                "DELETE FROM application_keys WHERE org_id = ? AND owner_id = ? \
+                 RETURNING id, digest",
+            )
+            .bind(org_id.to_string())
+            .bind(id.to_string())
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in rows {
+                let key_id = uuid_col(&row, "id")?;
+                let digest = digest_col(&row)?;
+                let kind = ChangeKind::ApplicationKey;
+                log_change(&mut tx, kind, org_id, key_id, Some(&digest)).await?;
+            }
         }
+        log_change(&mut tx, ChangeKind::User, org_id, id, None).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -516,6 +554,14 @@ impl Store for SqliteStore {
         .bind(key.modified_at)
         .bind(key.date_last_used)
         .execute(&mut *tx)
+        .await?;
+        log_change(
+            &mut tx,
+            ChangeKind::ApiKey,
+            key.org_id,
+            key.id,
+            Some(&key.digest),
+        )
         .await?;
         tx.commit().await?;
         Ok(())
@@ -587,6 +633,7 @@ impl Store for SqliteStore {
             .fetch_one(&mut *tx)
             .await?;
         let key = api_key_from(&row)?;
+        log_change(&mut tx, ChangeKind::ApiKey, org_id, id, Some(&key.digest)).await?;
         tx.commit().await?;
         Ok(key)
     }
@@ -609,11 +656,13 @@ impl Store for SqliteStore {
         if count <= 1 {
             return Err(StoreError::LastKey);
         }
-        sqlx::query("DELETE FROM api_keys WHERE org_id = ? AND id = ?")
+        let row = sqlx::query("DELETE FROM api_keys WHERE org_id = ? AND id = ? RETURNING digest")
             .bind(org_id.to_string())
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+        let digest = digest_col(&row)?;
+        log_change(&mut tx, ChangeKind::ApiKey, org_id, id, Some(&digest)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -653,6 +702,8 @@ impl Store for SqliteStore {
         .bind(key.last_used_at)
         .execute(&mut *tx)
         .await?;
+        let kind = ChangeKind::ApplicationKey;
+        log_change(&mut tx, kind, key.org_id, key.id, Some(&key.digest)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -720,19 +771,136 @@ impl Store for SqliteStore {
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
+        let kind = ChangeKind::ApplicationKey;
+        log_change(&mut tx, kind, org_id, id, Some(&key.digest)).await?;
         tx.commit().await?;
         Ok(key)
     }
 
     async fn delete_application_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let done = sqlx::query("DELETE FROM application_keys WHERE org_id = ? AND id = ?")
-            .bind(org_id.to_string())
-            .bind(id.to_string())
-            .execute(&self.pool)
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "DELETE FROM application_keys WHERE org_id = ? AND id = ? RETURNING digest",
+        )
+        .bind(org_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let digest = digest_col(&row)?;
+        log_change(
+            &mut tx,
+            ChangeKind::ApplicationKey,
+            org_id,
+            id,
+            Some(&digest),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn credential_snapshot(&self) -> StoreResult<Snapshot> {
+        // One read transaction: WAL gives it a consistent view of all three tables.
+        let mut tx = self.pool.begin().await?;
+        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
+            .fetch_one(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+        let mut snapshot = Snapshot {
+            seq,
+            ..Snapshot::default()
+        };
+        for row in sqlx::query("SELECT digest, id, org_id FROM api_keys")
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            let entry = ApiKeyEntry {
+                id: uuid_col(&row, "id")?,
+                org_id: uuid_col(&row, "org_id")?,
+            };
+            snapshot.api_keys.push((digest_col(&row)?, entry));
         }
+        for row in sqlx::query("SELECT * FROM application_keys")
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            let key = app_key_from(&row)?;
+            snapshot
+                .app_keys
+                .push((key.digest, AppKeyEntry::from(&key)));
+        }
+        for row in sqlx::query("SELECT * FROM users")
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            let user = user_from(&row)?;
+            snapshot.users.push((user.id, UserEntry::from(&user)));
+        }
+        tx.commit().await?;
+        Ok(snapshot)
+    }
+
+    async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, org_id, id, digest FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                let digest: Option<Vec<u8>> = row.try_get("digest")?;
+                Ok(Change {
+                    seq: row.try_get("seq")?,
+                    kind: ChangeKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Backend(format!("change kind {kind}")))?,
+                    org_id: uuid_col(row, "org_id")?,
+                    id: uuid_col(row, "id")?,
+                    digest: digest.map(digest_of).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn prune_changes(&self, before: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM changes WHERE at < ? AND seq < (SELECT MAX(seq) FROM changes)",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn record_usage(
+        &self,
+        api_keys: &[(Uuid, i64)],
+        app_keys: &[(Uuid, i64)],
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        for (id, at) in api_keys {
+            sqlx::query(
+                "UPDATE api_keys SET date_last_used = MAX(COALESCE(date_last_used, 0), ?) \
+                 WHERE id = ?",
+            )
+            .bind(at)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (id, at) in app_keys {
+            sqlx::query(
+                "UPDATE application_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) \
+                 WHERE id = ?",
+            )
+            .bind(at)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -88,6 +88,7 @@ async fn keys_of_two_organizations_never_combine() {
             .to_owned()
     };
     let (other_api, other_app) = (get("DD_API_KEY"), get("DD_APP_KEY"));
+    s.await_key_pair(&other_api, &other_app).await;
     assert_eq!(get("KEYPLANE_ADMIN_EMAIL"), "ops@other.example");
 
     let with = |api: &str, app: &str| {

@@ -55,7 +55,10 @@ fn permission_of(method: &Method, path: &str) -> Perm {
     use Perm::*;
     let m = method.as_str();
     match (m, path) {
-        ("GET", "/healthz" | "/api/v1/validate" | "/api/v2/validate_keys") => None,
+        (
+            "GET",
+            "/healthz" | "/ping" | "/metrics" | "/api/v1/validate" | "/api/v2/validate_keys",
+        ) => None,
         ("GET", p) if p.starts_with("/api/v2/api_keys") || p.starts_with("/api/v1/api_key") => {
             ApiKeysRead
         }

@@ -247,6 +247,27 @@ impl Server {
         )
     }
 
+    /// Waits until a key pair made outside this server (by `keyplane admin`) authenticates:
+    /// the server picks such writes up within its poll interval.
+    pub async fn await_key_pair(&self, api: &str, app: &str) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let req = self
+                .http
+                .get(self.url("/api/v2/validate_keys"))
+                .header("DD-API-KEY", api)
+                .header("DD-APPLICATION-KEY", app);
+            if send(req).await.0 == StatusCode::OK {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the minted key pair never became valid"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The official client's configuration, pointed at this server (server index 1).
     pub fn dd_config(&self) -> datadog_api_client::datadog::Configuration {
         dd_config_with(&self.base, &self.creds.api_key, &self.creds.app_key)

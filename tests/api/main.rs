@@ -15,3 +15,4 @@ mod secrets;
 mod serve;
 mod users;
 mod v1;
+mod validation_cache;

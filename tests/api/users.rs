@@ -24,7 +24,7 @@ async fn create_user(s: &Server, email: &str, role: Option<&str>) -> Value {
     got
 }
 
-fn mint_app_key(s: &Server, email: &str) -> String {
+async fn mint_app_key(s: &Server, email: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_keyplane"))
         .args(["admin", "--data-dir"])
         .arg(s.data_dir())
@@ -42,11 +42,13 @@ fn mint_app_key(s: &Server, email: &str) -> String {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
+    let key = String::from_utf8_lossy(&out.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("DD_APP_KEY="))
         .expect("key printed")
-        .to_owned()
+        .to_owned();
+    s.await_key_pair(&s.creds.api_key, &key).await;
+    key
 }
 
 #[tokio::test]
@@ -202,7 +204,7 @@ async fn disabling_a_user_deletes_its_application_keys_and_keeps_its_api_keys() 
     let s = Server::start().await;
     let user = create_user(&s, "leaver@example.com", Some("Admin")).await;
     let id = user["data"]["id"].as_str().expect("id").to_owned();
-    let app_key = mint_app_key(&s, "leaver@example.com");
+    let app_key = mint_app_key(&s, "leaver@example.com").await;
     let as_leaver = |method: Method, path: &str| {
         s.http
             .request(method, s.url(path))
@@ -285,7 +287,7 @@ async fn the_last_admin_cannot_be_disabled() {
     );
     let second = create_user(&s, "second-admin@example.com", Some("Admin")).await;
     assert_eq!(second["data"]["attributes"]["status"], "Pending");
-    let key = mint_app_key(&s, "second-admin@example.com");
+    let key = mint_app_key(&s, "second-admin@example.com").await;
     let (status, _) = s
         .call(Method::DELETE, &format!("/api/v2/users/{admin}"), None)
         .await;

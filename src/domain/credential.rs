@@ -1,0 +1,102 @@
+//! What the in-memory credential index knows: enough to authenticate without the database.
+
+use super::secret::KeyDigest;
+use super::user::Role;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyEntry {
+    pub id: Uuid,
+    pub org_id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppKeyEntry {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub owner_id: Uuid,
+    pub scopes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserEntry {
+    pub org_id: Uuid,
+    pub roles: Vec<Role>,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    ApiKey,
+    ApplicationKey,
+    User,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::ApiKey => "api_key",
+            ChangeKind::ApplicationKey => "application_key",
+            ChangeKind::User => "user",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            ChangeKind::ApiKey,
+            ChangeKind::ApplicationKey,
+            ChangeKind::User,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
+}
+
+/// One entry of the change log.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub seq: i64,
+    pub kind: ChangeKind,
+    pub org_id: Uuid,
+    pub id: Uuid,
+    pub digest: Option<KeyDigest>,
+}
+
+/// Every credential at one point of the change log.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub seq: i64,
+    pub api_keys: Vec<(KeyDigest, ApiKeyEntry)>,
+    pub app_keys: Vec<(KeyDigest, AppKeyEntry)>,
+    pub users: Vec<(Uuid, UserEntry)>,
+}
+
+impl From<&super::api_key::ApiKey> for ApiKeyEntry {
+    fn from(key: &super::api_key::ApiKey) -> Self {
+        Self {
+            id: key.id,
+            org_id: key.org_id,
+        }
+    }
+}
+
+impl From<&super::application_key::ApplicationKey> for AppKeyEntry {
+    fn from(key: &super::application_key::ApplicationKey) -> Self {
+        Self {
+            id: key.id,
+            org_id: key.org_id,
+            owner_id: key.owner_id,
+            scopes: key.scopes.clone(),
+        }
+    }
+}
+
+impl From<&super::user::User> for UserEntry {
+    fn from(user: &super::user::User) -> Self {
+        Self {
+            org_id: user.org_id,
+            roles: user.roles.clone(),
+            disabled: user.disabled(),
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Prometheus metrics, served at `/metrics`. The registry lives in the app state, not in a
+//! process-global recorder, so tests and several servers in one process stay apart.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OpLabels {
+    pub op: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub cache_hits: Family<KindLabels, Counter>,
+    pub cache_misses: Family<KindLabels, Counter>,
+    pub cache_entries: Family<KindLabels, Gauge>,
+    pub invalidations: Counter,
+    pub auth_failures: Family<KindLabels, Counter>,
+    pub index_lag_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub db_seconds: Family<OpLabels, Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("keyplane");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        let cache_hits = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "credential_cache_hits",
+            "Keys found in the in-memory index",
+            cache_hits.clone(),
+        );
+        let cache_misses = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "credential_cache_misses",
+            "Keys not in the in-memory index (refused without a database round trip)",
+            cache_misses.clone(),
+        );
+        let cache_entries = Family::<KindLabels, Gauge>::default();
+        registry.register(
+            "credential_cache_entries",
+            "Entries of the in-memory credential index",
+            cache_entries.clone(),
+        );
+        let invalidations = Counter::default();
+        registry.register(
+            "credential_invalidations",
+            "Change-log entries applied to the index",
+            invalidations.clone(),
+        );
+        let auth_failures = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "auth_failures",
+            "Refused credentials by reason",
+            auth_failures.clone(),
+        );
+        let index_lag_seconds = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "credential_index_lag_seconds",
+            "Time since the index was last confirmed current",
+            index_lag_seconds.clone(),
+        );
+        let db_seconds = Family::<OpLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+        });
+        registry.register(
+            "db_seconds",
+            "Database latency by operation",
+            db_seconds.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            cache_hits,
+            cache_misses,
+            cache_entries,
+            invalidations,
+            auth_failures,
+            index_lag_seconds,
+            db_seconds,
+        }
+    }
+}
+
+impl Metrics {
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+
+    /// Observes how long `fut` takes as database operation `op`.
+    pub async fn db<T>(&self, op: &'static str, fut: impl std::future::Future<Output = T>) -> T {
+        let started = std::time::Instant::now();
+        let out = fut.await;
+        self.db_seconds
+            .get_or_create(&OpLabels { op })
+            .observe(started.elapsed().as_secs_f64());
+        out
+    }
+}

@@ -1,0 +1,234 @@
+//! Every credential in memory, so authentication never waits on the database: a presented
+//! key is found by digest or refused at once (a flood of random keys costs no query and
+//! evicts nothing). The index follows the change log: at once after this node's writes, and
+//! within a poll interval after writes of other processes. A node that cannot confirm its
+//! view within `max_staleness` refuses keys rather than risk accepting a revoked one.
+
+use crate::domain::credential::{ApiKeyEntry, AppKeyEntry, ChangeKind, UserEntry};
+use crate::domain::principal::Principal;
+use crate::domain::secret::{DigestMap, KeyDigest};
+use crate::domain::time;
+use crate::error::{Error, Result};
+use crate::metrics::{KindLabels, Metrics};
+use crate::store::{Store, StoreError};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{PoisonError, RwLock};
+use std::time::Duration;
+use uuid::Uuid;
+
+const BATCH: u32 = 1000;
+
+#[derive(Default)]
+struct State {
+    seq: i64,
+    api_keys: DigestMap<ApiKeyEntry>,
+    app_keys: DigestMap<AppKeyEntry>,
+    users: HashMap<Uuid, UserEntry>,
+}
+
+pub struct CredentialIndex {
+    state: RwLock<State>,
+    /// One catch-up at a time, so the log is applied in order.
+    catching_up: tokio::sync::Mutex<()>,
+    /// When the index was last confirmed to reflect the whole log (micros).
+    confirmed_at: AtomicI64,
+    max_staleness: Duration,
+}
+
+fn api_kind() -> KindLabels {
+    KindLabels { kind: "api_key" }
+}
+
+fn app_kind() -> KindLabels {
+    KindLabels {
+        kind: "application_key",
+    }
+}
+
+impl CredentialIndex {
+    pub async fn load(
+        store: &dyn Store,
+        metrics: &Metrics,
+        max_staleness: Duration,
+    ) -> Result<Self> {
+        let snapshot = metrics
+            .db("credential_snapshot", store.credential_snapshot())
+            .await
+            .map_err(Error::internal)?;
+        let state = State {
+            seq: snapshot.seq,
+            api_keys: snapshot.api_keys.into_iter().collect(),
+            app_keys: snapshot.app_keys.into_iter().collect(),
+            users: snapshot.users.into_iter().collect(),
+        };
+        let index = Self {
+            state: RwLock::new(state),
+            catching_up: tokio::sync::Mutex::new(()),
+            confirmed_at: AtomicI64::new(time::now()),
+            max_staleness,
+        };
+        index.publish_sizes(metrics);
+        Ok(index)
+    }
+
+    /// How long since the index was last confirmed current.
+    pub fn lag(&self) -> Duration {
+        let micros = time::now() - self.confirmed_at.load(Ordering::Relaxed);
+        Duration::from_micros(u64::try_from(micros).unwrap_or(0))
+    }
+
+    fn ensure_fresh(&self) -> Result<()> {
+        if self.lag() > self.max_staleness {
+            return Err(Error::Unavailable(
+                "Credentials cannot be confirmed current; try again shortly".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps half-updated (each update
+        // is a single insert or remove), so a poisoned lock is still consistent.
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The API key behind `digest`.
+    pub fn api_key(&self, digest: &KeyDigest, metrics: &Metrics) -> Result<ApiKeyEntry> {
+        self.ensure_fresh()?;
+        let found = self.read().api_keys.get(digest).cloned();
+        match found {
+            Some(entry) => {
+                metrics.cache_hits.get_or_create(&api_kind()).inc();
+                Ok(entry)
+            }
+            None => {
+                metrics.cache_misses.get_or_create(&api_kind()).inc();
+                Err(Error::Forbidden)
+            }
+        }
+    }
+
+    /// The caller behind a key pair: the application key's enabled owner, within the API
+    /// key's organization.
+    pub fn principal(
+        &self,
+        api: &KeyDigest,
+        app: &KeyDigest,
+        metrics: &Metrics,
+    ) -> Result<(Principal, Uuid)> {
+        let org_key = self.api_key(api, metrics)?;
+        let state = self.read();
+        let Some(app_key) = state.app_keys.get(app) else {
+            metrics.cache_misses.get_or_create(&app_kind()).inc();
+            return Err(Error::Forbidden);
+        };
+        metrics.cache_hits.get_or_create(&app_kind()).inc();
+        let owner = state.users.get(&app_key.owner_id);
+        match owner {
+            Some(owner) if app_key.org_id == org_key.org_id && !owner.disabled => Ok((
+                Principal {
+                    org_id: app_key.org_id,
+                    user_id: app_key.owner_id,
+                    roles: owner.roles.clone(),
+                    app_key_id: app_key.id,
+                    scopes: app_key.scopes.clone(),
+                },
+                org_key.id,
+            )),
+            _ => Err(Error::Forbidden),
+        }
+    }
+
+    /// Applies every change-log entry written since the last catch-up.
+    pub async fn catch_up(&self, store: &dyn Store, metrics: &Metrics) -> Result<usize> {
+        let _one_at_a_time = self.catching_up.lock().await;
+        let mut applied = 0;
+        loop {
+            let seq = self.read().seq;
+            let changes = metrics
+                .db("changes_since", store.changes_since(seq, BATCH))
+                .await
+                .map_err(Error::internal)?;
+            for change in &changes {
+                self.apply(store, change.kind, change.org_id, change.id, change.digest)
+                    .await?;
+                let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                state.seq = state.seq.max(change.seq);
+            }
+            applied += changes.len();
+            if changes.len() < BATCH as usize {
+                break;
+            }
+        }
+        self.confirmed_at.store(time::now(), Ordering::Relaxed);
+        if applied > 0 {
+            metrics.invalidations.inc_by(applied as u64);
+            self.publish_sizes(metrics);
+        }
+        Ok(applied)
+    }
+
+    /// Re-reads the current state of one changed credential.
+    async fn apply(
+        &self,
+        store: &dyn Store,
+        kind: ChangeKind,
+        org_id: Uuid,
+        id: Uuid,
+        digest: Option<KeyDigest>,
+    ) -> Result<()> {
+        match (kind, digest) {
+            (ChangeKind::ApiKey, Some(digest)) => {
+                let key = store.find_api_key(&digest).await.map_err(Error::internal)?;
+                let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                match key {
+                    Some(key) => state.api_keys.insert(digest, ApiKeyEntry::from(&key)),
+                    None => state.api_keys.remove(&digest),
+                };
+            }
+            (ChangeKind::ApplicationKey, Some(digest)) => {
+                let key = store
+                    .find_application_key(&digest)
+                    .await
+                    .map_err(Error::internal)?;
+                let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                match key {
+                    Some(key) => state.app_keys.insert(digest, AppKeyEntry::from(&key)),
+                    None => state.app_keys.remove(&digest),
+                };
+            }
+            (ChangeKind::User, _) => {
+                let user = match store.get_user(org_id, id).await {
+                    Ok(user) => Some(user),
+                    Err(StoreError::NotFound) => None,
+                    Err(e) => return Err(Error::internal(e)),
+                };
+                let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                match user {
+                    Some(user) => state.users.insert(id, UserEntry::from(&user)),
+                    None => state.users.remove(&id),
+                };
+            }
+            (_, None) => return Err(Error::internal("key change without a digest")),
+        }
+        Ok(())
+    }
+
+    fn publish_sizes(&self, metrics: &Metrics) {
+        let state = self.read();
+        let size = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        metrics
+            .cache_entries
+            .get_or_create(&api_kind())
+            .set(size(state.api_keys.len()));
+        metrics
+            .cache_entries
+            .get_or_create(&app_kind())
+            .set(size(state.app_keys.len()));
+        metrics
+            .cache_entries
+            .get_or_create(&KindLabels { kind: "user" })
+            .set(size(state.users.len()));
+    }
+}
