@@ -5,7 +5,9 @@ CREATE TABLE orgs (
     id              TEXT PRIMARY KEY NOT NULL,
     name            TEXT NOT NULL,
     one_time_read   INTEGER NOT NULL DEFAULT 0,
-    created_at      INTEGER NOT NULL
+    created_at      INTEGER NOT NULL,
+    -- Kept by the same statements that enforce the limits, so no write counts rows.
+    api_key_count   INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE users (
@@ -22,7 +24,8 @@ CREATE TABLE users (
     service_account INTEGER NOT NULL DEFAULT 0,
     password_hash   TEXT,
     created_at      INTEGER NOT NULL,
-    modified_at     INTEGER NOT NULL
+    modified_at     INTEGER NOT NULL,
+    app_key_count   INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX users_org_email ON users(org_id, email);
 CREATE INDEX users_org_created ON users(org_id, created_at);

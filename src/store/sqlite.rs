@@ -511,6 +511,10 @@ impl Store for SqliteStore {
             .bind(id.to_string())
             .fetch_all(&mut *tx)
             .await?;
+            sqlx::query("UPDATE users SET app_key_count = 0 WHERE id = ?")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
             for row in rows {
                 let key_id = uuid_col(&row, "id")?;
                 let digest = digest_col(&row)?;
@@ -525,11 +529,19 @@ impl Store for SqliteStore {
 
     async fn create_api_key(&self, key: &ApiKey, max_per_org: u64) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE org_id = ?")
-            .bind(key.org_id.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
-        if to_u64(count) >= max_per_org {
+        let max = i64::try_from(max_per_org).unwrap_or(i64::MAX);
+        let counted = sqlx::query(
+            "UPDATE orgs SET api_key_count = api_key_count + 1 WHERE id = ? AND api_key_count < ?",
+        )
+        .bind(key.org_id.to_string())
+        .bind(max)
+        .execute(&mut *tx)
+        .await?;
+        if counted.rows_affected() == 0 {
+            let count: i64 = sqlx::query_scalar("SELECT api_key_count FROM orgs WHERE id = ?")
+                .bind(key.org_id.to_string())
+                .fetch_one(&mut *tx)
+                .await?;
             return Err(StoreError::LimitReached {
                 count: to_u64(count),
             });
@@ -649,11 +661,13 @@ impl Store for SqliteStore {
         if exists == 0 {
             return Err(StoreError::NotFound);
         }
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE org_id = ?")
-            .bind(org_id.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
-        if count <= 1 {
+        let counted = sqlx::query(
+            "UPDATE orgs SET api_key_count = api_key_count - 1 WHERE id = ? AND api_key_count > 1",
+        )
+        .bind(org_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if counted.rows_affected() == 0 {
             return Err(StoreError::LastKey);
         }
         let row = sqlx::query("DELETE FROM api_keys WHERE org_id = ? AND id = ? RETURNING digest")
@@ -674,14 +688,17 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let scopes = scopes_json(&key.scopes)?;
         let mut tx = self.begin_write().await?;
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM application_keys WHERE owner_id = ?")
-                .bind(key.owner_id.to_string())
-                .fetch_one(&mut *tx)
-                .await?;
-        if to_u64(count) >= max_per_owner {
+        let max = i64::try_from(max_per_owner).unwrap_or(i64::MAX);
+        let counted = sqlx::query(
+            "UPDATE users SET app_key_count = app_key_count + 1 WHERE id = ? AND app_key_count < ?",
+        )
+        .bind(key.owner_id.to_string())
+        .bind(max)
+        .execute(&mut *tx)
+        .await?;
+        if counted.rows_affected() == 0 {
             return Err(StoreError::LimitReached {
-                count: to_u64(count),
+                count: max_per_owner,
             });
         }
         sqlx::query(
@@ -780,7 +797,7 @@ impl Store for SqliteStore {
     async fn delete_application_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "DELETE FROM application_keys WHERE org_id = ? AND id = ? RETURNING digest",
+            "DELETE FROM application_keys WHERE org_id = ? AND id = ? RETURNING digest, owner_id",
         )
         .bind(org_id.to_string())
         .bind(id.to_string())
@@ -788,6 +805,10 @@ impl Store for SqliteStore {
         .await?
         .ok_or(StoreError::NotFound)?;
         let digest = digest_col(&row)?;
+        sqlx::query("UPDATE users SET app_key_count = app_key_count - 1 WHERE id = ?")
+            .bind(row.try_get::<String, _>("owner_id")?)
+            .execute(&mut *tx)
+            .await?;
         log_change(
             &mut tx,
             ChangeKind::ApplicationKey,
