@@ -50,8 +50,12 @@ CREATE TABLE api_keys (
     date_last_used              INTEGER
 );
 CREATE UNIQUE INDEX api_keys_org_name ON api_keys(org_id, name);
-CREATE INDEX api_keys_org_name_folded ON api_keys(org_id, name_folded);
-CREATE INDEX api_keys_org_created ON api_keys(org_id, created_at);
+-- One index per sort order, ending in the id tiebreak (so pages come in index order) and
+-- holding name_folded (so a name filter is checked on the index, not on the rows).
+CREATE INDEX api_keys_by_name ON api_keys(org_id, name_folded, id);
+CREATE INDEX api_keys_by_created ON api_keys(org_id, created_at, id, name_folded);
+CREATE INDEX api_keys_by_modified ON api_keys(org_id, modified_at, id, name_folded);
+CREATE INDEX api_keys_by_last4 ON api_keys(org_id, last4, id, name_folded);
 
 CREATE TABLE application_keys (
     id              TEXT PRIMARY KEY NOT NULL,
@@ -69,6 +73,9 @@ CREATE TABLE application_keys (
 );
 CREATE UNIQUE INDEX application_keys_org_name ON application_keys(org_id, name);
 CREATE INDEX application_keys_owner ON application_keys(owner_id);
+CREATE INDEX application_keys_by_name ON application_keys(org_id, name_folded, id);
+CREATE INDEX application_keys_by_created ON application_keys(org_id, created_at, id, name_folded);
+CREATE INDEX application_keys_by_last4 ON application_keys(org_id, last4, id, name_folded);
 
 -- Every write that can change what a credential authenticates as appends here, in the same
 -- transaction. Nodes apply the log to their in-memory credential index: at once after their

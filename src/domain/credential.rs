@@ -62,15 +62,6 @@ pub struct Change {
     pub digest: Option<KeyDigest>,
 }
 
-/// Every credential at one point of the change log.
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    pub seq: i64,
-    pub api_keys: Vec<(KeyDigest, ApiKeyEntry)>,
-    pub app_keys: Vec<(KeyDigest, AppKeyEntry)>,
-    pub users: Vec<(Uuid, UserEntry)>,
-}
-
 impl From<&super::api_key::ApiKey> for ApiKeyEntry {
     fn from(key: &super::api_key::ApiKey) -> Self {
         Self {

@@ -102,11 +102,18 @@ impl Services {
     /// The key with its secret, as Datadog's GET returns it.
     pub async fn get_api_key(&self, who: &Principal, id: Uuid) -> Result<(ApiKey, Secret)> {
         who.require(Permission::ApiKeysRead)?;
-        let key = self
-            .store
-            .get_api_key(who.org_id, id)
-            .await
-            .map_err(|e| self.map_api_key_error(who.org_id, "", e))?;
+        let key = match self.index.cached_api_key(id) {
+            Some(key) if key.org_id == who.org_id => key,
+            _ => {
+                let key = self
+                    .store
+                    .get_api_key(who.org_id, id)
+                    .await
+                    .map_err(|e| self.map_api_key_error(who.org_id, "", e))?;
+                self.index.remember_api_key(&key);
+                key
+            }
+        };
         self.with_secret(key)
     }
 

@@ -4,6 +4,7 @@
 //! within a poll interval after writes of other processes. A node that cannot confirm its
 //! view within `max_staleness` refuses keys rather than risk accepting a revoked one.
 
+use crate::domain::api_key::ApiKey;
 use crate::domain::credential::{ApiKeyEntry, AppKeyEntry, ChangeKind, UserEntry};
 use crate::domain::principal::Principal;
 use crate::domain::secret::{DigestMap, KeyDigest};
@@ -14,10 +15,13 @@ use crate::store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 const BATCH: u32 = 1000;
+const RECORDS: usize = 10_000;
+const RECORD_TTL: Duration = Duration::from_secs(10);
+const LOAD_PAGE: u32 = 20_000;
 
 #[derive(Default)]
 struct State {
@@ -29,11 +33,36 @@ struct State {
 
 pub struct CredentialIndex {
     state: RwLock<State>,
+    /// Recently read API key records (for GET), dropped by the change log like the rest;
+    /// an entry older than `RECORD_TTL` is a miss, as other nodes' usage writes are not logged.
+    records: quick_cache::sync::Cache<Uuid, (ApiKey, Instant)>,
     /// One catch-up at a time, so the log is applied in order.
     catching_up: tokio::sync::Mutex<()>,
     /// When the index was last confirmed to reflect the whole log (micros).
     confirmed_at: AtomicI64,
     max_staleness: Duration,
+}
+
+/// Extends `map` page by page, each page starting after the last id of the one before.
+async fn load_pages<K, V, M, F, Fut>(
+    map: &mut M,
+    mut page: F,
+    id_of: fn(&(K, V)) -> Uuid,
+) -> Result<()>
+where
+    M: Extend<(K, V)>,
+    F: FnMut(Option<Uuid>) -> Fut,
+    Fut: std::future::Future<Output = crate::store::StoreResult<Vec<(K, V)>>>,
+{
+    let mut after = None;
+    loop {
+        let entries = page(after).await.map_err(Error::internal)?;
+        after = entries.last().map(id_of);
+        map.extend(entries);
+        if after.is_none() {
+            return Ok(());
+        }
+    }
 }
 
 fn api_kind() -> KindLabels {
@@ -47,27 +76,45 @@ fn app_kind() -> KindLabels {
 }
 
 impl CredentialIndex {
+    /// Reads every credential, a page at a time (bounded memory while loading), then
+    /// replays the change log from where the reading began.
     pub async fn load(
         store: &dyn Store,
         metrics: &Metrics,
         max_staleness: Duration,
     ) -> Result<Self> {
-        let snapshot = metrics
-            .db("credential_snapshot", store.credential_snapshot())
-            .await
-            .map_err(Error::internal)?;
-        let state = State {
-            seq: snapshot.seq,
-            api_keys: snapshot.api_keys.into_iter().collect(),
-            app_keys: snapshot.app_keys.into_iter().collect(),
-            users: snapshot.users.into_iter().collect(),
+        let seq = store.change_seq().await.map_err(Error::internal)?;
+        let mut state = State {
+            seq,
+            ..State::default()
         };
+        load_pages(
+            &mut state.api_keys,
+            |after| store.api_key_entries(after, LOAD_PAGE),
+            |e| e.1.id,
+        )
+        .await?;
+        load_pages(
+            &mut state.app_keys,
+            |after| store.app_key_entries(after, LOAD_PAGE),
+            |e| e.1.id,
+        )
+        .await?;
+        load_pages(
+            &mut state.users,
+            |after| store.user_entries(after, LOAD_PAGE),
+            |e| e.0,
+        )
+        .await?;
+        state.api_keys.shrink_to_fit();
         let index = Self {
             state: RwLock::new(state),
+            records: quick_cache::sync::Cache::new(RECORDS),
             catching_up: tokio::sync::Mutex::new(()),
             confirmed_at: AtomicI64::new(time::now()),
             max_staleness,
         };
+        index.catch_up(store, metrics).await?;
         index.publish_sizes(metrics);
         Ok(index)
     }
@@ -140,6 +187,25 @@ impl CredentialIndex {
         }
     }
 
+    /// A recently read record of API key `id`, if still current.
+    pub fn cached_api_key(&self, id: Uuid) -> Option<ApiKey> {
+        self.records
+            .get(&id)
+            .filter(|(_, at)| at.elapsed() < RECORD_TTL)
+            .map(|(key, _)| key)
+    }
+
+    pub fn remember_api_key(&self, key: &ApiKey) {
+        self.records.insert(key.id, (key.clone(), Instant::now()));
+    }
+
+    /// Drops cached records whose usage was just written.
+    pub fn forget_api_keys(&self, ids: impl IntoIterator<Item = Uuid>) {
+        for id in ids {
+            self.records.remove(&id);
+        }
+    }
+
     /// Applies every change-log entry written since the last catch-up.
     pub async fn catch_up(&self, store: &dyn Store, metrics: &Metrics) -> Result<usize> {
         let _one_at_a_time = self.catching_up.lock().await;
@@ -180,6 +246,7 @@ impl CredentialIndex {
     ) -> Result<()> {
         match (kind, digest) {
             (ChangeKind::ApiKey, Some(digest)) => {
+                self.records.remove(&id);
                 let key = store.find_api_key(&digest).await.map_err(Error::internal)?;
                 let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
                 match key {

@@ -105,6 +105,7 @@ impl Services {
         if let Err(err) = written {
             tracing::warn!(error = %err, "recording key usage failed");
         }
+        self.index.forget_api_keys(api.iter().map(|(id, _)| *id));
     }
 }
 

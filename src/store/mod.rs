@@ -5,7 +5,7 @@ mod sqlite;
 
 use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery};
 use crate::domain::application_key::{ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery};
-use crate::domain::credential::{Change, Snapshot};
+use crate::domain::credential::{ApiKeyEntry, AppKeyEntry, Change, UserEntry};
 use crate::domain::org::Org;
 use crate::domain::secret::KeyDigest;
 use crate::domain::user::{User, UserChange, UserQuery};
@@ -107,8 +107,25 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<ApplicationKey>;
     async fn delete_application_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<()>;
 
-    /// Every credential, with the change-log position it reflects.
-    async fn credential_snapshot(&self) -> StoreResult<Snapshot>;
+    /// The newest change-log position. Read it before paging through credentials and replay
+    /// the log from it afterwards: rows changed meanwhile are then re-read.
+    async fn change_seq(&self) -> StoreResult<i64>;
+    /// API keys in id order after `after`, at most `limit`.
+    async fn api_key_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(KeyDigest, ApiKeyEntry)>>;
+    async fn app_key_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(KeyDigest, AppKeyEntry)>>;
+    async fn user_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(Uuid, UserEntry)>>;
     /// Change-log entries after `seq`, oldest first, at most `limit`.
     async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>>;
     /// Drops change-log entries older than `before` (micros), keeping the newest one.

@@ -6,9 +6,7 @@ use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField}
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
 };
-use crate::domain::credential::{
-    ApiKeyEntry, AppKeyEntry, Change, ChangeKind, Snapshot, UserEntry,
-};
+use crate::domain::credential::{ApiKeyEntry, AppKeyEntry, Change, ChangeKind, UserEntry};
 use crate::domain::list::{Page, Sort};
 use crate::domain::name::fold;
 use crate::domain::org::Org;
@@ -20,11 +18,40 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Writers queue here rather than in SQLite's busy handler, which sleeps in growing
+    /// steps and turns write contention into long tail latencies.
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction holding the writer slot until it commits or drops.
+struct WriteTx {
+    tx: sqlx::Transaction<'static, Sqlite>,
+    _slot: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    async fn commit(self) -> StoreResult<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
 }
 
 impl SqliteStore {
@@ -40,13 +67,20 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writer: Arc::default(),
+        })
     }
 
     /// A write transaction that takes SQLite's write lock up front, so a count and the
     /// write that depends on it cannot interleave with another writer.
-    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    async fn begin_write(&self) -> StoreResult<WriteTx> {
+        let slot = self.writer.clone().lock_owned().await;
+        Ok(WriteTx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            _slot: slot,
+        })
     }
 }
 
@@ -821,44 +855,69 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn credential_snapshot(&self) -> StoreResult<Snapshot> {
-        // One read transaction: WAL gives it a consistent view of all three tables.
-        let mut tx = self.pool.begin().await?;
+    async fn change_seq(&self) -> StoreResult<i64> {
         let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
-            .fetch_one(&mut *tx)
+            .fetch_one(&self.pool)
             .await?;
-        let mut snapshot = Snapshot {
-            seq,
-            ..Snapshot::default()
-        };
-        for row in sqlx::query("SELECT digest, id, org_id FROM api_keys")
-            .fetch_all(&mut *tx)
-            .await?
-        {
-            let entry = ApiKeyEntry {
-                id: uuid_col(&row, "id")?,
-                org_id: uuid_col(&row, "org_id")?,
-            };
-            snapshot.api_keys.push((digest_col(&row)?, entry));
-        }
-        for row in sqlx::query("SELECT * FROM application_keys")
-            .fetch_all(&mut *tx)
-            .await?
-        {
-            let key = app_key_from(&row)?;
-            snapshot
-                .app_keys
-                .push((key.digest, AppKeyEntry::from(&key)));
-        }
-        for row in sqlx::query("SELECT * FROM users")
-            .fetch_all(&mut *tx)
-            .await?
-        {
-            let user = user_from(&row)?;
-            snapshot.users.push((user.id, UserEntry::from(&user)));
-        }
-        tx.commit().await?;
-        Ok(snapshot)
+        Ok(seq)
+    }
+
+    async fn api_key_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(KeyDigest, ApiKeyEntry)>> {
+        let rows =
+            sqlx::query("SELECT digest, id, org_id FROM api_keys WHERE id > ? ORDER BY id LIMIT ?")
+                .bind(after.map(|a| a.to_string()).unwrap_or_default())
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                let entry = ApiKeyEntry {
+                    id: uuid_col(row, "id")?,
+                    org_id: uuid_col(row, "org_id")?,
+                };
+                Ok((digest_col(row)?, entry))
+            })
+            .collect()
+    }
+
+    async fn app_key_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(KeyDigest, AppKeyEntry)>> {
+        let rows = sqlx::query("SELECT * FROM application_keys WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after.map(|a| a.to_string()).unwrap_or_default())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let key = app_key_from(row)?;
+                Ok((key.digest, AppKeyEntry::from(&key)))
+            })
+            .collect()
+    }
+
+    async fn user_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(Uuid, UserEntry)>> {
+        let rows = sqlx::query("SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after.map(|a| a.to_string()).unwrap_or_default())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let user = user_from(row)?;
+                Ok((user.id, UserEntry::from(&user)))
+            })
+            .collect()
     }
 
     async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>> {
