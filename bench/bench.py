@@ -161,11 +161,12 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["DD-API-KEY"] = "%(api)s"
 wrk.headers["DD-APPLICATION-KEY"] = "%(app)s"
-function setup(thread) thread:set("tid", math.random(1, 1000000000)) end
+thread_no = 0
+function setup(thread) thread_no = thread_no + 1; thread:set("tid", thread_no) end
 request = function()
   counter = counter + 1
   return wrk.format(nil, nil, nil,
-    '{"data":{"type":"api_keys","attributes":{"name":"c-' .. tid .. '-' .. counter .. '"}}}')
+    '{"data":{"type":"api_keys","attributes":{"name":"c-%(round)s-' .. tid .. '-' .. counter .. '"}}}')
 end
 """
 
@@ -196,10 +197,12 @@ def median(values):
 
 
 def measure(name, base_url, target_url, script, seconds, rounds, connections):
+    """`script` is a path, or a function of the round number returning one."""
     base, ours = [], []
     for r in range(rounds):
         base.append(wrk(base_url, seconds, connections))
-        ours.append(wrk(target_url, seconds, connections, script))
+        path = script(r) if callable(script) else script
+        ours.append(wrk(target_url, seconds, connections, path))
         print(f"  {name} round {r + 1}: baseline {base[-1]['rps']:.0f}/s, "
               f"keyplane {ours[-1]['rps']:.0f}/s", file=sys.stderr)
     pick = lambda runs, k: median([run[k] for run in runs])
@@ -262,11 +265,18 @@ def main():
             ("get", LUA_GET % {"file": ids_file, "api": creds["DD_API_KEY"],
                                "app": creds["DD_APP_KEY"]}),
             ("list", LUA_LIST % {"api": creds["DD_API_KEY"], "app": creds["DD_APP_KEY"]}),
-            ("create", LUA_CREATE % {"api": creds["DD_API_KEY"], "app": creds["DD_APP_KEY"]}),
         ]:
             scripts[name] = os.path.join(tmp, f"{name}.lua")
             with open(scripts[name], "w") as f:
                 f.write(text)
+        def create_script(round_no):
+            # Names must be new in every round: wrk restarts its Lua state each time.
+            path = os.path.join(tmp, f"create-{round_no}.lua")
+            with open(path, "w") as f:
+                f.write(LUA_CREATE % {"api": creds["DD_API_KEY"], "app": creds["DD_APP_KEY"],
+                                      "round": uuid.uuid4().hex[:8]})
+            return path
+
         ping = base + "/ping"
         s, r = args.seconds, args.rounds
         results = {
@@ -274,7 +284,7 @@ def main():
             "get": measure("get", ping, base, scripts["get"], s, r, 32),
             "list": measure("list", ping, base + "/api/v2/api_keys?filter=bench-1-&sort=-created_at&page%5Bsize%5D=20",
                             scripts["list"], s, r, 8),
-            "create": measure("create", ping, base + "/api/v2/api_keys", scripts["create"], s, r, 16),
+            "create": measure("create", ping, base + "/api/v2/api_keys", create_script, s, r, 16),
         }
         rss_100k = server.rss_mib()
         server.stop()

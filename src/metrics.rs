@@ -25,14 +25,31 @@ pub struct OpLabels {
     pub op: &'static str,
 }
 
+/// Counters of the validation path, resolved once so counting is one atomic add.
+pub struct KindCounters {
+    pub api_key: Counter,
+    pub application_key: Counter,
+}
+
+impl KindCounters {
+    fn of(family: &Family<KindLabels, Counter>) -> Self {
+        let get = |kind| family.get_or_create(&KindLabels { kind }).clone();
+        Self {
+            api_key: get("api_key"),
+            application_key: get("application_key"),
+        }
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
-    pub cache_hits: Family<KindLabels, Counter>,
-    pub cache_misses: Family<KindLabels, Counter>,
+    pub cache_hits: KindCounters,
+    pub cache_misses: KindCounters,
     pub cache_entries: Family<KindLabels, Gauge>,
     pub invalidations: Counter,
-    pub auth_failures: Family<KindLabels, Counter>,
+    /// Refused credentials: `api_key` (validate) and `application_key` (key pairs).
+    pub auth_failures: KindCounters,
     pub index_lag_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
     pub db_seconds: Family<OpLabels, Histogram>,
 }
@@ -93,11 +110,11 @@ impl Default for Metrics {
         Self {
             registry,
             requests,
-            cache_hits,
-            cache_misses,
+            cache_hits: KindCounters::of(&cache_hits),
+            cache_misses: KindCounters::of(&cache_misses),
             cache_entries,
             invalidations,
-            auth_failures,
+            auth_failures: KindCounters::of(&auth_failures),
             index_lag_seconds,
             db_seconds,
         }

@@ -88,3 +88,45 @@ CREATE TABLE changes (
     digest  BLOB,               -- the key's digest (keys), to drop it once deleted
     at      INTEGER NOT NULL
 );
+
+-- The change log and the key counts are kept by triggers, so no writer can forget them.
+-- Updates are logged only for the columns that change what a credential authenticates as
+-- (usage timestamps are not).
+CREATE TRIGGER api_keys_inserted AFTER INSERT ON api_keys BEGIN
+    UPDATE orgs SET api_key_count = api_key_count + 1 WHERE id = NEW.org_id;
+    INSERT INTO changes (kind, org_id, id, digest, at)
+        VALUES ('api_key', NEW.org_id, NEW.id, NEW.digest, NEW.modified_at);
+END;
+CREATE TRIGGER api_keys_updated AFTER UPDATE OF name, category, remote_config_read_enabled
+    ON api_keys BEGIN
+    INSERT INTO changes (kind, org_id, id, digest, at)
+        VALUES ('api_key', NEW.org_id, NEW.id, NEW.digest, NEW.modified_at);
+END;
+CREATE TRIGGER api_keys_deleted AFTER DELETE ON api_keys BEGIN
+    UPDATE orgs SET api_key_count = api_key_count - 1 WHERE id = OLD.org_id;
+    INSERT INTO changes (kind, org_id, id, digest, at)
+        VALUES ('api_key', OLD.org_id, OLD.id, OLD.digest, OLD.modified_at);
+END;
+CREATE TRIGGER application_keys_inserted AFTER INSERT ON application_keys BEGIN
+    UPDATE users SET app_key_count = app_key_count + 1 WHERE id = NEW.owner_id;
+    INSERT INTO changes (kind, org_id, id, digest, at)
+        VALUES ('application_key', NEW.org_id, NEW.id, NEW.digest, NEW.created_at);
+END;
+CREATE TRIGGER application_keys_updated AFTER UPDATE OF name, scopes, owner_id
+    ON application_keys BEGIN
+    INSERT INTO changes (kind, org_id, id, digest, at)
+        VALUES ('application_key', NEW.org_id, NEW.id, NEW.digest, NEW.created_at);
+END;
+CREATE TRIGGER application_keys_deleted AFTER DELETE ON application_keys BEGIN
+    UPDATE users SET app_key_count = app_key_count - 1 WHERE id = OLD.owner_id;
+    INSERT INTO changes (kind, org_id, id, digest, at)
+        VALUES ('application_key', OLD.org_id, OLD.id, OLD.digest, OLD.created_at);
+END;
+CREATE TRIGGER users_inserted AFTER INSERT ON users BEGIN
+    INSERT INTO changes (kind, org_id, id, digest, at)
+        VALUES ('user', NEW.org_id, NEW.id, NULL, NEW.modified_at);
+END;
+CREATE TRIGGER users_updated AFTER UPDATE OF roles, status, disabled, email, org_id ON users BEGIN
+    INSERT INTO changes (kind, org_id, id, digest, at)
+        VALUES ('user', NEW.org_id, NEW.id, NULL, NEW.modified_at);
+END;

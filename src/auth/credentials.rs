@@ -6,16 +6,11 @@ use crate::domain::credential::ApiKeyEntry;
 use crate::domain::principal::Principal;
 use crate::domain::secret::KeyDigest;
 use crate::error::{Error, Result};
-use crate::metrics::KindLabels;
 use crate::service::Services;
 
-fn count_failure(services: &Services, err: &Error, kind: &'static str) {
+fn count_failure(err: &Error, counter: &prometheus_client::metrics::counter::Counter) {
     if matches!(err, Error::Forbidden) {
-        services
-            .metrics
-            .auth_failures
-            .get_or_create(&KindLabels { kind })
-            .inc();
+        counter.inc();
     }
 }
 
@@ -25,7 +20,7 @@ pub fn api_key(services: &Services, presented: &str) -> Result<ApiKeyEntry> {
     let found = services.index.api_key(&digest, &services.metrics);
     match &found {
         Ok(entry) => services.usage.api_key_used(entry.id),
-        Err(err) => count_failure(services, err, "api_key"),
+        Err(err) => count_failure(err, &services.metrics.auth_failures.api_key),
     }
     found
 }
@@ -43,7 +38,7 @@ pub fn key_pair(services: &Services, api: &str, app: &str) -> Result<Principal> 
             Ok(principal)
         }
         Err(err) => {
-            count_failure(services, &err, "key_pair");
+            count_failure(&err, &services.metrics.auth_failures.application_key);
             Err(err)
         }
     }

@@ -21,8 +21,27 @@ pub fn error_response(status: StatusCode, message: impl Into<String>) -> Respons
         .into_response()
 }
 
+/// A body that needs no serializing, for the refusals a flood of bad keys produces.
+fn static_error(status: StatusCode, body: &'static str) -> Response {
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
+        match &self {
+            Error::Forbidden => {
+                return static_error(StatusCode::FORBIDDEN, r#"{"errors":["Forbidden"]}"#)
+            }
+            Error::ApiKeyRequired => {
+                return static_error(StatusCode::FORBIDDEN, r#"{"errors":["API key required"]}"#)
+            }
+            _ => {}
+        }
         let status = match &self {
             Error::Invalid(_) | Error::Refused(_) => StatusCode::BAD_REQUEST,
             Error::NotFound(_) | Error::NotFoundText(_) => StatusCode::NOT_FOUND,

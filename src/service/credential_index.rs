@@ -146,11 +146,11 @@ impl CredentialIndex {
         let found = self.read().api_keys.get(digest).cloned();
         match found {
             Some(entry) => {
-                metrics.cache_hits.get_or_create(&api_kind()).inc();
+                metrics.cache_hits.api_key.inc();
                 Ok(entry)
             }
             None => {
-                metrics.cache_misses.get_or_create(&api_kind()).inc();
+                metrics.cache_misses.api_key.inc();
                 Err(Error::Forbidden)
             }
         }
@@ -167,10 +167,10 @@ impl CredentialIndex {
         let org_key = self.api_key(api, metrics)?;
         let state = self.read();
         let Some(app_key) = state.app_keys.get(app) else {
-            metrics.cache_misses.get_or_create(&app_kind()).inc();
+            metrics.cache_misses.application_key.inc();
             return Err(Error::Forbidden);
         };
-        metrics.cache_hits.get_or_create(&app_kind()).inc();
+        metrics.cache_hits.application_key.inc();
         let owner = state.users.get(&app_key.owner_id);
         match owner {
             Some(owner) if app_key.org_id == org_key.org_id && !owner.disabled => Ok((

@@ -75,8 +75,13 @@ impl SqliteStore {
 
     /// A write transaction that takes SQLite's write lock up front, so a count and the
     /// write that depends on it cannot interleave with another writer.
+    /// The writer slot, for a write that is a single (implicitly transactional) statement.
+    async fn write_slot(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.writer.clone().lock_owned().await
+    }
+
     async fn begin_write(&self) -> StoreResult<WriteTx> {
-        let slot = self.writer.clone().lock_owned().await;
+        let slot = self.write_slot().await;
         Ok(WriteTx {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
             _slot: slot,
@@ -126,25 +131,6 @@ fn org_from(row: &SqliteRow) -> StoreResult<Org> {
         one_time_read: row.try_get("one_time_read")?,
         created_at: row.try_get("created_at")?,
     })
-}
-
-/// Appends to the change log, inside the caller's transaction.
-async fn log_change(
-    conn: &mut SqliteConnection,
-    kind: ChangeKind,
-    org_id: Uuid,
-    id: Uuid,
-    digest: Option<&KeyDigest>,
-) -> StoreResult<()> {
-    sqlx::query("INSERT INTO changes (kind, org_id, id, digest, at) VALUES (?, ?, ?, ?, ?)")
-        .bind(kind.as_str())
-        .bind(org_id.to_string())
-        .bind(id.to_string())
-        .bind(digest.map(|d| d.0.to_vec()))
-        .bind(crate::domain::time::now())
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 fn digest_of(bytes: Vec<u8>) -> StoreResult<KeyDigest> {
@@ -395,7 +381,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, user: &User) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
+        let _slot = self.write_slot().await;
         sqlx::query(
             "INSERT INTO users (id, org_id, email, name, handle, title, roles, status, disabled, \
              service_account, password_hash, created_at, modified_at) \
@@ -414,10 +400,8 @@ impl Store for SqliteStore {
         .bind(&user.password_hash)
         .bind(user.created_at)
         .bind(user.modified_at)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        log_change(&mut tx, ChangeKind::User, user.org_id, user.id, None).await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -537,53 +521,27 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         if user.disabled() {
-            let rows = sqlx::query(
-                "DELETE FROM application_keys WHERE org_id = ? AND owner_id = ? \
-                 RETURNING id, digest",
-            )
-            .bind(org_id.to_string())
-            .bind(id.to_string())
-            .fetch_all(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE users SET app_key_count = 0 WHERE id = ?")
+            // Each deleted key is logged by its trigger, so every node drops it at once.
+            sqlx::query("DELETE FROM application_keys WHERE org_id = ? AND owner_id = ?")
+                .bind(org_id.to_string())
                 .bind(id.to_string())
                 .execute(&mut *tx)
                 .await?;
-            for row in rows {
-                let key_id = uuid_col(&row, "id")?;
-                let digest = digest_col(&row)?;
-                let kind = ChangeKind::ApplicationKey;
-                log_change(&mut tx, kind, org_id, key_id, Some(&digest)).await?;
-            }
         }
-        log_change(&mut tx, ChangeKind::User, org_id, id, None).await?;
         tx.commit().await?;
         Ok(user)
     }
 
     async fn create_api_key(&self, key: &ApiKey, max_per_org: u64) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        let max = i64::try_from(max_per_org).unwrap_or(i64::MAX);
-        let counted = sqlx::query(
-            "UPDATE orgs SET api_key_count = api_key_count + 1 WHERE id = ? AND api_key_count < ?",
-        )
-        .bind(key.org_id.to_string())
-        .bind(max)
-        .execute(&mut *tx)
-        .await?;
-        if counted.rows_affected() == 0 {
-            let count: i64 = sqlx::query_scalar("SELECT api_key_count FROM orgs WHERE id = ?")
-                .bind(key.org_id.to_string())
-                .fetch_one(&mut *tx)
-                .await?;
-            return Err(StoreError::LimitReached {
-                count: to_u64(count),
-            });
-        }
-        sqlx::query(
+        // One statement: the limit check and the insert are atomic, and the triggers keep
+        // the count and the change log in the same implicit transaction.
+        let _slot = self.write_slot().await;
+        let inserted = sqlx::query(
             "INSERT INTO api_keys (id, org_id, name, name_folded, digest, sealed_key, last4, \
              category, remote_config_read_enabled, created_by, modified_by, created_at, \
-             modified_at, date_last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             modified_at, date_last_used) \
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
+             WHERE (SELECT api_key_count FROM orgs WHERE id = ?) < ?",
         )
         .bind(key.id.to_string())
         .bind(key.org_id.to_string())
@@ -599,17 +557,19 @@ impl Store for SqliteStore {
         .bind(key.created_at)
         .bind(key.modified_at)
         .bind(key.date_last_used)
-        .execute(&mut *tx)
+        .bind(key.org_id.to_string())
+        .bind(i64::try_from(max_per_org).unwrap_or(i64::MAX))
+        .execute(&self.pool)
         .await?;
-        log_change(
-            &mut tx,
-            ChangeKind::ApiKey,
-            key.org_id,
-            key.id,
-            Some(&key.digest),
-        )
-        .await?;
-        tx.commit().await?;
+        if inserted.rows_affected() == 0 {
+            let count: i64 = sqlx::query_scalar("SELECT api_key_count FROM orgs WHERE id = ?")
+                .bind(key.org_id.to_string())
+                .fetch_one(&self.pool)
+                .await?;
+            return Err(StoreError::LimitReached {
+                count: to_u64(count),
+            });
+        }
         Ok(())
     }
 
@@ -679,40 +639,35 @@ impl Store for SqliteStore {
             .fetch_one(&mut *tx)
             .await?;
         let key = api_key_from(&row)?;
-        log_change(&mut tx, ChangeKind::ApiKey, org_id, id, Some(&key.digest)).await?;
         tx.commit().await?;
         Ok(key)
     }
 
     async fn delete_api_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
+        let _slot = self.write_slot().await;
+        let deleted = sqlx::query(
+            "DELETE FROM api_keys WHERE org_id = ? AND id = ? \
+             AND (SELECT api_key_count FROM orgs WHERE id = ?) > 1",
+        )
+        .bind(org_id.to_string())
+        .bind(id.to_string())
+        .bind(org_id.to_string())
+        .execute(&self.pool)
+        .await?;
+        if deleted.rows_affected() > 0 {
+            return Ok(());
+        }
         let exists: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE org_id = ? AND id = ?")
                 .bind(org_id.to_string())
                 .bind(id.to_string())
-                .fetch_one(&mut *tx)
+                .fetch_one(&self.pool)
                 .await?;
-        if exists == 0 {
-            return Err(StoreError::NotFound);
-        }
-        let counted = sqlx::query(
-            "UPDATE orgs SET api_key_count = api_key_count - 1 WHERE id = ? AND api_key_count > 1",
-        )
-        .bind(org_id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        if counted.rows_affected() == 0 {
-            return Err(StoreError::LastKey);
-        }
-        let row = sqlx::query("DELETE FROM api_keys WHERE org_id = ? AND id = ? RETURNING digest")
-            .bind(org_id.to_string())
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
-        let digest = digest_col(&row)?;
-        log_change(&mut tx, ChangeKind::ApiKey, org_id, id, Some(&digest)).await?;
-        tx.commit().await?;
-        Ok(())
+        Err(if exists == 0 {
+            StoreError::NotFound
+        } else {
+            StoreError::LastKey
+        })
     }
 
     async fn create_application_key(
@@ -721,24 +676,12 @@ impl Store for SqliteStore {
         max_per_owner: u64,
     ) -> StoreResult<()> {
         let scopes = scopes_json(&key.scopes)?;
-        let mut tx = self.begin_write().await?;
-        let max = i64::try_from(max_per_owner).unwrap_or(i64::MAX);
-        let counted = sqlx::query(
-            "UPDATE users SET app_key_count = app_key_count + 1 WHERE id = ? AND app_key_count < ?",
-        )
-        .bind(key.owner_id.to_string())
-        .bind(max)
-        .execute(&mut *tx)
-        .await?;
-        if counted.rows_affected() == 0 {
-            return Err(StoreError::LimitReached {
-                count: max_per_owner,
-            });
-        }
-        sqlx::query(
+        let _slot = self.write_slot().await;
+        let inserted = sqlx::query(
             "INSERT INTO application_keys (id, org_id, owner_id, name, name_folded, digest, \
              sealed_key, last4, scopes, created_at, last_used_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
+             WHERE (SELECT app_key_count FROM users WHERE id = ?) < ?",
         )
         .bind(key.id.to_string())
         .bind(key.org_id.to_string())
@@ -751,11 +694,15 @@ impl Store for SqliteStore {
         .bind(scopes)
         .bind(key.created_at)
         .bind(key.last_used_at)
-        .execute(&mut *tx)
+        .bind(key.owner_id.to_string())
+        .bind(i64::try_from(max_per_owner).unwrap_or(i64::MAX))
+        .execute(&self.pool)
         .await?;
-        let kind = ChangeKind::ApplicationKey;
-        log_change(&mut tx, kind, key.org_id, key.id, Some(&key.digest)).await?;
-        tx.commit().await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::LimitReached {
+                count: max_per_owner,
+            });
+        }
         Ok(())
     }
 
@@ -822,36 +769,20 @@ impl Store for SqliteStore {
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
-        let kind = ChangeKind::ApplicationKey;
-        log_change(&mut tx, kind, org_id, id, Some(&key.digest)).await?;
         tx.commit().await?;
         Ok(key)
     }
 
     async fn delete_application_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "DELETE FROM application_keys WHERE org_id = ? AND id = ? RETURNING digest, owner_id",
-        )
-        .bind(org_id.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let digest = digest_col(&row)?;
-        sqlx::query("UPDATE users SET app_key_count = app_key_count - 1 WHERE id = ?")
-            .bind(row.try_get::<String, _>("owner_id")?)
-            .execute(&mut *tx)
+        let _slot = self.write_slot().await;
+        let deleted = sqlx::query("DELETE FROM application_keys WHERE org_id = ? AND id = ?")
+            .bind(org_id.to_string())
+            .bind(id.to_string())
+            .execute(&self.pool)
             .await?;
-        log_change(
-            &mut tx,
-            ChangeKind::ApplicationKey,
-            org_id,
-            id,
-            Some(&digest),
-        )
-        .await?;
-        tx.commit().await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
     }
 
