@@ -241,21 +241,32 @@ fn to_u64(count: i64) -> u64 {
     u64::try_from(count).unwrap_or(0)
 }
 
-/// Appends the WHERE clause of an API key list; shared by the page and its count.
-fn push_api_key_filter(qb: &mut QueryBuilder<'_, Sqlite>, org_id: Uuid, query: &ApiKeyQuery) {
-    let f = &query.filter;
+/// The WHERE clause both key lists share: organization, name substring, creation window.
+fn push_key_filter(
+    qb: &mut QueryBuilder<'_, Sqlite>,
+    org_id: Uuid,
+    name_contains: &Option<String>,
+    created_from: Option<i64>,
+    created_to: Option<i64>,
+) {
     qb.push(" WHERE org_id = ").push_bind(org_id.to_string());
-    if let Some(needle) = &f.name_contains {
+    if let Some(needle) = name_contains {
         qb.push(" AND instr(name_folded, ")
             .push_bind(fold(needle))
             .push(") > 0");
     }
-    if let Some(t) = f.created_from {
+    if let Some(t) = created_from {
         qb.push(" AND created_at >= ").push_bind(t);
     }
-    if let Some(t) = f.created_to {
+    if let Some(t) = created_to {
         qb.push(" AND created_at <= ").push_bind(t);
     }
+}
+
+/// Appends the WHERE clause of an API key list; shared by the page and its count.
+fn push_api_key_filter(qb: &mut QueryBuilder<'_, Sqlite>, org_id: Uuid, query: &ApiKeyQuery) {
+    let f = &query.filter;
+    push_key_filter(qb, org_id, &f.name_contains, f.created_from, f.created_to);
     if let Some(t) = f.modified_from {
         qb.push(" AND modified_at >= ").push_bind(t);
     }
@@ -276,18 +287,7 @@ fn push_app_key_filter(
     query: &ApplicationKeyQuery,
 ) {
     let f = &query.filter;
-    qb.push(" WHERE org_id = ").push_bind(org_id.to_string());
-    if let Some(needle) = &f.name_contains {
-        qb.push(" AND instr(name_folded, ")
-            .push_bind(fold(needle))
-            .push(") > 0");
-    }
-    if let Some(t) = f.created_from {
-        qb.push(" AND created_at >= ").push_bind(t);
-    }
-    if let Some(t) = f.created_to {
-        qb.push(" AND created_at <= ").push_bind(t);
-    }
+    push_key_filter(qb, org_id, &f.name_contains, f.created_from, f.created_to);
     if let Some(owner) = f.owner_id {
         qb.push(" AND owner_id = ").push_bind(owner.to_string());
     }
