@@ -68,6 +68,15 @@ pub fn expect_type(kind: &str, expected: &str) -> Result<()> {
     }
 }
 
+/// A list response: `{"data": [...], "included": [...]?, "meta": {...}}`.
+#[derive(Serialize)]
+pub struct ListDocument<T: Serialize, M: Serialize> {
+    pub data: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub included: Option<Vec<Included>>,
+    pub meta: M,
+}
+
 /// `meta.page` of the key lists.
 #[derive(Serialize)]
 pub struct PageMeta {

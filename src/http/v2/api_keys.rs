@@ -9,7 +9,7 @@ use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::jsonapi::{
-    Body, ChangedResource, Document, Included, NewResource, PageMeta, Relationship,
+    Body, ChangedResource, Document, Included, ListDocument, NewResource, PageMeta, Relationship,
 };
 use crate::http::params::QueryParams;
 use crate::service::api_keys::{parse_category, NewApiKey};
@@ -84,14 +84,6 @@ struct Relationships {
     created_by: Relationship,
     modified_by: Relationship,
     leak_information: Relationship,
-}
-
-#[derive(Serialize)]
-struct ListBody {
-    data: Vec<Resource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    included: Option<Vec<Included>>,
-    meta: ListMeta,
 }
 
 #[derive(Serialize)]
@@ -222,7 +214,7 @@ pub async fn list(
     let include = params.include(INCLUDES)?;
     let (keys, total) = services.list_api_keys(&who, &query).await?;
     let refs: Vec<&ApiKey> = keys.iter().collect();
-    let body = ListBody {
+    let body = ListDocument {
         included: included(&services, &who, &refs, &include).await?,
         data: keys.iter().map(|k| resource(k, None, true)).collect(),
         meta: ListMeta {

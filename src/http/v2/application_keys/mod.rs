@@ -16,7 +16,8 @@ use crate::domain::secret::Secret;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::http::jsonapi::{
-    present, Body, ChangedResource, Document, Included, NewResource, PageMeta, Relationship,
+    present, Body, ChangedResource, Document, Included, ListDocument, NewResource, PageMeta,
+    Relationship,
 };
 use crate::http::params::{QueryParams, APP_KEY_PAGE_SIZE};
 use crate::service::application_keys::Surface;
@@ -74,14 +75,6 @@ struct Relationships {
     #[serde(skip_serializing_if = "Option::is_none")]
     owned_by: Option<Relationship>,
     leak_information: Relationship,
-}
-
-#[derive(Serialize)]
-struct ListBody {
-    data: Vec<Resource>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    included: Option<Vec<Included>>,
-    meta: ListMeta,
 }
 
 #[derive(Serialize)]
@@ -243,7 +236,7 @@ async fn list(
     let (keys, total) = services.list_application_keys(who, surface, query).await?;
     let refs: Vec<&ApplicationKey> = keys.iter().collect();
     let v = view(surface, Op::List);
-    let body = ListBody {
+    let body = ListDocument {
         included: owners(services, who, &refs, &params, include_allowed).await?,
         data: keys.iter().map(|k| resource(k, None, v)).collect(),
         meta: ListMeta {
