@@ -4,7 +4,6 @@
 use crate::helpers::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::process::Command;
 
 const CU: &str = "/api/v2/current_user/application_keys";
 const ORG: &str = "/api/v2/application_keys";
@@ -425,17 +424,7 @@ async fn lists_page_sort_filter_and_include_owners() {
 #[tokio::test]
 async fn one_time_read_mode_shows_a_secret_only_at_creation() {
     let s = Server::start().await;
-    let out = Command::new(env!("CARGO_BIN_EXE_keyplane"))
-        .args(["admin", "--data-dir"])
-        .arg(s.data_dir())
-        .args(["set-one-time-read", "true"])
-        .output()
-        .expect("admin");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    s.admin(&["set-one-time-read", "true"]);
     let created = create(&s, CU, app_body("once")).await;
     assert_eq!(
         created["data"]["attributes"]["key"].as_str().map(str::len),

@@ -2,7 +2,6 @@
 
 use crate::helpers::*;
 use reqwest::{Method, StatusCode};
-use std::process::Command;
 
 fn forbidden() -> (StatusCode, serde_json::Value) {
     (StatusCode::FORBIDDEN, errors("Forbidden"))
@@ -63,30 +62,14 @@ async fn header_names_are_case_insensitive() {
 #[tokio::test]
 async fn keys_of_two_organizations_never_combine() {
     let s = Server::start().await;
-    let out = Command::new(env!("CARGO_BIN_EXE_keyplane"))
-        .args(["admin", "--data-dir"])
-        .arg(s.data_dir())
-        .args([
-            "create-organization",
-            "--name",
-            "Other",
-            "--admin-email",
-            "Ops@Other.Example",
-        ])
-        .output()
-        .expect("admin create-organization");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let get = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}=")))
-            .expect("credential printed")
-            .to_owned()
-    };
+    let text = s.admin(&[
+        "create-organization",
+        "--name",
+        "Other",
+        "--admin-email",
+        "Ops@Other.Example",
+    ]);
+    let get = |name: &str| env_value(&text, name);
     let (other_api, other_app) = (get("DD_API_KEY"), get("DD_APP_KEY"));
     s.await_key_pair(&other_api, &other_app).await;
     assert_eq!(get("KEYPLANE_ADMIN_EMAIL"), "ops@other.example");

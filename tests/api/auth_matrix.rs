@@ -6,7 +6,6 @@ use keyplane::auth::Access;
 use keyplane::http::routes::table;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::process::Command;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Case {
@@ -131,28 +130,6 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
-fn admin_cli(s: &Server, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_keyplane"))
-        .args(["admin", "--data-dir"])
-        .arg(s.data_dir())
-        .args(args)
-        .output()
-        .expect("keyplane admin");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn env_value(text: &str, name: &str) -> String {
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("{name} not in {text}"))
-        .to_owned()
-}
-
 async fn created_id(s: &Server, path: &str, body: Value) -> String {
     let (status, got) = s.call(Method::POST, path, Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{path}: {got}");
@@ -166,16 +143,13 @@ async fn user_with_key(s: &Server, role: &str) -> (String, String) {
     let body = json!({"data": {"type": "users", "attributes": {"email": email},
         "relationships": {"roles": {"data": [{"id": role_id, "type": "roles"}]}}}});
     let id = created_id(s, "/api/v2/users", body).await;
-    let out = admin_cli(
-        s,
-        &[
-            "create-application-key",
-            "--email",
-            &email,
-            "--name",
-            &unique("k"),
-        ],
-    );
+    let out = s.admin(&[
+        "create-application-key",
+        "--email",
+        &email,
+        "--name",
+        &unique("k"),
+    ]);
     (id, env_value(&out, "DD_APP_KEY"))
 }
 
@@ -189,16 +163,13 @@ async fn role_id(s: &Server, name: &str) -> String {
 impl World {
     async fn new() -> Self {
         let s = Server::start_with(&["--max-api-keys-per-org", "1000"]).await;
-        let other = admin_cli(
-            &s,
-            &[
-                "create-organization",
-                "--name",
-                "Other",
-                "--admin-email",
-                "o@other.example",
-            ],
-        );
+        let other = s.admin(&[
+            "create-organization",
+            "--name",
+            "Other",
+            "--admin-email",
+            "o@other.example",
+        ]);
         let api = s.creds.api_key.clone();
         let (_, read_only) = user_with_key(&s, "Read Only").await;
         let (_, standard) = user_with_key(&s, "Standard").await;

@@ -47,14 +47,17 @@ fn pump(stream: impl Read + Send + 'static, sink: Arc<Mutex<String>>) {
     });
 }
 
+/// `NAME=value` from env-file text (`initial-credentials`, `keyplane admin` output).
+pub fn env_value(text: &str, name: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("{name} not in {text}"))
+        .to_owned()
+}
+
 pub fn read_creds(dir: &Path) -> Creds {
     let text = std::fs::read_to_string(dir.join("initial-credentials")).expect("credentials file");
-    let get = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}=")))
-            .unwrap_or_else(|| panic!("{name} missing from initial-credentials"))
-            .to_owned()
-    };
+    let get = |name: &str| env_value(&text, name);
     Creds {
         api_key: get("DD_API_KEY"),
         app_key: get("DD_APP_KEY"),
@@ -245,6 +248,22 @@ impl Server {
                 .expect("key")
                 .to_owned(),
         )
+    }
+
+    /// Runs `keyplane admin ARGS` on this server's data dir; it must succeed. Returns stdout.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = Command::new(BIN)
+            .args(["admin", "--data-dir"])
+            .arg(self.dir.path())
+            .args(args)
+            .output()
+            .expect("run keyplane admin");
+        assert!(
+            out.status.success(),
+            "keyplane admin {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Waits until a key pair made outside this server (by `keyplane admin`) authenticates:

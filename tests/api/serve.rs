@@ -142,12 +142,7 @@ async fn admin_mints_keys_offline_for_an_operator_who_lost_them() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        stdout
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}=")))
-            .unwrap_or_else(|| panic!("no {name} in {stdout}"))
-            .to_owned()
+        env_value(&String::from_utf8_lossy(&out.stdout), name)
     };
     let app = minted(
         keyplane(&["admin", "--data-dir", dir, "create-application-key"]),

@@ -3,7 +3,6 @@
 use crate::helpers::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::process::Command;
 
 async fn role_id(s: &Server, name: &str) -> String {
     let (_, roles) = s
@@ -25,28 +24,9 @@ async fn create_user(s: &Server, email: &str, role: Option<&str>) -> Value {
 }
 
 async fn mint_app_key(s: &Server, email: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_keyplane"))
-        .args(["admin", "--data-dir"])
-        .arg(s.data_dir())
-        .args([
-            "create-application-key",
-            "--email",
-            email,
-            "--name",
-            &format!("key of {email}"),
-        ])
-        .output()
-        .expect("admin");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let key = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("DD_APP_KEY="))
-        .expect("key printed")
-        .to_owned();
+    let name = format!("key of {email}");
+    let out = s.admin(&["create-application-key", "--email", email, "--name", &name]);
+    let key = env_value(&out, "DD_APP_KEY");
     s.await_key_pair(&s.creds.api_key, &key).await;
     key
 }

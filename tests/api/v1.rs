@@ -4,7 +4,6 @@
 use crate::helpers::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::process::Command;
 
 fn with_query_keys(s: &Server, method: Method, path: &str) -> reqwest::RequestBuilder {
     s.http.request(method, s.url(path)).query(&[
@@ -359,13 +358,7 @@ async fn keys_work_across_versions_and_in_the_query_string() {
 #[tokio::test]
 async fn one_time_read_organizations_refuse_v1_application_keys() {
     let s = Server::start().await;
-    let out = Command::new(env!("CARGO_BIN_EXE_keyplane"))
-        .args(["admin", "--data-dir"])
-        .arg(s.data_dir())
-        .args(["set-one-time-read", "true"])
-        .output()
-        .expect("admin");
-    assert!(out.status.success());
+    s.admin(&["set-one-time-read", "true"]);
     let refused = errors("This endpoint is disabled for organizations in One-Time Read mode");
     let app = &s.creds.app_key;
     let calls: [(Method, String, Option<Value>); 5] = [
