@@ -4,14 +4,17 @@
 pub mod api_keys;
 pub mod application_keys;
 pub mod bootstrap;
+pub mod client_tokens;
 pub mod credential_index;
 pub mod orgs;
+pub mod sessions;
 pub mod usage;
 pub mod users;
 
 use crate::crypto::Vault;
 use crate::domain::list::{Page, MAX_PAGE_SIZE};
 use crate::domain::secret::Secret;
+use crate::domain::session::SessionPolicy;
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
@@ -25,6 +28,7 @@ pub struct Limits {
     pub max_api_keys_per_org: u64,
     /// How long the credential index may go unconfirmed before keys are refused.
     pub max_staleness: Duration,
+    pub sessions: SessionPolicy,
 }
 
 /// Everything a use case needs, cheap to clone into each request.
@@ -36,6 +40,7 @@ pub struct Services {
     pub index: Arc<CredentialIndex>,
     pub usage: Arc<Usage>,
     pub metrics: Arc<Metrics>,
+    pub throttle: Arc<sessions::SignInThrottle>,
 }
 
 impl Services {
@@ -50,6 +55,7 @@ impl Services {
             index: Arc::new(index),
             usage: Arc::default(),
             metrics,
+            throttle: Arc::default(),
         })
     }
 
@@ -86,6 +92,7 @@ impl Services {
                     if let Err(err) = self.store.prune_changes(hour_ago).await {
                         tracing::warn!(error = %err, "pruning the change log failed");
                     }
+                    self.prune_sessions().await;
                 }
                 _ = shutdown.changed() => break,
             }

@@ -8,6 +8,8 @@ mod application_keys;
 mod auth;
 mod auth_matrix;
 mod bad_input;
+mod client_tokens;
+mod console_session;
 mod official_client;
 mod official_client_app_keys;
 mod official_client_v1;
