@@ -13,6 +13,7 @@ pub mod routes;
 
 mod health;
 mod middleware;
+mod openapi;
 
 use crate::auth::middleware::authenticate;
 use crate::service::Services;

@@ -13,6 +13,7 @@ mod console_session;
 mod official_client;
 mod official_client_app_keys;
 mod official_client_v1;
+mod openapi;
 mod secrets;
 mod serve;
 mod users;
