@@ -14,6 +14,7 @@ mod official_client;
 mod official_client_app_keys;
 mod official_client_v1;
 mod openapi;
+mod schemathesis;
 mod secrets;
 mod serve;
 mod users;

@@ -124,12 +124,15 @@ async fn the_served_document_describes_every_route_and_nothing_else() {
         .iter()
         .filter(|k| !documented.contains_key(*k))
         .collect();
-    let unrouted: Vec<_> = documented
-        .keys()
-        .filter(|k| !routed.contains(*k))
-        .collect();
-    assert!(undocumented.is_empty(), "routes missing from the document: {undocumented:?}");
-    assert!(unrouted.is_empty(), "documented but not routed: {unrouted:?}");
+    let unrouted: Vec<_> = documented.keys().filter(|k| !routed.contains(*k)).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from the document: {undocumented:?}"
+    );
+    assert!(
+        unrouted.is_empty(),
+        "documented but not routed: {unrouted:?}"
+    );
 
     let mut wrong = Vec::new();
     for route in &routes {
