@@ -161,7 +161,6 @@ export function apiKeysPage(app) {
   const secretSlot = h('div', { class: 'secret-slot' });
   const maxFromSession = app.session && app.session.limits && app.session.limits.max_api_keys_per_org;
 
-  let total;
   async function unfilteredTotal(doc, state, signal) {
     const counts = pageCounts(doc);
     if (counts.total !== undefined) return counts.total;
@@ -217,7 +216,7 @@ export function apiKeysPage(app) {
         action: 'view API keys',
         signal,
       });
-      total = await unfilteredTotal(doc, { filter }, signal);
+      const total = await unfilteredTotal(doc, { filter }, signal);
       const max = maxFromSession || (doc && doc.meta && doc.meta.max_allowed);
       return { items: doc.data || [], ...pageCounts(doc), total, max, context: { users: includedIndex(doc) } };
     },
@@ -315,7 +314,7 @@ export function applicationKeysPage(app, tab) {
     if (!canOrgRead) {
       content = noPermission('page-forbidden', 'You don’t have permission to view the application keys of the organization.');
     } else {
-      const list = orgAppKeysList(canOrgWrite, app);
+      const list = orgAppKeysList(canOrgWrite);
       content = list.el;
       destroy = () => list.destroy();
       list.reload();

@@ -1,7 +1,9 @@
 //! One integration-test binary. Every test starts a real `keyplane serve` process on port 0
 //! with a fresh data dir and talks to it over real HTTP.
 
+mod browser;
 mod helpers;
+mod limits;
 
 mod api_keys;
 mod application_keys;
@@ -9,6 +11,7 @@ mod auth;
 mod auth_matrix;
 mod bad_input;
 mod client_tokens;
+mod console_browser;
 mod console_session;
 mod official_client;
 mod official_client_app_keys;

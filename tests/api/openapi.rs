@@ -184,16 +184,27 @@ async fn every_operation_documents_its_errors_in_datadogs_shape() {
         let responses = op["responses"].as_object().expect("responses");
         let mut needed: Vec<&str> = Vec::new();
         if op.get("requestBody").is_some() {
-            needed.extend(["400", "413", "415"]);
+            needed.extend(["400", "408", "413", "415"]);
         }
         if route.path.contains("/{") {
             needed.push("404");
         }
+        // Callers of an organization are rate-limited; the others are not counted.
         match route.access {
             Access::Public => {}
-            Access::Session => needed.push("401"),
-            Access::KeyPair => needed.extend(["401", "403", "503"]),
-            _ => needed.extend(["403", "503"]),
+            Access::Session => needed.extend(["401", "429"]),
+            Access::KeyPair => needed.extend(["401", "403", "429", "503"]),
+            Access::KeyPairOrQuery => needed.extend(["403", "429", "503"]),
+            Access::ApiKey | Access::ClientToken => needed.extend(["403", "503"]),
+        }
+        if !matches!(
+            route.access,
+            Access::KeyPair | Access::KeyPairOrQuery | Access::Session
+        ) && responses.contains_key("429")
+        {
+            problems.push(format!(
+                "{name}: 429 documented on a route that is not limited"
+            ));
         }
         for code in needed {
             if !responses.contains_key(code) {
