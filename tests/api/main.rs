@@ -7,6 +7,7 @@ mod limits;
 
 mod api_keys;
 mod application_keys;
+mod audit;
 mod auth;
 mod auth_matrix;
 mod bad_input;

@@ -1,6 +1,7 @@
 //! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, so a
 //! committed write (and so every acknowledged response) survives a crash or power loss.
 
+mod audit;
 mod client_tokens;
 mod sessions;
 
@@ -9,6 +10,7 @@ use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField}
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
 };
+use crate::domain::audit::{AuditEvent, AuditQuery, AuditRecord, Hash};
 use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
 use crate::domain::credential::{
     ApiKeyEntry, AppKeyEntry, Change, ChangeKind, ClientTokenEntry, UserEntry,
@@ -883,6 +885,26 @@ impl Store for SqliteStore {
 
     async fn prune_sessions(&self, created_before: i64, seen_before: i64) -> StoreResult<u64> {
         self.expire_sessions(created_before, seen_before).await
+    }
+
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
+        self.append_audit_event(event).await
+    }
+
+    async fn list_audit(
+        &self,
+        org_id: Uuid,
+        query: &AuditQuery,
+    ) -> StoreResult<(Vec<AuditRecord>, u64)> {
+        self.audit_page(org_id, query).await
+    }
+
+    async fn audit_records(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+        self.audit_chain_page(after_seq, limit).await
+    }
+
+    async fn audit_head(&self) -> StoreResult<Option<(i64, Hash)>> {
+        self.audit_head_row().await
     }
 
     async fn change_seq(&self) -> StoreResult<i64> {
