@@ -13,7 +13,7 @@ use crate::domain::application_key::{
 use crate::domain::audit::{AuditEvent, AuditQuery, AuditRecord, Hash};
 use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
 use crate::domain::credential::{
-    ApiKeyEntry, AppKeyEntry, Change, ChangeKind, ClientTokenEntry, UserEntry,
+    ApiKeyEntry, AppKeyEntry, Change, ChangeKind, ClientTokenEntry, OrgKeyEntry, UserEntry,
 };
 use crate::domain::list::{Page, Sort};
 use crate::domain::name::fold;
@@ -101,6 +101,25 @@ impl SqliteStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?)
+    }
+
+    /// Digest and organization of each key of `table` (API keys, client tokens), by id.
+    async fn org_key_entries(
+        &self,
+        table: &str,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(KeyDigest, OrgKeyEntry)>> {
+        let rows = self.page_by_id(table, after, limit).await?;
+        rows.iter()
+            .map(|row| {
+                let entry = OrgKeyEntry {
+                    id: uuid_col(row, "id")?,
+                    org_id: uuid_col(row, "org_id")?,
+                };
+                Ok((digest_col(row)?, entry))
+            })
+            .collect()
     }
 
     /// The writer slot, for a write that is a single (implicitly transactional) statement.
@@ -864,7 +883,7 @@ impl Store for SqliteStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<(KeyDigest, ClientTokenEntry)>> {
-        self.client_token_page_by_id(after, limit).await
+        self.org_key_entries("client_tokens", after, limit).await
     }
 
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
@@ -919,16 +938,7 @@ impl Store for SqliteStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<(KeyDigest, ApiKeyEntry)>> {
-        let rows = self.page_by_id("api_keys", after, limit).await?;
-        rows.iter()
-            .map(|row| {
-                let entry = ApiKeyEntry {
-                    id: uuid_col(row, "id")?,
-                    org_id: uuid_col(row, "org_id")?,
-                };
-                Ok((digest_col(row)?, entry))
-            })
-            .collect()
+        self.org_key_entries("api_keys", after, limit).await
     }
 
     async fn app_key_entries(
