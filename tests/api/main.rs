@@ -13,6 +13,7 @@ mod auth_matrix;
 mod bad_input;
 mod client_tokens;
 mod console_browser;
+mod console_browser_audit;
 mod console_session;
 mod official_client;
 mod official_client_app_keys;
