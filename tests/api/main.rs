@@ -12,6 +12,7 @@ mod bad_input;
 mod client_tokens;
 mod console_browser;
 mod console_session;
+mod crash;
 mod official_client;
 mod official_client_app_keys;
 mod official_client_v1;
