@@ -16,6 +16,7 @@ mod crash;
 mod official_client;
 mod official_client_app_keys;
 mod official_client_v1;
+mod properties;
 mod secrets;
 mod serve;
 mod users;
