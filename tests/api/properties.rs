@@ -90,10 +90,10 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     let at = any::<usize>();
     prop_oneof![
-        (at.clone(), json_value()).prop_map(|(at, with)| Mutation::Replace { at, with }),
-        (at.clone(), any::<usize>()).prop_map(|(at, field)| Mutation::Remove { at, field }),
+        (at, json_value()).prop_map(|(at, with)| Mutation::Replace { at, with }),
+        (at, any::<usize>()).prop_map(|(at, field)| Mutation::Remove { at, field }),
         (
-            at.clone(),
+            at,
             prop_oneof![
                 proptest::sample::select(FIELDS).prop_map(str::to_owned),
                 any::<String>()
@@ -102,7 +102,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         )
             .prop_map(|(at, key, with)| Mutation::Insert { at, key, with }),
         (
-            at.clone(),
+            at,
             prop_oneof![0usize..300, 1_000usize..20_000, 60_000usize..80_000]
         )
             .prop_map(|(at, len)| Mutation::Huge { at, len }),
@@ -114,6 +114,9 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     ]
 }
 
+/// A change to one node of a body.
+type Change = Box<dyn FnOnce(&mut Value)>;
+
 fn node_count(value: &Value) -> usize {
     1 + match value {
         Value::Array(items) => items.iter().map(node_count).sum(),
@@ -123,11 +126,7 @@ fn node_count(value: &Value) -> usize {
 }
 
 /// Applies `change` to the node numbered `*left` (pre-order); true once applied.
-fn visit(
-    value: &mut Value,
-    left: &mut usize,
-    change: &mut Option<Box<dyn FnOnce(&mut Value)>>,
-) -> bool {
+fn visit(value: &mut Value, left: &mut usize, change: &mut Option<Change>) -> bool {
     if *left == 0 {
         if let Some(change) = change.take() {
             change(value);
@@ -144,7 +143,7 @@ fn visit(
 
 impl Mutation {
     fn apply(self, body: &mut Value) {
-        let (at, change): (usize, Box<dyn FnOnce(&mut Value)>) = match self {
+        let (at, change): (usize, Change) = match self {
             Mutation::Replace { at, with } => (at, Box::new(move |v| *v = with)),
             Mutation::Remove { at, field } => (
                 at,
@@ -504,7 +503,7 @@ fn every_body_route_answers_bad_json_with_a_clean_4xx_and_no_write() {
     let s = rt.block_on(Server::start_with(&["--max-api-keys-per-org", "1000"]));
     let fixtures = rt.block_on(Fixtures::new(&s));
     let targets = targets(&fixtures, &s.creds);
-    let state = Mutex::new(rt.block_on(snapshot(&s)));
+    let state = std::cell::RefCell::new(rt.block_on(snapshot(&s)));
     let tally = Mutex::new(Tally::default());
     let config = Config {
         cases,
@@ -517,18 +516,16 @@ fn every_body_route_answers_bad_json_with_a_clean_4xx_and_no_write() {
         if let Ok(mut t) = tally.lock() {
             t.cases += 1;
         }
-        rt.block_on(async {
-            let mut state = state
-                .lock()
-                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut current = state.take();
+        let outcome: Result<(), String> = rt.block_on(async {
             for target in &targets {
                 let body = body_bytes(&input, &target.valid);
-                send_one(&s, target, body, &mut state, &tally)
-                    .await
-                    .map_err(TestCaseError::fail)?;
+                send_one(&s, target, body, &mut current, &tally).await?;
             }
             Ok(())
-        })
+        });
+        state.replace(current);
+        outcome.map_err(TestCaseError::fail)
     });
     let t = tally.into_inner().unwrap_or_default();
     println!(
