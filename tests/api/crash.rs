@@ -54,6 +54,62 @@ async fn acknowledged_writes_survive_sigkill_sqlite() {
     crash_run(Backend::Sqlite).await;
 }
 
+/// A first start killed at any moment leaves nothing or a whole installation, so the next
+/// start always ends with working credentials in `initial-credentials`.
+#[tokio::test]
+async fn a_first_start_killed_at_any_moment_leaves_a_working_installation() {
+    const TRIALS: usize = 5;
+    let mut rng = StdRng::from_entropy();
+    let (mut before_saving, mut saved_not_committed, mut committed) = (0, 0, 0);
+    // How long an uninterrupted first start takes on this machine, now: the kills spread
+    // over that (most of it is the admin's password hash).
+    let timer = Instant::now();
+    drop(Server::start().await);
+    let first_start_ms = timer.elapsed().as_millis().max(50) as u64;
+    for _ in 0..TRIALS {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_keyplane"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn keyplane");
+        let kill_at = rng.gen_range(0..first_start_ms * 11 / 10);
+        tokio::time::sleep(Duration::from_millis(kill_at)).await;
+        let _ = first.kill();
+        let _ = first.wait();
+        let saved = dir.path().join("initial-credentials").exists();
+
+        let s = Server::start_in(dir, &[]).await;
+        // Logged before the listening line that `start_in` waited for.
+        let bootstrapped_again = s
+            .logs()
+            .contains("first start: initial credentials written");
+        match (saved, bootstrapped_again) {
+            (false, _) => before_saving += 1,
+            (true, true) => saved_not_committed += 1,
+            (true, false) => committed += 1,
+        }
+        let (status, body) = s.call(Method::GET, "/api/v2/validate_keys", None).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "the saved key pair does not work: {body}"
+        );
+        let (status, body) = s.call(Method::GET, "/api/v2/api_keys", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["meta"]["page"]["total_filtered_count"], 1, "{body}");
+        let orgs = s.admin(&["list-organizations"]);
+        assert_eq!(orgs.lines().count(), 1, "{orgs}");
+        s.sign_in().await;
+    }
+    println!(
+        "first start ({first_start_ms} ms) killed {TRIALS} times: {before_saving} before the credentials were saved, \
+         {saved_not_committed} after saving them but before the commit, {committed} after the commit"
+    );
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
     ApiKey,
