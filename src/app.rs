@@ -4,7 +4,9 @@ use crate::cli::{AdminArgs, AdminCommand, ServeArgs};
 use crate::domain::secret::Secret;
 use crate::domain::session::SessionPolicy;
 use crate::error::Error;
+use crate::http::ConnectionLimits;
 use crate::service::bootstrap::InitialCredentials;
+use crate::service::limits::{FailureLimit, RateLimit};
 use crate::service::{Limits, Services};
 use anyhow::Context;
 use std::future::Future;
@@ -21,23 +23,21 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 /// How long a node may fail to confirm its credential index before it refuses keys.
 const MAX_STALENESS: Duration = Duration::from_secs(5);
+/// The window in which a source's failed authentications are counted.
+const FAILURE_WINDOW: Duration = Duration::from_secs(10);
 
 /// Serves the API on an already-bound listener until `shutdown` resolves, then finishes
 /// the requests in flight.
 pub async fn run(
     listener: TcpListener,
     services: Services,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = crate::http::router(services);
-    // The peer address feeds the sign-in throttle (per source) and the request log.
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("serving HTTP")
+    crate::http::serve(listener, app, limits, shutdown)
+        .await
+        .context("serving HTTP")
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -48,6 +48,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             idle: Duration::from_secs(args.session_idle_timeout),
             absolute: Duration::from_secs(args.session_lifetime),
             secure_cookie: args.secure_cookies,
+        },
+        rate: RateLimit {
+            limit: args.rate_limit,
+            period: Duration::from_secs(args.rate_limit_period),
+        },
+        failures: FailureLimit {
+            free_failures: args.auth_failures_before_delay,
+            window: FAILURE_WINDOW,
         },
     };
     let services = args.store.open(limits).await?;
@@ -75,7 +83,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .await
         })
     };
-    run(listener, services, shutdown_signal()).await?;
+    let connections = ConnectionLimits {
+        header_read: Duration::from_secs(args.header_read_timeout),
+    };
+    run(listener, services, connections, shutdown_signal()).await?;
     // The background task writes the last usage counts before it ends.
     let _ = stop_background.send(true);
     if background.await.is_err() {
@@ -160,6 +171,14 @@ pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
             max_api_keys_per_org: max,
             max_staleness: MAX_STALENESS,
             sessions: SessionPolicy::default(),
+            rate: RateLimit {
+                limit: 0,
+                period: Duration::ZERO,
+            },
+            failures: FailureLimit {
+                free_failures: 0,
+                window: FAILURE_WINDOW,
+            },
         })
         .await?;
     match args.command {

@@ -66,6 +66,31 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub session_lifetime: u64,
 
+    /// Requests each organization may make per endpoint group (API keys, application keys,
+    /// users, …) within --rate-limit-period on management endpoints; 0 turns limits off.
+    #[arg(long, env = "KEYPLANE_RATE_LIMIT", default_value_t = 1000)]
+    pub rate_limit: u32,
+
+    /// Length of a rate-limit window in seconds.
+    #[arg(long, env = "KEYPLANE_RATE_LIMIT_PERIOD", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate_limit_period: u64,
+
+    /// Failed authentications a source address may make per 10 seconds before each further
+    /// refusal is delayed (100 ms, doubling to 2 s); 0 turns the delay off.
+    #[arg(
+        long,
+        env = "KEYPLANE_AUTH_FAILURES_BEFORE_DELAY",
+        default_value_t = 50
+    )]
+    pub auth_failures_before_delay: u32,
+
+    /// Seconds a client may take to send a request's headers, and may stay idle between
+    /// requests on a kept-alive connection.
+    #[arg(long, env = "KEYPLANE_HEADER_READ_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout: u64,
+
     /// Mark the session cookie `Secure` (browsers then send it over HTTPS only). Turn it on
     /// when keyplane is reached through TLS, e.g. behind a load balancer.
     #[arg(long, env = "KEYPLANE_SECURE_COOKIES")]

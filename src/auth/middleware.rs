@@ -5,10 +5,11 @@ use super::{credentials, session, Access, API_KEY_HEADER, APP_KEY_HEADER, CLIENT
 use crate::domain::secret::Secret;
 use crate::error::Error;
 use crate::service::Services;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
 
 fn header(parts: &Parts, name: &str) -> Option<String> {
     parts
@@ -102,6 +103,17 @@ pub async fn authenticate(
 ) -> Response {
     let (mut parts, body) = request.into_parts();
     if let Err(err) = check(&services, access, &mut parts).await {
+        if matches!(err, Error::Forbidden | Error::ApiKeyRequired) {
+            // A source that keeps presenting unknown keys waits for its refusals; valid
+            // requests never reach this branch, so they are never slowed.
+            let source = parts.extensions.get::<ConnectInfo<SocketAddr>>();
+            if let Some(ConnectInfo(peer)) = source {
+                let delay = services.penalty.failed(peer.ip());
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
         return err.into_response();
     }
     next.run(Request::from_parts(parts, body)).await

@@ -6,6 +6,7 @@ pub mod application_keys;
 pub mod bootstrap;
 pub mod client_tokens;
 pub mod credential_index;
+pub mod limits;
 pub mod orgs;
 pub mod sessions;
 pub mod usage;
@@ -29,6 +30,8 @@ pub struct Limits {
     /// How long the credential index may go unconfirmed before keys are refused.
     pub max_staleness: Duration,
     pub sessions: SessionPolicy,
+    pub rate: limits::RateLimit,
+    pub failures: limits::FailureLimit,
 }
 
 /// Everything a use case needs, cheap to clone into each request.
@@ -41,6 +44,8 @@ pub struct Services {
     pub usage: Arc<Usage>,
     pub metrics: Arc<Metrics>,
     pub throttle: Arc<sessions::SignInThrottle>,
+    pub rate: Arc<limits::RateLimiter>,
+    pub penalty: Arc<limits::FailurePenalty>,
 }
 
 impl Services {
@@ -56,6 +61,8 @@ impl Services {
             usage: Arc::default(),
             metrics,
             throttle: Arc::default(),
+            rate: Arc::new(limits::RateLimiter::new(limits.rate)),
+            penalty: Arc::new(limits::FailurePenalty::new(limits.failures)),
         })
     }
 

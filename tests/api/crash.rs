@@ -22,22 +22,33 @@ const KILLS_UNDER_LOAD: usize = 4;
 /// owner) is never what refuses a create.
 const MAX_ALIVE: usize = 30;
 const NAME_PREFIX: &str = "crash-";
+/// No key limit, rate limit or delay after refused keys (the final checks present every
+/// deleted key) gets in the way: the crash is under test.
+const LOAD_ARGS: &[&str] = &[
+    "--max-api-keys-per-org",
+    "100000",
+    "--rate-limit",
+    "0",
+    "--auth-failures-before-delay",
+    "0",
+];
 
 /// Where keyplane keeps its data. The test body is the same for every backend; only starting
 /// the server and reading its store directly differ.
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
     Sqlite,
-    // PostgreSQL hook (branch `pg`): add `Postgres` here. `start` then passes
-    // `--database-url` for a fresh test database, and `check_store` runs the same queries
-    // (`store_invariants` is plain SQL) over a PgPool instead of the SQLite file.
+    // PostgreSQL hook (branch `pg`): add `Postgres` here and a test calling
+    // `crash_run(Backend::Postgres)`. `start` then uses the pg branch's
+    // `Server::start_postgres_with(LOAD_ARGS)` (skipping when it gives None), and
+    // `check_store` runs `INVARIANTS` (plain SQL) and the ledger comparison over a PgPool on
+    // the server's database instead of the SQLite file (no `integrity_check` there).
 }
 
 impl Backend {
     async fn start(self) -> Server {
         match self {
-            // A limit far above what the run creates: the crash, not the limit, is under test.
-            Backend::Sqlite => Server::start_with(&["--max-api-keys-per-org", "100000"]).await,
+            Backend::Sqlite => Server::start_with(LOAD_ARGS).await,
         }
     }
 

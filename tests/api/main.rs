@@ -4,6 +4,7 @@
 
 mod browser;
 mod helpers;
+mod limits;
 
 mod api_keys;
 mod application_keys;

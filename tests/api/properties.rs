@@ -500,7 +500,12 @@ fn every_body_route_answers_bad_json_with_a_clean_4xx_and_no_write() {
         .enable_all()
         .build()
         .expect("runtime");
-    let s = rt.block_on(Server::start_with(&["--max-api-keys-per-org", "1000"]));
+    let s = rt.block_on(Server::start_with(&[
+        "--max-api-keys-per-org",
+        "1000",
+        "--rate-limit",
+        "0",
+    ]));
     let fixtures = rt.block_on(Fixtures::new(&s));
     let targets = targets(&fixtures, &s.creds);
     let state = std::cell::RefCell::new(rt.block_on(snapshot(&s)));
