@@ -5,6 +5,7 @@ use super::{all_pages, unexpected, Services};
 use crate::domain::api_key::{
     ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField, DEFAULT_CATEGORY, MAX_CATEGORY_CHARS,
 };
+use crate::domain::audit::Action;
 use crate::domain::list::Sort;
 use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
@@ -64,6 +65,22 @@ impl Services {
         actor: Uuid,
         new: NewApiKey,
     ) -> Result<(ApiKey, Secret)> {
+        let (key, secret) = self.new_api_key(org_id, actor, new)?;
+        self.store
+            .create_api_key(&key, self.limits.max_api_keys_per_org)
+            .await
+            .map_err(|e| self.map_api_key_error(org_id, &key.name, e))?;
+        self.refresh_credentials().await;
+        Ok((key, secret))
+    }
+
+    /// A new key and its secret, not stored yet.
+    pub(super) fn new_api_key(
+        &self,
+        org_id: Uuid,
+        actor: Uuid,
+        new: NewApiKey,
+    ) -> Result<(ApiKey, Secret)> {
         let id = Uuid::new_v4();
         let secret = Secret::random_hex(API_KEY_BYTES);
         let now = time::now();
@@ -82,11 +99,6 @@ impl Services {
             modified_at: now,
             date_last_used: None,
         };
-        self.store
-            .create_api_key(&key, self.limits.max_api_keys_per_org)
-            .await
-            .map_err(|e| self.map_api_key_error(org_id, new.name.as_str(), e))?;
-        self.refresh_credentials().await;
         Ok((key, secret))
     }
 
@@ -96,7 +108,10 @@ impl Services {
         new: NewApiKey,
     ) -> Result<(ApiKey, Secret)> {
         who.require(Permission::ApiKeysWrite)?;
-        self.insert_api_key(who.org_id, who.user_id, new).await
+        let created = self.insert_api_key(who.org_id, who.user_id, new).await?;
+        self.audit(who, Action::ApiKeyCreated, Some(created.0.id))
+            .await;
+        Ok(created)
     }
 
     /// The key with its secret, as Datadog's GET returns it.
@@ -157,6 +172,7 @@ impl Services {
             .await
             .map_err(|e| self.map_api_key_error(who.org_id, change.name.as_str(), e))?;
         self.refresh_credentials().await;
+        self.audit(who, Action::ApiKeyRenamed, Some(id)).await;
         self.with_secret(key)
     }
 
@@ -167,6 +183,7 @@ impl Services {
             .await
             .map_err(|e| self.map_api_key_error(who.org_id, "", e))?;
         self.refresh_credentials().await;
+        self.audit(who, Action::ApiKeyRevoked, Some(id)).await;
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
     MAX_PER_USER,
 };
+use crate::domain::audit::Action;
 use crate::domain::list::Sort;
 use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
@@ -186,6 +187,23 @@ impl Services {
         name: KeyName,
         scopes: Option<Vec<String>>,
     ) -> Result<(ApplicationKey, Secret)> {
+        let (key, secret) = self.new_application_key(org_id, owner_id, name, scopes)?;
+        self.store
+            .create_application_key(&key, MAX_PER_USER)
+            .await
+            .map_err(|e| self.app_key_error(&key.name, e))?;
+        self.refresh_credentials().await;
+        Ok((key, secret))
+    }
+
+    /// A new key and its secret, not stored yet.
+    pub(super) fn new_application_key(
+        &self,
+        org_id: Uuid,
+        owner_id: Uuid,
+        name: KeyName,
+        scopes: Option<Vec<String>>,
+    ) -> Result<(ApplicationKey, Secret)> {
         let id = Uuid::new_v4();
         let secret = Secret::random_hex(APP_KEY_BYTES);
         let key = ApplicationKey {
@@ -200,11 +218,6 @@ impl Services {
             created_at: time::now(),
             last_used_at: None,
         };
-        self.store
-            .create_application_key(&key, MAX_PER_USER)
-            .await
-            .map_err(|e| self.app_key_error(name.as_str(), e))?;
-        self.refresh_credentials().await;
         Ok((key, secret))
     }
 
@@ -224,8 +237,12 @@ impl Services {
                 return Err(Error::invalid("the service account is disabled"));
             }
         }
-        self.insert_application_key(who.org_id, owner, name, scopes)
-            .await
+        let created = self
+            .insert_application_key(who.org_id, owner, name, scopes)
+            .await?;
+        self.audit(who, Action::ApplicationKeyCreated, Some(created.0.id))
+            .await;
+        Ok(created)
     }
 
     pub async fn get_application_key(
@@ -270,6 +287,8 @@ impl Services {
             .await
             .map_err(|e| self.app_key_error(name.as_deref().unwrap_or_default(), e))?;
         self.refresh_credentials().await;
+        self.audit(who, Action::ApplicationKeyChanged, Some(id))
+            .await;
         let secret = self.revealed(surface, &key).await?;
         Ok((key, secret))
     }
@@ -287,6 +306,8 @@ impl Services {
             .await
             .map_err(|e| self.app_key_error("", e))?;
         self.refresh_credentials().await;
+        self.audit(who, Action::ApplicationKeyRevoked, Some(id))
+            .await;
         Ok(())
     }
 }

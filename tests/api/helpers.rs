@@ -250,6 +250,18 @@ impl Server {
         )
     }
 
+    /// Runs `keyplane COMMAND --data-dir DIR SUBCOMMAND…` (e.g. `audit verify`).
+    pub fn admin_command_output(&self, args: &[&str]) -> std::process::Output {
+        let (command, rest) = args.split_first().expect("a command");
+        Command::new(BIN)
+            .arg(command)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .args(rest)
+            .output()
+            .expect("run keyplane")
+    }
+
     fn admin_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(BIN);
         command
@@ -431,5 +443,32 @@ impl Server {
             req = req.header("x-csrf-token", &console.csrf);
         }
         req
+    }
+}
+
+impl Server {
+    /// Starts on an existing data dir (one a killed process left, say) and reads the
+    /// credentials its first start wrote there.
+    pub async fn start_in(dir: TempDir, args: &[&str]) -> Self {
+        let mut server = Server {
+            dir,
+            base: String::new(),
+            port: 0,
+            creds: Creds {
+                api_key: String::new(),
+                app_key: String::new(),
+                email: String::new(),
+                password: String::new(),
+            },
+            http: reqwest::Client::new(),
+            child: None,
+            stdout: Arc::default(),
+            stderr: Arc::default(),
+            extra_args: args.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
+        };
+        server.spawn().await;
+        server.creds = read_creds(server.dir.path());
+        server
     }
 }

@@ -6,15 +6,15 @@ use crate::domain::client_token::{
     ClientToken, ClientTokenFilter, ClientTokenQuery, ClientTokenSortField,
 };
 use crate::domain::name::KeyName;
-use crate::domain::principal::Principal;
 use crate::domain::secret::Secret;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::jsonapi::{
-    Body, ChangedResource, Document, Included, ListDocument, NewResource, PageMeta, Relationship,
+    Body, ChangedResource, Document, ListDocument, NewResource, PageMeta, Relationship,
 };
 use crate::http::params::QueryParams;
+use crate::http::v2::creators_included;
 use crate::service::Services;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -83,28 +83,6 @@ fn resource(token: &ClientToken, secret: &Secret) -> Resource {
     }
 }
 
-async fn included(
-    services: &Services,
-    who: &Principal,
-    tokens: &[&ClientToken],
-    include: &[String],
-) -> Result<Option<Vec<Included>>> {
-    if include.is_empty() {
-        return Ok(None);
-    }
-    let ids: Vec<Uuid> = tokens
-        .iter()
-        .flat_map(|t| {
-            include.iter().filter_map(|item| match item.as_str() {
-                "created_by" => Some(t.created_by),
-                _ => t.modified_by,
-            })
-        })
-        .collect();
-    let users = services.users_by_ids(who.org_id, &ids).await?;
-    Ok(Some(Included::users(&users)))
-}
-
 fn token_id(raw: &str) -> Result<Uuid> {
     Uuid::parse_str(raw).map_err(|_| Error::NotFound(NOT_FOUND))
 }
@@ -113,13 +91,41 @@ fn one(token: &ClientToken, secret: &Secret) -> Json<Document<Resource>> {
     Json(Document::new(resource(token, secret)))
 }
 
+// ---- parsing: the wire shapes to use-case input (also run by the fuzz targets) ----
+
+pub(crate) fn parse_create(body: CreateRequest) -> Result<KeyName> {
+    let attrs = body.data.attributes(TYPE)?;
+    KeyName::required(attrs.name.as_deref())
+}
+
+pub(crate) fn parse_update(body: UpdateRequest, id: Uuid) -> Result<KeyName> {
+    let attrs = body.data.attributes(id, TYPE)?;
+    KeyName::required(attrs.name.as_deref())
+}
+
+pub(crate) fn parse_list(params: &QueryParams) -> Result<(ClientTokenQuery, Vec<String>)> {
+    let query = ClientTokenQuery {
+        filter: ClientTokenFilter {
+            name_contains: params.get("filter").map(str::to_owned),
+            created_from: params.date("filter[created_at][start]")?,
+            created_to: params.date("filter[created_at][end]")?,
+        },
+        sort: params.sort(
+            ClientTokenSortField::Name,
+            SORT_FIELDS,
+            ClientTokenSortField::parse,
+        )?,
+        page: params.page()?,
+    };
+    Ok((query, params.include(INCLUDES)?))
+}
+
 pub async fn create(
     State(services): State<Services>,
     Caller(who): Caller,
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<Response> {
-    let attrs = body.data.attributes(TYPE)?;
-    let name = KeyName::required(attrs.name.as_deref())?;
+    let name = parse_create(body)?;
     let (token, secret) = services.create_client_token(&who, name).await?;
     Ok((StatusCode::CREATED, one(&token, &secret)).into_response())
 }
@@ -135,7 +141,13 @@ pub async fn get(
     let (token, secret) = services.get_client_token(&who, id).await?;
     let doc = Document {
         data: resource(&token, &secret),
-        included: included(&services, &who, &[&token], &include).await?,
+        included: creators_included(
+            &services,
+            &who,
+            [(token.created_by, token.modified_by)].into_iter(),
+            &include,
+        )
+        .await?,
     };
     Ok(Json(doc).into_response())
 }
@@ -145,25 +157,16 @@ pub async fn list(
     Caller(who): Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
-    let params = QueryParams::parse(query.as_deref());
-    let query = ClientTokenQuery {
-        filter: ClientTokenFilter {
-            name_contains: params.get("filter").map(str::to_owned),
-            created_from: params.date("filter[created_at][start]")?,
-            created_to: params.date("filter[created_at][end]")?,
-        },
-        sort: params.sort(
-            ClientTokenSortField::Name,
-            SORT_FIELDS,
-            ClientTokenSortField::parse,
-        )?,
-        page: params.page()?,
-    };
-    let include = params.include(INCLUDES)?;
+    let (query, include) = parse_list(&QueryParams::parse(query.as_deref()))?;
     let (tokens, total) = services.list_client_tokens(&who, &query).await?;
-    let refs: Vec<&ClientToken> = tokens.iter().map(|(t, _)| t).collect();
     let body = ListDocument {
-        included: included(&services, &who, &refs, &include).await?,
+        included: creators_included(
+            &services,
+            &who,
+            tokens.iter().map(|(t, _)| (t.created_by, t.modified_by)),
+            &include,
+        )
+        .await?,
         data: tokens.iter().map(|(t, s)| resource(t, s)).collect(),
         meta: ListMeta {
             page: PageMeta {
@@ -181,8 +184,7 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateRequest>,
 ) -> Result<Response> {
     let id = token_id(&id)?;
-    let attrs = body.data.attributes(id, TYPE)?;
-    let name = KeyName::required(attrs.name.as_deref())?;
+    let name = parse_update(body, id)?;
     let (token, secret) = services.rename_client_token(&who, id, name).await?;
     Ok(one(&token, &secret).into_response())
 }
