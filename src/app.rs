@@ -1,6 +1,6 @@
 //! Wiring: open the installation, bootstrap it on first start, serve until a signal.
 
-use crate::cli::{AdminArgs, AdminCommand, ServeArgs};
+use crate::cli::{AdminArgs, AdminCommand, AuditArgs, AuditCommand, ServeArgs};
 use crate::domain::secret::Secret;
 use crate::domain::session::SessionPolicy;
 use crate::error::Error;
@@ -157,6 +157,48 @@ async fn shutdown_signal() {
     tracing::info!("shutdown signal received; finishing requests in flight");
 }
 
+/// Limits for the offline tools: they serve no requests.
+fn offline_limits(max_api_keys_per_org: u64) -> Limits {
+    Limits {
+        max_api_keys_per_org,
+        max_staleness: MAX_STALENESS,
+        sessions: SessionPolicy::default(),
+        rate: RateLimit {
+            limit: 0,
+            period: Duration::ZERO,
+        },
+        failures: FailureLimit {
+            free_failures: 0,
+            window: FAILURE_WINDOW,
+        },
+    }
+}
+
+pub async fn audit(args: AuditArgs) -> anyhow::Result<()> {
+    let services = args.store.open(offline_limits(u64::MAX)).await?;
+    match args.command {
+        AuditCommand::Verify => match services.verify_audit().await? {
+            Ok(count) => {
+                println!("audit trail intact: {count} records, every hash chained");
+                Ok(())
+            }
+            Err(broken) => {
+                use crate::domain::audit::Broken;
+                let what = match broken {
+                    Broken::Altered { seq } => format!("record {seq} was edited"),
+                    Broken::Unlinked { seq } => {
+                        format!("record {seq} does not follow its predecessor (a record was removed)")
+                    }
+                    Broken::Truncated { head_seq, last_seq } => format!(
+                        "the trail ends at record {last_seq} but its head says {head_seq} (records were cut)"
+                    ),
+                };
+                anyhow::bail!("audit trail BROKEN: {what}")
+            }
+        },
+    }
+}
+
 pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
     let max = match &args.command {
         AdminCommand::CreateApiKey {
@@ -165,22 +207,7 @@ pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
         } => *max_api_keys_per_org,
         _ => u64::MAX,
     };
-    let services = args
-        .store
-        .open(Limits {
-            max_api_keys_per_org: max,
-            max_staleness: MAX_STALENESS,
-            sessions: SessionPolicy::default(),
-            rate: RateLimit {
-                limit: 0,
-                period: Duration::ZERO,
-            },
-            failures: FailureLimit {
-                free_failures: 0,
-                window: FAILURE_WINDOW,
-            },
-        })
-        .await?;
+    let services = args.store.open(offline_limits(max)).await?;
     match args.command {
         AdminCommand::CreateOrganization { name, admin_email } => {
             let creds = services.create_organization(&name, &admin_email).await?;

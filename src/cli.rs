@@ -22,6 +22,24 @@ pub enum Command {
     Serve(ServeArgs),
     /// Offline administration on a data directory (the server may be running).
     Admin(AdminArgs),
+    /// The audit trail.
+    Audit(AuditArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Recompute the hash chain of every record; exits 1 naming the first edited, removed
+    /// or cut record.
+    Verify,
 }
 
 /// Where the installation keeps its state.

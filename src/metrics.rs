@@ -56,6 +56,8 @@ pub struct Metrics {
     pub auth_failures: KindCounters,
     pub index_lag_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
     pub db_seconds: Family<OpLabels, Histogram>,
+    /// Audit records that could not be appended (each is also logged).
+    pub audit_failures: Counter,
 }
 
 impl Default for Metrics {
@@ -111,6 +113,12 @@ impl Default for Metrics {
             "Database latency by operation",
             db_seconds.clone(),
         );
+        let audit_failures = Counter::default();
+        registry.register(
+            "audit_append_failures",
+            "Audit records that could not be written",
+            audit_failures.clone(),
+        );
         Self {
             registry,
             requests,
@@ -121,6 +129,7 @@ impl Default for Metrics {
             auth_failures: KindCounters::of(&auth_failures),
             index_lag_seconds,
             db_seconds,
+            audit_failures,
         }
     }
 }

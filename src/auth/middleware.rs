@@ -102,19 +102,28 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| *peer);
     if let Err(err) = check(&services, access, &mut parts).await {
         if matches!(err, Error::Forbidden | Error::ApiKeyRequired) {
             // A source that keeps presenting unknown keys waits for its refusals; valid
             // requests never reach this branch, so they are never slowed.
-            let source = parts.extensions.get::<ConnectInfo<SocketAddr>>();
-            if let Some(ConnectInfo(peer)) = source {
-                let delay = services.penalty.failed(peer.ip());
+            if let Some(peer) = peer {
+                let (delay, burst_began) = services.penalty.failed(peer.ip());
+                if burst_began {
+                    services.audit_failure_burst(peer.ip().to_string()).await;
+                }
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
             }
         }
         return err.into_response();
+    }
+    if let (Some(Caller(who)), Some(peer)) = (parts.extensions.get_mut::<Caller>(), peer) {
+        who.source = Some(peer.ip().to_string());
     }
     next.run(Request::from_parts(parts, body)).await
 }

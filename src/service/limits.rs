@@ -102,14 +102,15 @@ impl FailurePenalty {
     }
 
     /// Records a failed authentication from `source` and says how long to hold its answer:
-    /// nothing for the first `free_failures` of a window, then 100 ms doubling up to 2 s.
-    pub fn failed(&self, source: IpAddr) -> Duration {
+    /// nothing for the first `free_failures` of a window, then 100 ms doubling up to 2 s; and
+    /// whether this failure is the one that began a burst (for the audit trail).
+    pub fn failed(&self, source: IpAddr) -> (Duration, bool) {
         let FailureLimit {
             free_failures,
             window,
         } = self.config;
         if free_failures == 0 {
-            return Duration::ZERO;
+            return (Duration::ZERO, false);
         }
         let now = Instant::now();
         let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
@@ -123,9 +124,10 @@ impl FailurePenalty {
         entry.1 = entry.1.saturating_add(1);
         let over = entry.1.saturating_sub(free_failures);
         if over == 0 {
-            return Duration::ZERO;
+            return (Duration::ZERO, false);
         }
-        (FIRST_DELAY * 2u32.saturating_pow((over - 1).min(5))).min(MAX_DELAY)
+        let delay = (FIRST_DELAY * 2u32.saturating_pow((over - 1).min(5))).min(MAX_DELAY);
+        (delay, over == 1)
     }
 }
 
@@ -160,8 +162,23 @@ mod tests {
             window: Duration::from_secs(10),
         });
         let ip: IpAddr = [10, 0, 0, 1].into();
-        let delays: Vec<u128> = (0..5).map(|_| penalty.failed(ip).as_millis()).collect();
-        assert_eq!(delays, [0, 0, 100, 200, 400]);
-        assert_eq!(penalty.failed([10, 0, 0, 2].into()), Duration::ZERO);
+        let seen: Vec<(u128, bool)> = (0..5)
+            .map(|_| penalty.failed(ip))
+            .map(|(d, began)| (d.as_millis(), began))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (0, false),
+                (0, false),
+                (100, true),
+                (200, false),
+                (400, false)
+            ]
+        );
+        assert_eq!(
+            penalty.failed([10, 0, 0, 2].into()),
+            (Duration::ZERO, false)
+        );
     }
 }

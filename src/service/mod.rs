@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod application_keys;
+pub mod audit;
 pub mod bootstrap;
 pub mod client_tokens;
 pub mod credential_index;
