@@ -22,6 +22,20 @@ pub enum Command {
     Serve(ServeArgs),
     /// Offline administration on a data directory (the server may be running).
     Admin(AdminArgs),
+    /// Copy an embedded (SQLite) installation into an empty PostgreSQL database. Stop the
+    /// server first. Keys stay encrypted with the installation's master key.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// Data directory of the embedded installation to copy (holds keyplane.db and master.key).
+    #[arg(long)]
+    pub from: PathBuf,
+
+    /// URL of the empty target database, postgres://…
+    #[arg(long)]
+    pub to: String,
 }
 
 /// Where the installation keeps its state.

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod application_keys;
 pub mod bootstrap;
 pub mod credential_index;
+pub mod notifications;
 pub mod orgs;
 pub mod usage;
 pub mod users;
@@ -16,9 +17,14 @@ use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 use credential_index::CredentialIndex;
+use notifications::{FeedState, FeedStatus};
 use std::sync::Arc;
 use std::time::Duration;
 use usage::Usage;
+
+/// While change notifications are connected, how often the poller still confirms the index
+/// (a silent channel proves nothing on its own: its connection may be half-open).
+const CONFIRM_WHILE_NOTIFIED: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -36,6 +42,8 @@ pub struct Services {
     pub index: Arc<CredentialIndex>,
     pub usage: Arc<Usage>,
     pub metrics: Arc<Metrics>,
+    /// Whether this node hears of other nodes' writes as they commit.
+    pub notifications: Arc<FeedStatus>,
 }
 
 impl Services {
@@ -50,6 +58,7 @@ impl Services {
             index: Arc::new(index),
             usage: Arc::default(),
             metrics,
+            notifications: Arc::default(),
         })
     }
 
@@ -62,23 +71,33 @@ impl Services {
     }
 
     /// Follows writes of other processes and flushes usage, until `shutdown` resolves; then
-    /// flushes the last usage counts.
+    /// flushes the last usage counts. Writes are followed through the store's change feed
+    /// when it has one, and by polling every `poll` otherwise (or while the feed is down).
     pub async fn run_background(
         &self,
         poll: Duration,
         flush: Duration,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let follower = self.store.change_feed().map(|feed| {
+            tokio::spawn(notifications::follow(
+                feed,
+                self.notifications.clone(),
+                wake.clone(),
+            ))
+        });
         let mut poll_tick = tokio::time::interval(poll);
         let mut flush_tick = tokio::time::interval(flush);
         let mut prune_tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tokio::select! {
+                _ = wake.notified() => self.follow_changes("notified").await,
                 _ = poll_tick.tick() => {
-                    if let Err(err) = self.index.catch_up(&*self.store, &self.metrics).await {
-                        tracing::warn!(error = %err, "credential index poll failed");
+                    let notified = self.notifications.connected();
+                    if !notified || self.index.lag() >= CONFIRM_WHILE_NOTIFIED {
+                        self.follow_changes("poll").await;
                     }
-                    self.metrics.index_lag_seconds.set(self.index.lag().as_secs_f64());
                 }
                 _ = flush_tick.tick() => self.flush_usage().await,
                 _ = prune_tick.tick() => {
@@ -90,7 +109,30 @@ impl Services {
                 _ = shutdown.changed() => break,
             }
         }
+        if let Some(follower) = follower {
+            follower.abort();
+            self.notifications.set(FeedState::Unsupported);
+        }
         self.flush_usage().await;
+    }
+
+    /// Applies the change log and publishes how current the index is.
+    async fn follow_changes(&self, trigger: &'static str) {
+        if let Err(err) = self.index.catch_up(&*self.store, &self.metrics).await {
+            tracing::warn!(
+                error = %err,
+                trigger,
+                lag_seconds = self.index.lag().as_secs_f64(),
+                notifications = self.notifications.get().as_str(),
+                "credential index catch-up failed"
+            );
+        }
+        self.metrics
+            .index_lag_seconds
+            .set(self.index.lag().as_secs_f64());
+        self.metrics
+            .notifications_connected
+            .set(i64::from(self.notifications.connected()));
     }
 
     async fn flush_usage(&self) {

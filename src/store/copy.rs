@@ -1,0 +1,229 @@
+//! Copying a whole installation from one store into another, empty one (`keyplane migrate`).
+//! Through the `Store` trait only, so it works between any two backends; rows keep their ids,
+//! timestamps and sealed secrets, and the target's triggers rebuild its counts and its own
+//! change log.
+
+use super::{Store, StoreError, StoreResult};
+use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
+use crate::domain::application_key::{
+    ApplicationKey, ApplicationKeyFilter, ApplicationKeyQuery, ApplicationKeySortField,
+};
+use crate::domain::list::{Page, Sort};
+use crate::domain::org::Org;
+use crate::domain::user::{User, UserQuery, UserSortField};
+use uuid::Uuid;
+
+const PAGE: u32 = 500;
+
+/// How many rows of each kind an installation holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub orgs: u64,
+    pub users: u64,
+    pub api_keys: u64,
+    pub application_keys: u64,
+}
+
+impl Totals {
+    pub fn rows(&self) -> u64 {
+        self.orgs + self.users + self.api_keys + self.application_keys
+    }
+}
+
+fn first_page() -> Page {
+    Page {
+        size: PAGE,
+        number: 0,
+    }
+}
+
+fn ascending<F>(field: F) -> Sort<F> {
+    Sort {
+        field,
+        descending: false,
+    }
+}
+
+/// Every user of the organization, oldest first.
+pub async fn all_users(store: &dyn Store, org_id: Uuid) -> StoreResult<Vec<User>> {
+    let mut query = UserQuery {
+        filter: None,
+        statuses: Vec::new(),
+        sort: ascending(UserSortField::CreatedAt),
+        page: first_page(),
+    };
+    let mut all = Vec::new();
+    loop {
+        let (users, _, total) = store.list_users(org_id, &query).await?;
+        let done = users.is_empty();
+        all.extend(users);
+        if done || all.len() as u64 >= total {
+            return Ok(all);
+        }
+        query.page.number += 1;
+    }
+}
+
+/// Every API key of the organization, oldest first.
+pub async fn all_api_keys(store: &dyn Store, org_id: Uuid) -> StoreResult<Vec<ApiKey>> {
+    let mut query = ApiKeyQuery {
+        filter: ApiKeyFilter::default(),
+        sort: ascending(ApiKeySortField::CreatedAt),
+        page: first_page(),
+    };
+    let mut all = Vec::new();
+    loop {
+        let (keys, total) = store.list_api_keys(org_id, &query).await?;
+        let done = keys.is_empty();
+        all.extend(keys);
+        if done || all.len() as u64 >= total {
+            return Ok(all);
+        }
+        query.page.number += 1;
+    }
+}
+
+/// Every application key of the organization, oldest first.
+pub async fn all_application_keys(
+    store: &dyn Store,
+    org_id: Uuid,
+) -> StoreResult<Vec<ApplicationKey>> {
+    let mut query = ApplicationKeyQuery {
+        filter: ApplicationKeyFilter::default(),
+        sort: ascending(ApplicationKeySortField::CreatedAt),
+        page: first_page(),
+    };
+    let mut all = Vec::new();
+    loop {
+        let (keys, total) = store.list_application_keys(org_id, &query).await?;
+        let done = keys.is_empty();
+        all.extend(keys);
+        if done || all.len() as u64 >= total {
+            return Ok(all);
+        }
+        query.page.number += 1;
+    }
+}
+
+/// Counts every row of the installation.
+pub async fn totals(store: &dyn Store) -> StoreResult<Totals> {
+    let mut totals = Totals::default();
+    let one = Page { size: 1, number: 0 };
+    for org in store.list_orgs().await? {
+        totals.orgs += 1;
+        let users = UserQuery {
+            filter: None,
+            statuses: Vec::new(),
+            sort: ascending(UserSortField::CreatedAt),
+            page: one,
+        };
+        totals.users += store.list_users(org.id, &users).await?.2;
+        let api = ApiKeyQuery {
+            filter: ApiKeyFilter::default(),
+            sort: ascending(ApiKeySortField::CreatedAt),
+            page: one,
+        };
+        totals.api_keys += store.list_api_keys(org.id, &api).await?.1;
+        let app = ApplicationKeyQuery {
+            filter: ApplicationKeyFilter::default(),
+            sort: ascending(ApplicationKeySortField::CreatedAt),
+            page: one,
+        };
+        totals.application_keys += store.list_application_keys(org.id, &app).await?.1;
+    }
+    Ok(totals)
+}
+
+/// Why a copy did not start or did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("the target database already holds {0} organization(s); migrate copies only into an empty database")]
+    TargetNotEmpty(u64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Copies every organization with its users and keys from `from` into the empty `to`,
+/// calling `copied` after each row. No key limit applies: the rows are copied as they are.
+pub async fn copy_installation(
+    from: &dyn Store,
+    to: &dyn Store,
+    mut copied: impl FnMut(),
+) -> Result<Totals, CopyError> {
+    let present = to.org_count().await?;
+    if present > 0 {
+        return Err(CopyError::TargetNotEmpty(present));
+    }
+    let mut totals = Totals::default();
+    for org in from.list_orgs().await? {
+        copy_org(from, to, &org, &mut totals, &mut copied).await?;
+    }
+    Ok(totals)
+}
+
+async fn copy_org(
+    from: &dyn Store,
+    to: &dyn Store,
+    org: &Org,
+    totals: &mut Totals,
+    copied: &mut impl FnMut(),
+) -> StoreResult<()> {
+    to.create_org(org).await?;
+    totals.orgs += 1;
+    copied();
+    // Page by page, so memory stays bounded whatever the installation's size; the source
+    // is not written meanwhile, so offset pages are stable.
+    let mut users = UserQuery {
+        filter: None,
+        statuses: Vec::new(),
+        sort: ascending(UserSortField::CreatedAt),
+        page: first_page(),
+    };
+    loop {
+        let (page, _, _) = from.list_users(org.id, &users).await?;
+        for user in &page {
+            to.create_user(user).await?;
+            totals.users += 1;
+            copied();
+        }
+        if page.len() < PAGE as usize {
+            break;
+        }
+        users.page.number += 1;
+    }
+    let mut api = ApiKeyQuery {
+        filter: ApiKeyFilter::default(),
+        sort: ascending(ApiKeySortField::CreatedAt),
+        page: first_page(),
+    };
+    loop {
+        let (page, _) = from.list_api_keys(org.id, &api).await?;
+        for key in &page {
+            to.create_api_key(key, u64::MAX).await?;
+            totals.api_keys += 1;
+            copied();
+        }
+        if page.len() < PAGE as usize {
+            break;
+        }
+        api.page.number += 1;
+    }
+    let mut app = ApplicationKeyQuery {
+        filter: ApplicationKeyFilter::default(),
+        sort: ascending(ApplicationKeySortField::CreatedAt),
+        page: first_page(),
+    };
+    loop {
+        let (page, _) = from.list_application_keys(org.id, &app).await?;
+        for key in &page {
+            to.create_application_key(key, u64::MAX).await?;
+            totals.application_keys += 1;
+            copied();
+        }
+        if page.len() < PAGE as usize {
+            break;
+        }
+        app.page.number += 1;
+    }
+    Ok(())
+}
