@@ -33,6 +33,8 @@ pub struct Server {
     stderr: Arc<Mutex<String>>,
     extra_args: Vec<String>,
     env: Vec<(String, String)>,
+    /// The PostgreSQL database the server runs on, dropped with the server.
+    pub db: Option<TestDb>,
 }
 
 fn pump(stream: impl Read + Send + 'static, sink: Arc<Mutex<String>>) {
@@ -97,10 +99,31 @@ impl Server {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            db: None,
         };
         server.spawn().await;
         server.creds = read_creds(server.dir.path());
         server
+    }
+
+    /// A server on a fresh PostgreSQL database (see `TestDb::create`); `None` when the test
+    /// is skipped because PostgreSQL is unreachable outside CI.
+    pub async fn start_postgres() -> Option<Self> {
+        Self::start_postgres_with(&[]).await
+    }
+
+    pub async fn start_postgres_with(args: &[&str]) -> Option<Self> {
+        let db = TestDb::create().await?;
+        let mut all = vec!["--database-url", db.url.as_str()];
+        all.extend_from_slice(args);
+        let mut server = Self::start_with(&all).await;
+        server.db = Some(db);
+        Some(server)
+    }
+
+    /// The process id of the running server.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -349,4 +372,109 @@ pub fn api_key_body(name: &str) -> Value {
 /// `{"errors":[message]}`, Datadog's error body.
 pub fn errors(message: &str) -> Value {
     serde_json::json!({ "errors": [message] })
+}
+
+/// Where the PostgreSQL tests connect: `KEYPLANE_TEST_DATABASE_URL`, else the local default.
+pub fn postgres_admin_url() -> String {
+    std::env::var("KEYPLANE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh PostgreSQL database with a random name, dropped (with its connections) on drop.
+pub struct TestDb {
+    pub url: String,
+    pub name: String,
+    admin_url: String,
+}
+
+/// `url` with its database (the path) replaced by `database`, query kept.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|i| scheme_end + i)
+        .unwrap_or(base.len());
+    format!("{}/{database}{query}", &base[..host_end])
+}
+
+impl TestDb {
+    /// Creates the database. When PostgreSQL cannot be reached, a test under `CI=true` fails
+    /// here; elsewhere it prints a loud notice and gets `None`, so the caller skips.
+    pub async fn create() -> Option<TestDb> {
+        use sqlx::Connection;
+        let admin_url = postgres_admin_url();
+        let connected = tokio::time::timeout(
+            Duration::from_secs(10),
+            sqlx::PgConnection::connect(&admin_url),
+        )
+        .await
+        .map_err(|_| "timed out after 10 s".to_owned())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+        let mut conn = match connected {
+            Ok(conn) => conn,
+            Err(err) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
+                "PostgreSQL is required under CI=true, but {admin_url} is unreachable: {err}"
+            ),
+            Err(err) => {
+                eprintln!(
+                    "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+                     !!! PostgreSQL unreachable at {admin_url}: {err}\n\
+                     !!! SKIPPING this PostgreSQL test. Start PostgreSQL or set\n\
+                     !!! KEYPLANE_TEST_DATABASE_URL (under CI=true this is a failure).\n\
+                     !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+                );
+                return None;
+            }
+        };
+        let name = format!("keyplane_test_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let _ = conn.close().await;
+        Some(TestDb {
+            url: with_database(&admin_url, &name),
+            name,
+            admin_url,
+        })
+    }
+
+    /// A connection to this database, for tests that look at rows or connections directly.
+    pub async fn connect(&self) -> sqlx::PgConnection {
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(&self.url)
+            .await
+            .expect("connect to test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Drop runs inside the test's runtime, which cannot be blocked on: a thread of its
+        // own with its own runtime does the drop.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&admin_url).await.ok()?;
+                sqlx::query(&sql).execute(&mut conn).await.ok()?;
+                conn.close().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("note: could not drop test database {}", self.name);
+        }
+    }
 }

@@ -13,6 +13,7 @@ mod official_client_app_keys;
 mod official_client_v1;
 mod secrets;
 mod serve;
+mod store_conformance;
 mod users;
 mod v1;
 mod validation_cache;
