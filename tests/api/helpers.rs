@@ -77,9 +77,30 @@ impl Server {
         Self::start_full(args, &[]).await
     }
 
-    /// Starts with extra flags and environment variables.
+    /// Starts with extra flags and environment variables. With
+    /// `KEYPLANE_TEST_BACKEND=postgres` every such server runs on a fresh PostgreSQL database,
+    /// so the whole suite can be pointed at PostgreSQL.
     pub async fn start_full(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let on_postgres = std::env::var("KEYPLANE_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+            && !args.contains(&"--database-url");
+        let db = if on_postgres {
+            TestDb::create().await
+        } else {
+            None
+        };
+        let mut server = Self::launch(args, env, db).await;
+        server.creds = read_creds(server.dir.path());
+        server
+    }
+
+    /// Spawns a server in a fresh data dir, on `db` when given; its credentials are unset.
+    async fn launch(args: &[&str], env: &[(&str, &str)], db: Option<TestDb>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
+        let mut extra_args: Vec<String> = match &db {
+            Some(db) => vec!["--database-url".into(), db.url.clone()],
+            None => Vec::new(),
+        };
+        extra_args.extend(args.iter().map(|s| s.to_string()));
         let mut server = Server {
             dir,
             base: String::new(),
@@ -94,15 +115,14 @@ impl Server {
             child: None,
             stdout: Arc::default(),
             stderr: Arc::default(),
-            extra_args: args.iter().map(|s| s.to_string()).collect(),
+            extra_args,
             env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            db: None,
+            db,
         };
         server.spawn().await;
-        server.creds = read_creds(server.dir.path());
         server
     }
 
@@ -114,11 +134,32 @@ impl Server {
 
     pub async fn start_postgres_with(args: &[&str]) -> Option<Self> {
         let db = TestDb::create().await?;
-        let mut all = vec!["--database-url", db.url.as_str()];
-        all.extend_from_slice(args);
-        let mut server = Self::start_with(&all).await;
-        server.db = Some(db);
+        let mut server = Self::launch(args, &[], Some(db)).await;
+        server.creds = read_creds(server.dir.path());
         Some(server)
+    }
+
+    /// A node on an existing database with a given master key file. The database is
+    /// bootstrapped already, so the node prints no credentials: it is given `creds` to use.
+    pub async fn start_on_database(
+        url: &str,
+        master_key_file: &Path,
+        creds: Creds,
+        args: &[&str],
+    ) -> Self {
+        let key = master_key_file.display().to_string();
+        let mut all = vec!["--database-url", url, "--master-key-file", key.as_str()];
+        all.extend_from_slice(args);
+        let mut server = Self::launch(&all, &[], None).await;
+        server.creds = creds;
+        server
+    }
+
+    /// Another node on `first`'s PostgreSQL database, with `first`'s master key file.
+    pub async fn start_node_of(first: &Server, args: &[&str]) -> Self {
+        let url = &first.db.as_ref().expect("a server on PostgreSQL").url;
+        let key = first.data_dir().join("master.key");
+        Self::start_on_database(url, &key, first.creds.clone(), args).await
     }
 
     /// The process id of the running server.
@@ -275,9 +316,14 @@ impl Server {
 
     /// Runs `keyplane admin ARGS` on this server's data dir; it must succeed. Returns stdout.
     pub fn admin(&self, args: &[&str]) -> String {
+        let database: Vec<&str> = match &self.db {
+            Some(db) => vec!["--database-url", db.url.as_str()],
+            None => Vec::new(),
+        };
         let out = Command::new(BIN)
             .args(["admin", "--data-dir"])
             .arg(self.dir.path())
+            .args(database)
             .args(args)
             .output()
             .expect("run keyplane admin");
@@ -451,6 +497,14 @@ impl TestDb {
         sqlx::PgConnection::connect(&self.url)
             .await
             .expect("connect to test database")
+    }
+
+    /// A connection to the server's maintenance database, for statements about this one.
+    pub async fn connect_admin(&self) -> sqlx::PgConnection {
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(&self.admin_url)
+            .await
+            .expect("connect to the maintenance database")
     }
 }
 
