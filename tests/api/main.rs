@@ -12,6 +12,7 @@ mod multi_node;
 mod official_client;
 mod official_client_app_keys;
 mod official_client_v1;
+mod postgres_http;
 mod secrets;
 mod serve;
 mod store_conformance;

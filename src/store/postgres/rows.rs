@@ -131,6 +131,18 @@ pub(super) fn change_from(row: &PgRow) -> StoreResult<Change> {
     })
 }
 
+/// `AND <column> contains <needle>`. PostgreSQL text cannot hold NUL, so a needle with one
+/// (which SQLite would just fail to find) matches nothing instead of failing the query.
+fn push_contains(qb: &mut QueryBuilder<'_, Postgres>, column: &str, needle: String) {
+    if needle.contains('\0') {
+        qb.push(" AND FALSE");
+    } else {
+        qb.push(format!(" AND strpos({column}, "))
+            .push_bind(needle)
+            .push(") > 0");
+    }
+}
+
 /// The WHERE clause both key lists share: organization, name substring, creation window.
 fn push_key_filter(
     qb: &mut QueryBuilder<'_, Postgres>,
@@ -141,9 +153,7 @@ fn push_key_filter(
 ) {
     qb.push(" WHERE org_id = ").push_bind(org_id);
     if let Some(needle) = name_contains {
-        qb.push(" AND strpos(name_folded, ")
-            .push_bind(fold(needle))
-            .push(") > 0");
+        push_contains(qb, "name_folded", fold(needle));
     }
     if let Some(t) = created_from {
         qb.push(" AND created_at >= ").push_bind(t);
@@ -170,7 +180,11 @@ pub(super) fn push_api_key_filter(
         qb.push(" AND remote_config_read_enabled = ").push_bind(b);
     }
     if let Some(c) = &f.category {
-        qb.push(" AND category = ").push_bind(c.clone());
+        if c.contains('\0') {
+            qb.push(" AND FALSE");
+        } else {
+            qb.push(" AND category = ").push_bind(c.clone());
+        }
     }
 }
 
@@ -196,13 +210,16 @@ pub(super) fn push_user_filter(
     query: &UserQuery,
 ) {
     qb.push(" WHERE org_id = ").push_bind(org_id);
-    if let Some(needle) = &query.filter {
-        let needle = fold(needle);
-        qb.push(format!(" AND (strpos({USER_NAME_FOLDED}, "))
-            .push_bind(needle.clone())
-            .push(") > 0 OR strpos(email, ")
-            .push_bind(needle)
-            .push(") > 0)");
+    if let Some(needle) = query.filter.as_deref().map(fold) {
+        if needle.contains('\0') {
+            qb.push(" AND FALSE");
+        } else {
+            qb.push(format!(" AND (strpos({USER_NAME_FOLDED}, "))
+                .push_bind(needle.clone())
+                .push(") > 0 OR strpos(email, ")
+                .push_bind(needle)
+                .push(") > 0)");
+        }
     }
     if !query.statuses.is_empty() {
         qb.push(" AND status IN (");
