@@ -32,6 +32,11 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
          keyplane migrate copies only into an empty database; create a new one (or drop this one) and run it again"
     );
     let expected = totals(&*from).await?;
+    anyhow::ensure!(
+        expected.orgs > 0,
+        "{} holds no organization: nothing to migrate",
+        args.from.display()
+    );
     eprintln!(
         "keyplane migrate: copying {} organization(s), {} user(s), {} API key(s) and {} application key(s)",
         expected.orgs, expected.users, expected.api_keys, expected.application_keys
@@ -41,7 +46,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} rows  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let copied = copy_installation(&*from, &*to, || bar.inc(1)).await;
+    let copied = copy_installation(&*from, &*to, |n| bar.inc(n)).await;
     bar.finish_and_clear();
     let copied = copied?;
     let landed = totals(&*to).await?;

@@ -144,11 +144,11 @@ pub enum CopyError {
 }
 
 /// Copies every organization with its users and keys from `from` into the empty `to`,
-/// calling `copied` after each row. No key limit applies: the rows are copied as they are.
+/// calling `copied` with the number of rows after each write. No key limit applies: the rows are copied as they are.
 pub async fn copy_installation(
     from: &dyn Store,
     to: &dyn Store,
-    mut copied: impl FnMut(),
+    mut copied: impl FnMut(u64),
 ) -> Result<Totals, CopyError> {
     let present = to.org_count().await?;
     if present > 0 {
@@ -166,11 +166,11 @@ async fn copy_org(
     to: &dyn Store,
     org: &Org,
     totals: &mut Totals,
-    copied: &mut impl FnMut(),
+    copied: &mut impl FnMut(u64),
 ) -> StoreResult<()> {
     to.create_org(org).await?;
     totals.orgs += 1;
-    copied();
+    copied(1);
     // Page by page, so memory stays bounded whatever the installation's size; the source
     // is not written meanwhile, so offset pages are stable.
     let mut users = UserQuery {
@@ -181,11 +181,9 @@ async fn copy_org(
     };
     loop {
         let (page, _, _) = from.list_users(org.id, &users).await?;
-        for user in &page {
-            to.create_user(user).await?;
-            totals.users += 1;
-            copied();
-        }
+        to.import_users(&page).await?;
+        totals.users += page.len() as u64;
+        copied(page.len() as u64);
         if page.len() < PAGE as usize {
             break;
         }
@@ -198,11 +196,9 @@ async fn copy_org(
     };
     loop {
         let (page, _) = from.list_api_keys(org.id, &api).await?;
-        for key in &page {
-            to.create_api_key(key, u64::MAX).await?;
-            totals.api_keys += 1;
-            copied();
-        }
+        to.import_api_keys(&page).await?;
+        totals.api_keys += page.len() as u64;
+        copied(page.len() as u64);
         if page.len() < PAGE as usize {
             break;
         }
@@ -215,11 +211,9 @@ async fn copy_org(
     };
     loop {
         let (page, _) = from.list_application_keys(org.id, &app).await?;
-        for key in &page {
-            to.create_application_key(key, u64::MAX).await?;
-            totals.application_keys += 1;
-            copied();
-        }
+        to.import_application_keys(&page).await?;
+        totals.application_keys += page.len() as u64;
+        copied(page.len() as u64);
         if page.len() < PAGE as usize {
             break;
         }

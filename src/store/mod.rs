@@ -171,6 +171,28 @@ pub trait Store: Send + Sync {
     async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>>;
     /// Drops change-log entries older than `before` (micros), keeping the newest one.
     async fn prune_changes(&self, before: i64) -> StoreResult<u64>;
+    /// Inserts users copied from another installation as they are (`keyplane migrate`). The
+    /// default writes one at a time; a backend may write the batch at once.
+    async fn import_users(&self, users: &[User]) -> StoreResult<()> {
+        for user in users {
+            self.create_user(user).await?;
+        }
+        Ok(())
+    }
+    /// Inserts copied API keys as they are, whatever the organization's key limit.
+    async fn import_api_keys(&self, keys: &[ApiKey]) -> StoreResult<()> {
+        for key in keys {
+            self.create_api_key(key, u64::MAX).await?;
+        }
+        Ok(())
+    }
+    /// Inserts copied application keys as they are, whatever the owner's key limit.
+    async fn import_application_keys(&self, keys: &[ApplicationKey]) -> StoreResult<()> {
+        for key in keys {
+            self.create_application_key(key, u64::MAX).await?;
+        }
+        Ok(())
+    }
     /// Records when keys were last used; `(id, micros)` pairs, applied in one transaction.
     async fn record_usage(
         &self,

@@ -8,6 +8,7 @@ mod application_keys;
 mod auth;
 mod auth_matrix;
 mod bad_input;
+mod migrate;
 mod multi_node;
 mod official_client;
 mod official_client_app_keys;

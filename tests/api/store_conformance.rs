@@ -943,6 +943,85 @@ async fn usage(store: Arc<dyn Store>) {
     assert_eq!(got.last_used_at, Some(T0 + 6 * SECOND));
 }
 
+/// Rows copied by `keyplane migrate` land as they are, past the key limits, and the counts
+/// and the change log follow them as after ordinary writes.
+async fn imports(store: Arc<dyn Store>) {
+    let store = &*store;
+    let o = org("imported");
+    store.create_org(&o).await.expect("org");
+    let mut admin = user(&o, "admin@acme.test", &[Role::Admin], T0);
+    admin.status = UserStatus::Pending;
+    let gone = UserStatus::Disabled;
+    let mut left = user(&o, "left@acme.test", &[], T0 + SECOND);
+    left.status = gone;
+    store
+        .import_users(&[admin.clone(), left.clone()])
+        .await
+        .expect("users");
+    let keys: Vec<_> = (0..7)
+        .map(|i| {
+            let mut k = api_key(&o, &admin, &format!("k{i}"), T0 + i * SECOND);
+            k.date_last_used = Some(T0 + 99 * SECOND);
+            k.modified_by = Some(admin.id);
+            k
+        })
+        .collect();
+    store.import_api_keys(&keys).await.expect("api keys");
+    let apps: Vec<_> = (0..3)
+        .map(|i| {
+            let mut k = app_key(&admin, &format!("a{i}"), T0);
+            k.scopes = Some(vec!["api_keys_read".to_owned()]);
+            k.last_used_at = Some(T0 + SECOND);
+            k
+        })
+        .collect();
+    store
+        .import_application_keys(&apps)
+        .await
+        .expect("app keys");
+    store.import_users(&[]).await.expect("empty batch");
+
+    let got = store.get_user(o.id, left.id).await.expect("left");
+    assert_eq!(got.status, UserStatus::Disabled);
+    let got = store.get_api_key(o.id, keys[3].id).await.expect("key");
+    assert_eq!(
+        (got.date_last_used, got.modified_by, got.created_at),
+        (Some(T0 + 99 * SECOND), Some(admin.id), T0 + 3 * SECOND)
+    );
+    let got = store
+        .get_application_key(o.id, apps[2].id)
+        .await
+        .expect("app");
+    assert_eq!(
+        (got.scopes, got.last_used_at),
+        (apps[2].scopes.clone(), Some(T0 + SECOND))
+    );
+    // Seven keys over a limit of five: counted, so a create is refused and deletes work.
+    assert!(matches!(
+        store
+            .create_api_key(&api_key(&o, &admin, "eighth", T0), 5)
+            .await,
+        Err(StoreError::LimitReached { count: 7 })
+    ));
+    assert!(matches!(
+        store
+            .create_application_key(&app_key(&admin, "fourth", T0), 3)
+            .await,
+        Err(StoreError::LimitReached { count: 3 })
+    ));
+    let log = store.changes_since(0, 100).await.expect("log");
+    assert_eq!(log.len(), 2 + 7 + 3);
+    assert!(matches!(
+        store.import_api_keys(&keys[..1]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.changes_since(0, 100).await.expect("log").len(),
+        12,
+        "a failed batch writes nothing"
+    );
+}
+
 /// The key rules hold when writers race: on SQLite they queue for the one writer, on
 /// PostgreSQL for the write lock and the count rows.
 async fn concurrent_writers(store: Arc<dyn Store>) {
@@ -1132,6 +1211,7 @@ on_every_backend!(
     change_log,
     credential_entries,
     usage,
+    imports,
     concurrent_writers,
     change_log_in_commit_order,
 );

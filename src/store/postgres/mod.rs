@@ -12,6 +12,8 @@
 //! writer does.
 
 mod feed;
+mod import;
+mod log;
 mod rows;
 
 use super::{ChangeFeed, Store, StoreError, StoreResult};
@@ -73,23 +75,6 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await?;
         Ok(tx)
-    }
-
-    /// Rows of `table` in id order after `after` (keyset paging: no OFFSET scans).
-    async fn page_by_id(
-        &self,
-        table: &str,
-        after: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<PgRow>> {
-        let sql = format!(
-            "SELECT * FROM {table} WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2"
-        );
-        Ok(sqlx::query(&sql)
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?)
     }
 
     /// One page of `table` rows matching `filter`, ordered by `column` (then id, so pages
@@ -600,10 +585,7 @@ impl Store for PostgresStore {
     }
 
     async fn change_seq(&self) -> StoreResult<i64> {
-        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0)::bigint FROM changes")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(seq)
+        self.newest_seq().await
     }
 
     async fn api_key_entries(
@@ -611,13 +593,7 @@ impl Store for PostgresStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<(KeyDigest, ApiKeyEntry)>> {
-        let rows = self.page_by_id("api_keys", after, limit).await?;
-        rows.iter()
-            .map(|row| {
-                let key = api_key_from(row)?;
-                Ok((key.digest, ApiKeyEntry::from(&key)))
-            })
-            .collect()
+        self.api_key_page(after, limit).await
     }
 
     async fn app_key_entries(
@@ -625,13 +601,7 @@ impl Store for PostgresStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<(KeyDigest, AppKeyEntry)>> {
-        let rows = self.page_by_id("application_keys", after, limit).await?;
-        rows.iter()
-            .map(|row| {
-                let key = app_key_from(row)?;
-                Ok((key.digest, AppKeyEntry::from(&key)))
-            })
-            .collect()
+        self.app_key_page(after, limit).await
     }
 
     async fn user_entries(
@@ -639,37 +609,27 @@ impl Store for PostgresStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<(Uuid, UserEntry)>> {
-        let rows = self.page_by_id("users", after, limit).await?;
-        rows.iter()
-            .map(|row| {
-                let user = user_from(row)?;
-                Ok((user.id, UserEntry::from(&user)))
-            })
-            .collect()
+        self.user_page(after, limit).await
     }
 
     async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>> {
-        // Commit order equals seq order (keyplane_write_lock), so this never skips an entry
-        // that commits later.
-        let rows = sqlx::query(
-            "SELECT seq, kind, org_id, id, digest FROM changes WHERE seq > $1 \
-             ORDER BY seq LIMIT $2",
-        )
-        .bind(seq)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(change_from).collect()
+        self.log_after(seq, limit).await
     }
 
     async fn prune_changes(&self, before: i64) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "DELETE FROM changes WHERE at < $1 AND seq < (SELECT MAX(seq) FROM changes)",
-        )
-        .bind(before)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        self.prune_log(before).await
+    }
+
+    async fn import_users(&self, users: &[User]) -> StoreResult<()> {
+        self.insert_users(users).await
+    }
+
+    async fn import_api_keys(&self, keys: &[ApiKey]) -> StoreResult<()> {
+        self.insert_api_keys(keys).await
+    }
+
+    async fn import_application_keys(&self, keys: &[ApplicationKey]) -> StoreResult<()> {
+        self.insert_application_keys(keys).await
     }
 
     async fn record_usage(
@@ -677,35 +637,6 @@ impl Store for PostgresStore {
         api_keys: &[(Uuid, i64)],
         app_keys: &[(Uuid, i64)],
     ) -> StoreResult<()> {
-        // Under the write lock: usage rows are also rows that deletes lock, and two nodes
-        // flushing the same keys in different orders would otherwise deadlock.
-        let mut tx = self.begin_write().await?;
-        let (ids, ats): (Vec<Uuid>, Vec<i64>) = api_keys.iter().copied().unzip();
-        if !ids.is_empty() {
-            sqlx::query(
-                "UPDATE api_keys AS k SET date_last_used = GREATEST(COALESCE(k.date_last_used, 0), u.at) \
-                 FROM (SELECT id, MAX(at) AS at FROM unnest($1::uuid[], $2::bigint[]) AS t(id, at) \
-                 GROUP BY id) AS u WHERE k.id = u.id",
-            )
-            .bind(&ids)
-            .bind(&ats)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let (ids, ats): (Vec<Uuid>, Vec<i64>) = app_keys.iter().copied().unzip();
-        if !ids.is_empty() {
-            sqlx::query(
-                "UPDATE application_keys AS k \
-                 SET last_used_at = GREATEST(COALESCE(k.last_used_at, 0), u.at) \
-                 FROM (SELECT id, MAX(at) AS at FROM unnest($1::uuid[], $2::bigint[]) AS t(id, at) \
-                 GROUP BY id) AS u WHERE k.id = u.id",
-            )
-            .bind(&ids)
-            .bind(&ats)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.write_usage(api_keys, app_keys).await
     }
 }
