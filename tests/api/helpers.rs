@@ -468,13 +468,20 @@ impl TestDb {
                 "PostgreSQL is required under CI=true, but {admin_url} is unreachable: {err}"
             ),
             Err(err) => {
-                eprintln!(
-                    "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-                     !!! PostgreSQL unreachable at {admin_url}: {err}\n\
-                     !!! SKIPPING this PostgreSQL test. Start PostgreSQL or set\n\
-                     !!! KEYPLANE_TEST_DATABASE_URL (under CI=true this is a failure).\n\
-                     !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-                );
+                // Straight to stderr, past the test harness's capture, once per run: a
+                // skipped backend must not pass unnoticed.
+                static NOTICE: std::sync::Once = std::sync::Once::new();
+                NOTICE.call_once(|| {
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+                         !!! PostgreSQL unreachable at {admin_url}: {err}\n\
+                         !!! SKIPPING the PostgreSQL tests. Start PostgreSQL or set\n\
+                         !!! KEYPLANE_TEST_DATABASE_URL (under CI=true this is a failure).\n\
+                         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+                    );
+                });
                 return None;
             }
         };
