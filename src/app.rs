@@ -1,6 +1,8 @@
 //! Wiring: open the installation, bootstrap it on first start, serve until a signal.
 
 use crate::cli::{AdminArgs, AdminCommand, ServeArgs};
+use crate::domain::secret::Secret;
+use crate::domain::session::SessionPolicy;
 use crate::service::bootstrap::InitialCredentials;
 use crate::service::{Limits, Services};
 use anyhow::Context;
@@ -26,16 +28,26 @@ pub async fn run(
     services: Services,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, crate::http::router(services))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")
+    let app = crate::http::router(services);
+    // The peer address feeds the sign-in throttle (per source) and the request log.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving HTTP")
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let limits = Limits {
         max_api_keys_per_org: args.max_api_keys_per_org,
         max_staleness: MAX_STALENESS,
+        sessions: SessionPolicy {
+            idle: Duration::from_secs(args.session_idle_timeout),
+            absolute: Duration::from_secs(args.session_lifetime),
+            secure_cookie: args.secure_cookies,
+        },
     };
     let services = args.store.open(limits).await?;
     let listener = TcpListener::bind(args.listen)
@@ -50,7 +62,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!(
         backend = services.store.backend(),
-        "keyplane listening on http://{addr}"
+        "keyplane listening on http://{addr} (web console at http://{addr}/)"
     );
     let (stop_background, stopped) = tokio::sync::watch::channel(false);
     let background = {
@@ -100,6 +112,10 @@ fn print_first_start(creds: &InitialCredentials, path: &Path, addr: SocketAddr) 
         creds.api_key.expose(),
         creds.app_key.expose()
     );
+    println!(
+        "Web console: http://{addr}/ (sign in as {} with KEYPLANE_ADMIN_PASSWORD above)\n",
+        creds.admin_email
+    );
 }
 
 async fn shutdown_signal() {
@@ -136,6 +152,7 @@ pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
         .open(Limits {
             max_api_keys_per_org: max,
             max_staleness: MAX_STALENESS,
+            sessions: SessionPolicy::default(),
         })
         .await?;
     match args.command {
@@ -180,6 +197,26 @@ pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
                 .await?;
             println!("# application key \"{name}\" owned by {}", owner.email);
             println!("DD_APP_KEY={}", secret.expose());
+        }
+        AdminCommand::SetPassword {
+            email,
+            org,
+            generate,
+        } => {
+            let password = if generate {
+                crate::domain::session::new_password()
+            } else {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Secret::new(line.trim_end_matches(['\r', '\n']).to_owned())
+            };
+            let user = services
+                .set_password(org, &email, password.expose())
+                .await?;
+            println!("# console password of {} set", user.email);
+            if generate {
+                println!("KEYPLANE_PASSWORD={}", password.expose());
+            }
         }
         AdminCommand::CreateApiKey { email, name, .. } => {
             let (admin, secret) = services.mint_api_key(email.as_deref(), &name).await?;

@@ -69,6 +69,21 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYPLANE_MAX_API_KEYS_PER_ORG", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_api_keys_per_org: u64,
+
+    /// Console sessions end after this many seconds without a request.
+    #[arg(long, env = "KEYPLANE_SESSION_IDLE_TIMEOUT", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_timeout: u64,
+
+    /// Console sessions end this many seconds after sign-in, however busy.
+    #[arg(long, env = "KEYPLANE_SESSION_LIFETIME", default_value_t = 43_200,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_lifetime: u64,
+
+    /// Mark the session cookie `Secure` (browsers then send it over HTTPS only). Turn it on
+    /// when keyplane is reached through TLS, e.g. behind a load balancer.
+    #[arg(long, env = "KEYPLANE_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 #[derive(Args, Debug)]
@@ -112,6 +127,19 @@ pub enum AdminCommand {
         /// Name of the new key; names are unique within the organization.
         #[arg(long, default_value = "Recovery application key")]
         name: String,
+    },
+    /// Set a user's console password, read from the first line of stdin (or generated and
+    /// printed with --generate). Ends the user's console sessions.
+    SetPassword {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// Organization id, when the email belongs to users of several organizations.
+        #[arg(long)]
+        org: Option<uuid::Uuid>,
+        /// Generate a random password and print it once.
+        #[arg(long)]
+        generate: bool,
     },
     /// Mint a new API key in an admin's organization and print it once (recovery when every
     /// API key is lost). The organization's key limit still applies.

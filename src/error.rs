@@ -29,6 +29,12 @@ pub enum Error {
     /// The body is larger than the server accepts (413).
     #[error("{0}")]
     TooLarge(String),
+    /// A console sign-in failed or its session ended (401): the console signs in again.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A console request that changes something came without its session's CSRF token (403).
+    #[error("Missing or invalid CSRF token; reload the page and try again")]
+    CsrfRejected,
     /// Missing, wrong or insufficient credentials (403).
     #[error("Forbidden")]
     Forbidden,

@@ -29,6 +29,8 @@ pub struct OpLabels {
 pub struct KindCounters {
     pub api_key: Counter,
     pub application_key: Counter,
+    pub client_token: Counter,
+    pub session: Counter,
 }
 
 impl KindCounters {
@@ -37,6 +39,8 @@ impl KindCounters {
         Self {
             api_key: get("api_key"),
             application_key: get("application_key"),
+            client_token: get("client_token"),
+            session: get("session"),
         }
     }
 }

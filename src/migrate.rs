@@ -38,8 +38,13 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         args.from.display()
     );
     eprintln!(
-        "keyplane migrate: copying {} organization(s), {} user(s), {} API key(s) and {} application key(s)",
-        expected.orgs, expected.users, expected.api_keys, expected.application_keys
+        "keyplane migrate: copying {} organization(s), {} user(s), {} API key(s), {} \
+         application key(s) and {} client token(s)",
+        expected.orgs,
+        expected.users,
+        expected.api_keys,
+        expected.application_keys,
+        expected.client_tokens
     );
     let bar = ProgressBar::new(expected.rows());
     bar.set_style(
@@ -56,8 +61,9 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
     );
     let master_key = args.from.join(MASTER_KEY_FILE);
     println!(
-        "Copied {} organization(s), {} user(s), {} API key(s) and {} application key(s).",
-        landed.orgs, landed.users, landed.api_keys, landed.application_keys
+        "Copied {} organization(s), {} user(s), {} API key(s), {} application key(s) and {} \
+         client token(s). Console sessions are not copied: users sign in again.",
+        landed.orgs, landed.users, landed.api_keys, landed.application_keys, landed.client_tokens
     );
     println!(
         "The keys stay encrypted with the master key of this installation: start every node \

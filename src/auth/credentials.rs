@@ -34,7 +34,9 @@ pub fn key_pair(services: &Services, api: &str, app: &str) -> Result<Principal> 
     match found {
         Ok((principal, api_key_id)) => {
             services.usage.api_key_used(api_key_id);
-            services.usage.app_key_used(principal.app_key_id);
+            if let Some(app_key_id) = principal.app_key_id {
+                services.usage.app_key_used(app_key_id);
+            }
             Ok(principal)
         }
         Err(err) => {

@@ -1,7 +1,8 @@
 //! Enforces a route's declared `Access` before its handler runs.
 
-use super::extractors::{Caller, ValidApiKey};
-use super::{credentials, Access, API_KEY_HEADER, APP_KEY_HEADER};
+use super::extractors::{Caller, ConsoleSession, ValidApiKey, ValidClientToken};
+use super::{credentials, session, Access, API_KEY_HEADER, APP_KEY_HEADER, CLIENT_TOKEN_HEADER};
+use crate::domain::secret::Secret;
 use crate::error::Error;
 use crate::service::Services;
 use axum::extract::{Request, State};
@@ -41,16 +42,56 @@ async fn check(services: &Services, access: Access, parts: &mut Parts) -> Result
             let key = credentials::api_key(services, &key)?;
             parts.extensions.insert(ValidApiKey(key));
         }
+        Access::ClientToken => {
+            let token = header(parts, CLIENT_TOKEN_HEADER)
+                .or_else(|| query_param(parts, "dd-api-key"))
+                .ok_or(Error::Forbidden)?;
+            let entry = services.validate_client_token(&token)?;
+            parts.extensions.insert(ValidClientToken(entry));
+        }
         Access::KeyPair | Access::KeyPairOrQuery => {
             let api = presented(parts, API_KEY_HEADER, "api_key");
             let app = presented(parts, APP_KEY_HEADER, "application_key");
-            let (Some(api), Some(app)) = (api, app) else {
-                return Err(Error::Forbidden);
-            };
-            let principal = credentials::key_pair(services, &api, &app)?;
-            parts.extensions.insert(Caller(principal));
+            match (api, app) {
+                (Some(api), Some(app)) => {
+                    let principal = credentials::key_pair(services, &api, &app)?;
+                    parts.extensions.insert(Caller(principal));
+                }
+                // Keys win over a cookie; a cookie alone is the console calling the API.
+                (None, None) if access == Access::KeyPair => {
+                    let policy = services.session_policy();
+                    let token = session::token(parts, &policy).ok_or(Error::Forbidden)?;
+                    console_session(services, parts, token).await?;
+                }
+                _ => return Err(Error::Forbidden),
+            }
+        }
+        Access::Session => {
+            let policy = services.session_policy();
+            let token = session::token(parts, &policy)
+                .ok_or_else(|| Error::Unauthorized("Not signed in".to_owned()))?;
+            console_session(services, parts, token).await?;
         }
     }
+    Ok(())
+}
+
+/// Authenticates a request by its session cookie, checking the CSRF token of any request
+/// that can change something.
+async fn console_session(
+    services: &Services,
+    parts: &mut Parts,
+    token: String,
+) -> Result<(), Error> {
+    let (principal, found) = services.session_principal(&token).await?;
+    if !session::csrf_ok(parts, &token) {
+        return Err(Error::CsrfRejected);
+    }
+    parts.extensions.insert(Caller(principal));
+    parts.extensions.insert(ConsoleSession {
+        token: Secret::new(token),
+        session: found,
+    });
     Ok(())
 }
 

@@ -5,11 +5,13 @@
 pub mod credentials;
 pub mod extractors;
 pub mod middleware;
+pub mod session;
 
-pub use extractors::{Caller, ValidApiKey};
+pub use extractors::{Caller, ConsoleSession, ValidApiKey, ValidClientToken};
 
 pub const API_KEY_HEADER: &str = "dd-api-key";
 pub const APP_KEY_HEADER: &str = "dd-application-key";
+pub const CLIENT_TOKEN_HEADER: &str = "dd-client-token";
 
 /// What a route needs before its handler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,4 +24,10 @@ pub enum Access {
     KeyPair,
     /// As `KeyPair`, also accepting `?api_key=` / `?application_key=`, as Datadog's v1 does.
     KeyPairOrQuery,
+    /// A client token, in `DD-CLIENT-TOKEN` or `?dd-api-key=` (as browser SDKs send it to
+    /// intake): browser-intake proxies check tokens with it. API keys are refused.
+    ClientToken,
+    /// A console session cookie (and, to change anything, its CSRF token): the console's
+    /// own endpoints. `KeyPair` routes accept a session too, so the console calls the API.
+    Session,
 }

@@ -10,6 +10,13 @@ pub struct ApiKeyEntry {
     pub org_id: Uuid,
 }
 
+/// A client token: it names an organization and nothing more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientTokenEntry {
+    pub id: Uuid,
+    pub org_id: Uuid,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppKeyEntry {
     pub id: Uuid,
@@ -30,6 +37,7 @@ pub enum ChangeKind {
     ApiKey,
     ApplicationKey,
     User,
+    ClientToken,
 }
 
 impl ChangeKind {
@@ -38,6 +46,7 @@ impl ChangeKind {
             ChangeKind::ApiKey => "api_key",
             ChangeKind::ApplicationKey => "application_key",
             ChangeKind::User => "user",
+            ChangeKind::ClientToken => "client_token",
         }
     }
 
@@ -46,6 +55,7 @@ impl ChangeKind {
             ChangeKind::ApiKey,
             ChangeKind::ApplicationKey,
             ChangeKind::User,
+            ChangeKind::ClientToken,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)
@@ -88,6 +98,15 @@ impl From<&super::user::User> for UserEntry {
             org_id: user.org_id,
             roles: user.roles.clone(),
             disabled: user.disabled(),
+        }
+    }
+}
+
+impl From<&super::client_token::ClientToken> for ClientTokenEntry {
+    fn from(token: &super::client_token::ClientToken) -> Self {
+        Self {
+            id: token.id,
+            org_id: token.org_id,
         }
     }
 }

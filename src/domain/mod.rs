@@ -3,11 +3,13 @@
 
 pub mod api_key;
 pub mod application_key;
+pub mod client_token;
 pub mod credential;
 pub mod list;
 pub mod name;
 pub mod org;
 pub mod principal;
 pub mod secret;
+pub mod session;
 pub mod time;
 pub mod user;

@@ -1,4 +1,5 @@
-//! Who is calling: the application key's owner within the API key's organization.
+//! Who is calling: the application key's owner within the API key's organization, or the
+//! user signed in to the console.
 
 use super::user::{Permission, Role};
 use crate::error::Error;
@@ -9,7 +10,8 @@ pub struct Principal {
     pub org_id: Uuid,
     pub user_id: Uuid,
     pub roles: Vec<Role>,
-    pub app_key_id: Uuid,
+    /// The application key presented; `None` for a console session.
+    pub app_key_id: Option<Uuid>,
     /// The application key's scopes; `None` means all of the owner's permissions.
     pub scopes: Option<Vec<String>>,
 }

@@ -48,14 +48,17 @@ impl Role {
     }
 
     /// The key-management permissions each managed role grants, as Datadog's defaults:
-    /// Standard users read API keys and manage their own application keys; Read Only users
-    /// only see who is in the organization.
+    /// Standard users read API keys, manage their own application keys and the organization's
+    /// client tokens; Read Only users see who is in the organization and its client tokens.
     pub fn grants(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Standard => matches!(permission, ApiKeysRead | UserAppKeys | UserAccessRead),
-            Role::ReadOnly => matches!(permission, UserAccessRead),
+            Role::Standard => matches!(
+                permission,
+                ApiKeysRead | UserAppKeys | UserAccessRead | ClientTokensRead | ClientTokensWrite
+            ),
+            Role::ReadOnly => matches!(permission, UserAccessRead | ClientTokensRead),
         }
     }
 }
@@ -73,9 +76,26 @@ pub enum Permission {
     UserAccessInvite,
     UserAccessManage,
     ServiceAccountWrite,
+    ClientTokensRead,
+    ClientTokensWrite,
 }
 
 impl Permission {
+    pub const ALL: [Permission; 12] = [
+        Permission::ApiKeysRead,
+        Permission::ApiKeysWrite,
+        Permission::ApiKeysDelete,
+        Permission::OrgAppKeysRead,
+        Permission::OrgAppKeysWrite,
+        Permission::UserAppKeys,
+        Permission::UserAccessRead,
+        Permission::UserAccessInvite,
+        Permission::UserAccessManage,
+        Permission::ServiceAccountWrite,
+        Permission::ClientTokensRead,
+        Permission::ClientTokensWrite,
+    ];
+
     pub fn as_str(self) -> &'static str {
         use Permission::*;
         match self {
@@ -89,6 +109,8 @@ impl Permission {
             UserAccessInvite => "user_access_invite",
             UserAccessManage => "user_access_manage",
             ServiceAccountWrite => "service_account_write",
+            ClientTokensRead => "client_tokens_read",
+            ClientTokensWrite => "client_tokens_write",
         }
     }
 }
@@ -158,6 +180,8 @@ pub struct UserChange {
     /// `Some(None)` clears the title.
     pub title: Option<Option<String>>,
     pub disabled: Option<bool>,
+    /// A new argon2id PHC string; setting one ends the user's console sessions.
+    pub password_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -46,11 +46,14 @@ impl IntoResponse for Error {
             Error::Invalid(_) | Error::Refused(_) => StatusCode::BAD_REQUEST,
             Error::NotFound(_) | Error::NotFoundText(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Mismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Forbidden | Error::ApiKeyRequired | Error::Disabled(_) => StatusCode::FORBIDDEN,
+            Error::Forbidden | Error::ApiKeyRequired | Error::Disabled(_) | Error::CsrfRejected => {
+                StatusCode::FORBIDDEN
+            }
             Error::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 return error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");

@@ -1,6 +1,7 @@
 //! The HTTP edge: routing, request logging, limits and headers. Handlers translate wire
 //! shapes to use-case calls; they hold no rule of their own.
 
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod jsonapi;

@@ -1,7 +1,7 @@
 //! Every route of the API, with the access it requires. The router is built from this table
 //! and the authorization test walks it, so a route cannot be added without declaring access.
 
-use super::{health, v1, v2};
+use super::{console, health, v1, v2};
 use crate::auth::Access;
 use crate::service::Services;
 use axum::handler::Handler;
@@ -37,13 +37,20 @@ macro_rules! verbs {
 verbs!(get => GET, post => POST, put => PUT, patch => PATCH, delete => DELETE);
 
 pub fn table() -> Vec<RouteDef> {
-    use v2::{api_keys, application_keys as app, roles, service_accounts as sa, users};
+    use v2::{
+        api_keys, application_keys as app, client_tokens, roles, service_accounts as sa, users,
+    };
     use Access::*;
     vec![
         get("/healthz", Public, health::healthz),
         get("/ping", Public, health::ping),
         get("/metrics", Public, health::metrics),
         get("/api/v1/validate", ApiKey, v1::validate::validate),
+        get(
+            "/api/v1/validate_client_token",
+            ClientToken,
+            v1::validate::validate_client_token,
+        ),
         // v1: the same use cases in v1's shapes; keys may also come in the query string.
         get("/api/v1/api_key", KeyPairOrQuery, v1::api_keys::list),
         post("/api/v1/api_key", KeyPairOrQuery, v1::api_keys::create),
@@ -167,5 +174,29 @@ pub fn table() -> Vec<RouteDef> {
         patch("/api/v2/users/{user_id}", KeyPair, users::update),
         delete("/api/v2/users/{user_id}", KeyPair, users::disable),
         get("/api/v2/roles", KeyPair, roles::list),
+        // Client tokens (browser intake)
+        get("/api/v2/client_tokens", KeyPair, client_tokens::list),
+        post("/api/v2/client_tokens", KeyPair, client_tokens::create),
+        get(
+            "/api/v2/client_tokens/{client_token_id}",
+            KeyPair,
+            client_tokens::get,
+        ),
+        patch(
+            "/api/v2/client_tokens/{client_token_id}",
+            KeyPair,
+            client_tokens::update,
+        ),
+        delete(
+            "/api/v2/client_tokens/{client_token_id}",
+            KeyPair,
+            client_tokens::delete,
+        ),
+        // The web console: its page, its files and its sign-in
+        get("/", Public, console::assets::index),
+        get("/ui/{file}", Public, console::assets::asset),
+        post("/api/console/session", Public, console::session::create),
+        get("/api/console/session", Session, console::session::get),
+        delete("/api/console/session", Session, console::session::delete),
     ]
 }

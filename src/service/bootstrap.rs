@@ -14,7 +14,6 @@ use crate::store::StoreError;
 use uuid::Uuid;
 
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@keyplane.local";
-const PASSWORD_BYTES: usize = 16;
 
 /// The secrets of a fresh installation. `Debug` redacts every secret.
 #[derive(Debug)]
@@ -62,7 +61,7 @@ impl Services {
             created_at: now,
         };
         self.store.create_org(&org).await.map_err(unexpected)?;
-        let password = Secret::random_hex(PASSWORD_BYTES);
+        let password = crate::domain::session::new_password();
         let admin = User {
             id: Uuid::new_v4(),
             org_id: org.id,

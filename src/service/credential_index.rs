@@ -5,7 +5,9 @@
 //! view within `max_staleness` refuses keys rather than risk accepting a revoked one.
 
 use crate::domain::api_key::ApiKey;
-use crate::domain::credential::{ApiKeyEntry, AppKeyEntry, ChangeKind, UserEntry};
+use crate::domain::credential::{
+    ApiKeyEntry, AppKeyEntry, ChangeKind, ClientTokenEntry, UserEntry,
+};
 use crate::domain::principal::Principal;
 use crate::domain::secret::{DigestMap, KeyDigest};
 use crate::domain::time;
@@ -28,6 +30,7 @@ struct State {
     seq: i64,
     api_keys: DigestMap<ApiKeyEntry>,
     app_keys: DigestMap<AppKeyEntry>,
+    client_tokens: DigestMap<ClientTokenEntry>,
     users: HashMap<Uuid, UserEntry>,
 }
 
@@ -101,6 +104,12 @@ impl CredentialIndex {
         )
         .await?;
         load_pages(
+            &mut state.client_tokens,
+            |after| store.client_token_entries(after, LOAD_PAGE),
+            |e| e.1.id,
+        )
+        .await?;
+        load_pages(
             &mut state.users,
             |after| store.user_entries(after, LOAD_PAGE),
             |e| e.0,
@@ -156,6 +165,32 @@ impl CredentialIndex {
         }
     }
 
+    /// The client token behind `digest`. API keys are not client tokens: browser intake
+    /// must never accept a key that can also write metrics or manage anything.
+    pub fn client_token(&self, digest: &KeyDigest, metrics: &Metrics) -> Result<ClientTokenEntry> {
+        self.ensure_fresh()?;
+        let found = self.read().client_tokens.get(digest).cloned();
+        match found {
+            Some(entry) => {
+                metrics.cache_hits.client_token.inc();
+                Ok(entry)
+            }
+            None => {
+                metrics.cache_misses.client_token.inc();
+                Err(Error::Forbidden)
+            }
+        }
+    }
+
+    /// Whether `user_id` is a known, enabled user, and its roles (console sessions).
+    pub fn user(&self, user_id: Uuid) -> Option<UserEntry> {
+        self.read()
+            .users
+            .get(&user_id)
+            .filter(|u| !u.disabled)
+            .cloned()
+    }
+
     /// The caller behind a key pair: the application key's enabled owner, within the API
     /// key's organization.
     pub fn principal(
@@ -178,7 +213,7 @@ impl CredentialIndex {
                     org_id: app_key.org_id,
                     user_id: app_key.owner_id,
                     roles: owner.roles.clone(),
-                    app_key_id: app_key.id,
+                    app_key_id: Some(app_key.id),
                     scopes: app_key.scopes.clone(),
                 },
                 org_key.id,
@@ -265,6 +300,19 @@ impl CredentialIndex {
                     None => state.app_keys.remove(&digest),
                 };
             }
+            (ChangeKind::ClientToken, Some(digest)) => {
+                let token = store
+                    .find_client_token(&digest)
+                    .await
+                    .map_err(Error::internal)?;
+                let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                match token {
+                    Some(token) => state
+                        .client_tokens
+                        .insert(digest, ClientTokenEntry::from(&token)),
+                    None => state.client_tokens.remove(&digest),
+                };
+            }
             (ChangeKind::User, _) => {
                 let user = match store.get_user(org_id, id).await {
                     Ok(user) => Some(user),
@@ -293,6 +341,12 @@ impl CredentialIndex {
             .cache_entries
             .get_or_create(&app_kind())
             .set(size(state.app_keys.len()));
+        metrics
+            .cache_entries
+            .get_or_create(&KindLabels {
+                kind: "client_token",
+            })
+            .set(size(state.client_tokens.len()));
         metrics
             .cache_entries
             .get_or_create(&KindLabels { kind: "user" })

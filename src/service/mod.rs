@@ -4,15 +4,18 @@
 pub mod api_keys;
 pub mod application_keys;
 pub mod bootstrap;
+pub mod client_tokens;
 pub mod credential_index;
 pub mod notifications;
 pub mod orgs;
+pub mod sessions;
 pub mod usage;
 pub mod users;
 
 use crate::crypto::Vault;
 use crate::domain::list::{Page, MAX_PAGE_SIZE};
 use crate::domain::secret::Secret;
+use crate::domain::session::SessionPolicy;
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
@@ -31,6 +34,7 @@ pub struct Limits {
     pub max_api_keys_per_org: u64,
     /// How long the credential index may go unconfirmed before keys are refused.
     pub max_staleness: Duration,
+    pub sessions: SessionPolicy,
 }
 
 /// Everything a use case needs, cheap to clone into each request.
@@ -44,6 +48,7 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// Whether this node hears of other nodes' writes as they commit.
     pub notifications: Arc<FeedStatus>,
+    pub throttle: Arc<sessions::SignInThrottle>,
 }
 
 impl Services {
@@ -59,6 +64,7 @@ impl Services {
             usage: Arc::default(),
             metrics,
             notifications: Arc::default(),
+            throttle: Arc::default(),
         })
     }
 
@@ -105,6 +111,7 @@ impl Services {
                     if let Err(err) = self.store.prune_changes(hour_ago).await {
                         tracing::warn!(error = %err, "pruning the change log failed");
                     }
+                    self.prune_sessions().await;
                 }
                 _ = shutdown.changed() => break,
             }

@@ -1,12 +1,15 @@
 //! Copying a whole installation from one store into another, empty one (`keyplane migrate`).
 //! Through the `Store` trait only, so it works between any two backends; rows keep their ids,
 //! timestamps and sealed secrets, and the target's triggers rebuild its counts and its own
-//! change log.
+//! change log. Console sessions are not copied: they are short-lived, and users sign in again.
 
 use super::{Store, StoreError, StoreResult};
 use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyFilter, ApplicationKeyQuery, ApplicationKeySortField,
+};
+use crate::domain::client_token::{
+    ClientToken, ClientTokenFilter, ClientTokenQuery, ClientTokenSortField,
 };
 use crate::domain::list::{Page, Sort};
 use crate::domain::org::Org;
@@ -22,11 +25,12 @@ pub struct Totals {
     pub users: u64,
     pub api_keys: u64,
     pub application_keys: u64,
+    pub client_tokens: u64,
 }
 
 impl Totals {
     pub fn rows(&self) -> u64 {
-        self.orgs + self.users + self.api_keys + self.application_keys
+        self.orgs + self.users + self.api_keys + self.application_keys + self.client_tokens
     }
 }
 
@@ -105,6 +109,29 @@ pub async fn all_application_keys(
     }
 }
 
+fn token_query(page: Page) -> ClientTokenQuery {
+    ClientTokenQuery {
+        filter: ClientTokenFilter::default(),
+        sort: ascending(ClientTokenSortField::CreatedAt),
+        page,
+    }
+}
+
+/// Every client token of the organization, oldest first.
+pub async fn all_client_tokens(store: &dyn Store, org_id: Uuid) -> StoreResult<Vec<ClientToken>> {
+    let mut query = token_query(first_page());
+    let mut all = Vec::new();
+    loop {
+        let (tokens, total) = store.list_client_tokens(org_id, &query).await?;
+        let done = tokens.is_empty();
+        all.extend(tokens);
+        if done || all.len() as u64 >= total {
+            return Ok(all);
+        }
+        query.page.number += 1;
+    }
+}
+
 /// Counts every row of the installation.
 pub async fn totals(store: &dyn Store) -> StoreResult<Totals> {
     let mut totals = Totals::default();
@@ -130,6 +157,7 @@ pub async fn totals(store: &dyn Store) -> StoreResult<Totals> {
             page: one,
         };
         totals.application_keys += store.list_application_keys(org.id, &app).await?.1;
+        totals.client_tokens += store.list_client_tokens(org.id, &token_query(one)).await?.1;
     }
     Ok(totals)
 }
@@ -218,6 +246,17 @@ async fn copy_org(
             break;
         }
         app.page.number += 1;
+    }
+    let mut tokens = token_query(first_page());
+    loop {
+        let (page, _) = from.list_client_tokens(org.id, &tokens).await?;
+        to.import_client_tokens(&page).await?;
+        totals.client_tokens += page.len() as u64;
+        copied(page.len() as u64);
+        if page.len() < PAGE as usize {
+            break;
+        }
+        tokens.page.number += 1;
     }
     Ok(())
 }

@@ -7,9 +7,11 @@ mod sqlite;
 
 use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery};
 use crate::domain::application_key::{ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery};
-use crate::domain::credential::{ApiKeyEntry, AppKeyEntry, Change, UserEntry};
+use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
+use crate::domain::credential::{ApiKeyEntry, AppKeyEntry, Change, ClientTokenEntry, UserEntry};
 use crate::domain::org::Org;
 use crate::domain::secret::KeyDigest;
+use crate::domain::session::Session;
 use crate::domain::user::{User, UserChange, UserQuery};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -89,6 +91,8 @@ pub trait Store: Send + Sync {
     async fn create_user(&self, user: &User) -> StoreResult<()>;
     async fn get_user(&self, org_id: Uuid, id: Uuid) -> StoreResult<User>;
     async fn find_user_by_email(&self, org_id: Uuid, email: &str) -> StoreResult<User>;
+    /// Every user with this (lowercased) email, in any organization: console sign-in.
+    async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>>;
     async fn users_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>>;
     async fn list_admins(&self, org_id: Uuid) -> StoreResult<Vec<User>>;
     /// One page of users, the number the query matched, and the organization's total.
@@ -148,6 +152,30 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<ApplicationKey>;
     async fn delete_application_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<()>;
 
+    async fn create_client_token(&self, token: &ClientToken) -> StoreResult<()>;
+    async fn get_client_token(&self, org_id: Uuid, id: Uuid) -> StoreResult<ClientToken>;
+    async fn find_client_token(&self, digest: &KeyDigest) -> StoreResult<Option<ClientToken>>;
+    /// One page of tokens and the number the filter matched.
+    async fn list_client_tokens(
+        &self,
+        org_id: Uuid,
+        query: &ClientTokenQuery,
+    ) -> StoreResult<(Vec<ClientToken>, u64)>;
+    async fn update_client_token(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        change: &ClientTokenChange,
+    ) -> StoreResult<ClientToken>;
+    async fn delete_client_token(&self, org_id: Uuid, id: Uuid) -> StoreResult<()>;
+
+    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    async fn get_session(&self, digest: &KeyDigest) -> StoreResult<Option<Session>>;
+    async fn touch_session(&self, digest: &KeyDigest, at: i64) -> StoreResult<()>;
+    async fn delete_session(&self, digest: &KeyDigest) -> StoreResult<()>;
+    /// Drops sessions created before `created_before` or idle since before `seen_before`.
+    async fn prune_sessions(&self, created_before: i64, seen_before: i64) -> StoreResult<u64>;
+
     /// The newest change-log position. Read it before paging through credentials and replay
     /// the log from it afterwards: rows changed meanwhile are then re-read.
     async fn change_seq(&self) -> StoreResult<i64>;
@@ -167,6 +195,11 @@ pub trait Store: Send + Sync {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<(Uuid, UserEntry)>>;
+    async fn client_token_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(KeyDigest, ClientTokenEntry)>>;
     /// Change-log entries after `seq`, oldest first, at most `limit`.
     async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>>;
     /// Drops change-log entries older than `before` (micros), keeping the newest one.
@@ -190,6 +223,13 @@ pub trait Store: Send + Sync {
     async fn import_application_keys(&self, keys: &[ApplicationKey]) -> StoreResult<()> {
         for key in keys {
             self.create_application_key(key, u64::MAX).await?;
+        }
+        Ok(())
+    }
+    /// Inserts copied client tokens as they are.
+    async fn import_client_tokens(&self, tokens: &[ClientToken]) -> StoreResult<()> {
+        for token in tokens {
+            self.create_client_token(token).await?;
         }
         Ok(())
     }

@@ -48,6 +48,8 @@ enum Perm {
     UserAccessInvite,
     UserAccessManage,
     ServiceAccountWrite,
+    ClientTokensRead,
+    ClientTokensWrite,
 }
 
 fn permission_of(method: &Method, path: &str) -> Perm {
@@ -56,8 +58,18 @@ fn permission_of(method: &Method, path: &str) -> Perm {
     match (m, path) {
         (
             "GET",
-            "/healthz" | "/ping" | "/metrics" | "/api/v1/validate" | "/api/v2/validate_keys",
+            "/healthz"
+            | "/ping"
+            | "/metrics"
+            | "/api/v1/validate"
+            | "/api/v1/validate_client_token"
+            | "/api/v2/validate_keys"
+            | "/"
+            | "/ui/{file}",
         ) => None,
+        (_, "/api/console/session") => None,
+        ("GET", p) if p.starts_with("/api/v2/client_tokens") => ClientTokensRead,
+        (_, p) if p.starts_with("/api/v2/client_tokens") => ClientTokensWrite,
         ("GET", p) if p.starts_with("/api/v2/api_keys") || p.starts_with("/api/v1/api_key") => {
             ApiKeysRead
         }
@@ -80,8 +92,15 @@ fn role_grants(case: Case, perm: Perm) -> bool {
     use Perm::*;
     match case {
         Case::Admin => true,
-        Case::Standard => matches!(perm, None | ApiKeysRead | UserAppKeys | UserAccessRead),
-        Case::ReadOnly => matches!(perm, None | UserAccessRead),
+        Case::Standard => matches!(
+            perm,
+            None | ApiKeysRead
+                | UserAppKeys
+                | UserAccessRead
+                | ClientTokensRead
+                | ClientTokensWrite
+        ),
+        Case::ReadOnly => matches!(perm, None | UserAccessRead | ClientTokensRead),
         // Scoped to dashboards_read only: no key-management permission is in scope.
         Case::NarrowScope => perm == None,
         _ => false,
@@ -105,6 +124,9 @@ fn expected(access: Access, perm: Perm, case: Case, method: &Method, v1: bool) -
         Access::ApiKey => StatusCode::FORBIDDEN,
         Access::KeyPair | Access::KeyPairOrQuery if role_grants(case, perm) => success,
         Access::KeyPair | Access::KeyPairOrQuery => StatusCode::FORBIDDEN,
+        // Keys are not client tokens, and keys are no console session.
+        Access::ClientToken => StatusCode::FORBIDDEN,
+        Access::Session => StatusCode::UNAUTHORIZED,
     }
 }
 
@@ -262,6 +284,7 @@ impl World {
         let mut path = template.to_owned();
         let mut body = None;
         let sa = &self.service_account;
+        path = path.replace("{file}", "app.js");
         if path.contains("{service_account_id}") {
             path = path.replace("{service_account_id}", sa);
         }
@@ -324,6 +347,14 @@ impl World {
                 json!({"data": {"id": id, "type": "application_keys", "attributes": {"name": unique("app")}}}),
             );
             path = path.replace("{app_key_id}", &id);
+        } else if path.contains("{client_token_id}") {
+            let token =
+                json!({"data": {"type": "client_tokens", "attributes": {"name": unique("ct")}}});
+            let id = created_id(s, "/api/v2/client_tokens", token).await;
+            body = Some(
+                json!({"data": {"id": id, "type": "client_tokens", "attributes": {"name": unique("ct")}}}),
+            );
+            path = path.replace("{client_token_id}", &id);
         } else if path.contains("{user_id}") {
             let email = format!("{}@example.com", unique("u"));
             let id = created_id(
@@ -347,6 +378,12 @@ impl World {
                 }
                 "/api/v2/service_accounts" => json!({"data": {"type": "users", "attributes": {
                     "email": format!("{}@example.com", unique("sa")), "service_account": true}}}),
+                "/api/v2/client_tokens" => {
+                    json!({"data": {"type": "client_tokens", "attributes": {"name": unique("ct")}}})
+                }
+                "/api/console/session" => {
+                    json!({"email": s.creds.email, "password": s.creds.password})
+                }
                 _ => app_key_body(),
             });
         }
@@ -383,7 +420,8 @@ async fn every_route_with_every_credential() {
             }
             let resp = req.send().await.expect("request");
             let status = resp.status();
-            let v1 = route.path.starts_with("/api/v1/") && route.path != "/api/v1/validate";
+            let v1 =
+                route.path.starts_with("/api/v1/") && !route.path.starts_with("/api/v1/validate");
             let want = expected(route.access, perm, case, &route.method, v1);
             if status != want {
                 let text = resp.text().await.unwrap_or_default();
@@ -419,9 +457,10 @@ async fn organizations_are_sealed_on_every_route() {
     let other = &world.other_org_own;
     let mut checked = 0;
     for route in table() {
-        if route.access == Access::Public
-            || route.access == Access::ApiKey
-            || !route.path.contains('{')
+        if matches!(
+            route.access,
+            Access::Public | Access::ApiKey | Access::ClientToken | Access::Session
+        ) || !route.path.contains('{')
         {
             continue;
         }

@@ -314,19 +314,41 @@ impl Server {
         )
     }
 
+    fn admin_command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command.args(["admin", "--data-dir"]).arg(self.dir.path());
+        if let Some(db) = &self.db {
+            command.args(["--database-url", db.url.as_str()]);
+        }
+        command.args(args);
+        command
+    }
+
+    /// Runs `keyplane admin ARGS` on this server's data dir, whatever its outcome.
+    pub fn admin_output(&self, args: &[&str]) -> std::process::Output {
+        self.admin_command(args)
+            .output()
+            .expect("run keyplane admin")
+    }
+
+    /// Runs `keyplane admin ARGS` with `input` on its stdin.
+    pub fn admin_stdin(&self, args: &[&str], input: &str) -> std::process::Output {
+        let mut child = self
+            .admin_command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run keyplane admin");
+        if let Some(mut stdin) = child.stdin.take() {
+            std::io::Write::write_all(&mut stdin, input.as_bytes()).expect("write stdin");
+        }
+        child.wait_with_output().expect("keyplane admin output")
+    }
+
     /// Runs `keyplane admin ARGS` on this server's data dir; it must succeed. Returns stdout.
     pub fn admin(&self, args: &[&str]) -> String {
-        let database: Vec<&str> = match &self.db {
-            Some(db) => vec!["--database-url", db.url.as_str()],
-            None => Vec::new(),
-        };
-        let out = Command::new(BIN)
-            .args(["admin", "--data-dir"])
-            .arg(self.dir.path())
-            .args(database)
-            .args(args)
-            .output()
-            .expect("run keyplane admin");
+        let out = self.admin_output(args);
         assert!(
             out.status.success(),
             "keyplane admin {args:?}: {}",
@@ -537,5 +559,62 @@ impl Drop for TestDb {
         if !matches!(dropped, Ok(Some(()))) {
             eprintln!("note: could not drop test database {}", self.name);
         }
+    }
+}
+
+/// A console session: the cookie and CSRF token a browser would hold after signing in.
+pub struct Console {
+    pub cookie: String,
+    pub csrf: String,
+    pub body: Value,
+}
+
+impl Server {
+    /// Signs in to the console; panics unless it succeeds.
+    pub async fn sign_in_as(&self, email: &str, password: &str) -> Console {
+        let resp = self
+            .http
+            .post(self.url("/api/console/session"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(resp.status(), StatusCode::CREATED, "sign-in failed");
+        let set_cookie = resp
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .expect("set-cookie")
+            .to_owned();
+        let cookie = set_cookie
+            .split(';')
+            .next()
+            .expect("cookie pair")
+            .to_owned();
+        let body: Value = resp.json().await.expect("session body");
+        let csrf = body["csrf_token"].as_str().expect("csrf_token").to_owned();
+        Console { cookie, csrf, body }
+    }
+
+    pub async fn sign_in(&self) -> Console {
+        self.sign_in_as(&self.creds.email, &self.creds.password)
+            .await
+    }
+
+    /// A request carrying the console's cookie and, for changes, its CSRF token.
+    pub fn console_req(
+        &self,
+        console: &Console,
+        method: Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        let mut req = self
+            .http
+            .request(method.clone(), self.url(path))
+            .header("cookie", &console.cookie);
+        if method != Method::GET {
+            req = req.header("x-csrf-token", &console.csrf);
+        }
+        req
     }
 }

@@ -1,6 +1,7 @@
 //! One integration-test binary. Every test starts a real `keyplane serve` process on port 0
 //! with a fresh data dir and talks to it over real HTTP.
 
+mod browser;
 mod helpers;
 
 mod api_keys;
@@ -8,6 +9,9 @@ mod application_keys;
 mod auth;
 mod auth_matrix;
 mod bad_input;
+mod client_tokens;
+mod console_browser;
+mod console_session;
 mod migrate;
 mod multi_node;
 mod official_client;

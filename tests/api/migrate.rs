@@ -2,7 +2,7 @@
 //! every key still valid on a PostgreSQL node with the same master key.
 
 use crate::helpers::*;
-use keyplane::store::copy::{all_api_keys, all_application_keys, all_users};
+use keyplane::store::copy::{all_api_keys, all_application_keys, all_client_tokens, all_users};
 use keyplane::store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -16,6 +16,7 @@ struct Made {
     app_key: String,
     api_keys: Vec<String>,
     app_keys: Vec<String>,
+    client_tokens: Vec<String>,
 }
 
 async fn call_as(
@@ -45,6 +46,7 @@ async fn populate(s: &Server, api: &str, app: &str, tag: &str) -> Made {
         app_key: app.to_owned(),
         api_keys: vec![api.to_owned()],
         app_keys: vec![app.to_owned()],
+        client_tokens: Vec::new(),
     };
     for i in 0..3 {
         let body = call_as(
@@ -74,6 +76,24 @@ async fn populate(s: &Server, api: &str, app: &str, tag: &str) -> Made {
         )
         .await;
         made.app_keys.push(
+            body["data"]["attributes"]["key"]
+                .as_str()
+                .expect("key")
+                .into(),
+        );
+    }
+    for i in 0..2 {
+        let body = call_as(
+            s,
+            api,
+            app,
+            Method::POST,
+            "/api/v2/client_tokens",
+            json!({"data": {"type": "client_tokens", "attributes": {
+                "name": format!("{tag} token {i}")}}}),
+        )
+        .await;
+        made.client_tokens.push(
             body["data"]["attributes"]["key"]
                 .as_str()
                 .expect("key")
@@ -163,6 +183,9 @@ async fn snapshot(store: &dyn Store) -> Vec<String> {
         for k in all_application_keys(store, org.id).await.expect("app keys") {
             rows.push(format!("{k:?} digest={}", hex(&k.digest.0)));
         }
+        for t in all_client_tokens(store, org.id).await.expect("tokens") {
+            rows.push(format!("{t:?} digest={}", hex(&t.digest.0)));
+        }
     }
     rows
 }
@@ -214,6 +237,7 @@ async fn an_embedded_installation_moves_to_postgres_with_every_key() {
         "{stdout}"
     );
     assert!(stdout.contains("3 organization(s)"), "{stdout}");
+    assert!(stdout.contains("6 client token(s)"), "{stdout}");
 
     let sqlite_url = format!("sqlite://{}", s.data_dir().join("keyplane.db").display());
     let from = keyplane::store::connect(&sqlite_url).await.expect("sqlite");
@@ -243,6 +267,13 @@ async fn an_embedded_installation_moves_to_postgres_with_every_key() {
                 .get(node.url("/api/v1/validate"))
                 .header("DD-API-KEY", key);
             assert_eq!(send(req).await.0, StatusCode::OK);
+        }
+        for token in &made.client_tokens {
+            let req = node
+                .http
+                .get(node.url("/api/v1/validate_client_token"))
+                .header("DD-CLIENT-TOKEN", token);
+            assert_eq!(send(req).await.0, StatusCode::OK, "a client token");
         }
         for app in &made.app_keys {
             let req = node

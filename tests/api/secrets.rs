@@ -57,6 +57,27 @@ async fn no_key_is_stored_in_plain_text_or_logged() {
         .await;
         secrets.push(key);
     }
+    // Client tokens and console sessions are kept the same way.
+    let token =
+        serde_json::json!({"data": {"type": "client_tokens", "attributes": {"name": "scan"}}});
+    let (_, token) = s
+        .call(Method::POST, "/api/v2/client_tokens", Some(token))
+        .await;
+    let token = token["data"]["attributes"]["key"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let check = s
+        .http
+        .get(s.url(&format!("/api/v1/validate_client_token?dd-api-key={token}")));
+    assert_eq!(send(check).await.0, StatusCode::OK);
+    secrets.push(token);
+    let console = s.sign_in().await;
+    let (status, _) = send(s.console_req(&console, Method::GET, "/api/v2/client_tokens")).await;
+    assert_eq!(status, StatusCode::OK);
+    let session = console.cookie.split_once('=').expect("cookie").1.to_owned();
+    secrets.push(session);
+    secrets.push(console.csrf.clone());
     // Wrong keys are not logged either.
     let wrong = "feedfacefeedfacefeedfacefeedface".to_owned();
     let req = s

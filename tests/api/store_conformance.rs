@@ -8,11 +8,15 @@ use keyplane::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyFilter, ApplicationKeyQuery,
     ApplicationKeySortField,
 };
+use keyplane::domain::client_token::{
+    ClientToken, ClientTokenChange, ClientTokenFilter, ClientTokenQuery, ClientTokenSortField,
+};
 use keyplane::domain::credential::ChangeKind;
 use keyplane::domain::list::{Page, Sort};
 use keyplane::domain::name::KeyName;
 use keyplane::domain::org::Org;
 use keyplane::domain::secret::{KeyDigest, Secret};
+use keyplane::domain::session::Session;
 use keyplane::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
 use keyplane::store::{Store, StoreError};
 use std::sync::Arc;
@@ -304,6 +308,7 @@ async fn users(store: Arc<dyn Store>) {
         name: Some("Robert".to_owned()),
         title: Some(None),
         disabled: None,
+        password_hash: None,
     };
     let updated = store
         .update_user(o.id, bob.id, &change, T0 + 10 * SECOND)
@@ -943,6 +948,269 @@ async fn usage(store: Arc<dyn Store>) {
     assert_eq!(got.last_used_at, Some(T0 + 6 * SECOND));
 }
 
+fn client_token(org: &Org, creator: &User, name: &str, at: i64) -> ClientToken {
+    let secret = Secret::random_hex(16);
+    ClientToken {
+        id: Uuid::new_v4(),
+        org_id: org.id,
+        name: name.to_owned(),
+        digest: secret.digest(),
+        sealed_key: vec![9, 9],
+        last4: secret.last4(),
+        created_by: creator.id,
+        modified_by: None,
+        created_at: at,
+        modified_at: at,
+    }
+}
+
+async fn client_tokens(store: Arc<dyn Store>) {
+    let store = &*store;
+    let (o, admin) = seeded(store).await;
+    let start = store.change_seq().await.expect("seq");
+    let tokens: Vec<_> = ["web", "Mobile", "rum"]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| client_token(&o, &admin, n, T0 + i as i64 * SECOND))
+        .collect();
+    for token in &tokens {
+        store.create_client_token(token).await.expect("create");
+    }
+    assert!(matches!(
+        store
+            .create_client_token(&client_token(&o, &admin, "web", T0))
+            .await,
+        Err(StoreError::Conflict("name"))
+    ));
+    let got = store
+        .get_client_token(o.id, tokens[1].id)
+        .await
+        .expect("get");
+    assert_eq!(
+        (got.name.as_str(), got.sealed_key.as_slice(), got.created_by),
+        ("Mobile", [9u8, 9].as_slice(), admin.id)
+    );
+    let found = store
+        .find_client_token(&tokens[2].digest)
+        .await
+        .expect("find");
+    assert_eq!(found.map(|t| t.id), Some(tokens[2].id));
+    assert!(matches!(
+        store.get_client_token(Uuid::new_v4(), tokens[0].id).await,
+        Err(StoreError::NotFound)
+    ));
+    let query = |field, descending, name: Option<&str>| ClientTokenQuery {
+        filter: ClientTokenFilter {
+            name_contains: name.map(str::to_owned),
+            ..ClientTokenFilter::default()
+        },
+        sort: Sort { field, descending },
+        page: Page { size: 2, number: 0 },
+    };
+    let (page, total) = store
+        .list_client_tokens(o.id, &query(ClientTokenSortField::Name, false, None))
+        .await
+        .expect("list");
+    assert_eq!(
+        (names(&page, |t| &t.name), total),
+        (vec!["Mobile".to_owned(), "rum".to_owned()], 3)
+    );
+    let (page, total) = store
+        .list_client_tokens(
+            o.id,
+            &query(ClientTokenSortField::CreatedAt, true, Some("M")),
+        )
+        .await
+        .expect("filtered");
+    assert_eq!(
+        (names(&page, |t| &t.name), total),
+        (vec!["rum".to_owned(), "Mobile".to_owned()], 2)
+    );
+    let rename = ClientTokenChange {
+        name: key_name("browser"),
+        modified_by: admin.id,
+        modified_at: T0 + 9 * SECOND,
+    };
+    let renamed = store
+        .update_client_token(o.id, tokens[0].id, &rename)
+        .await
+        .expect("rename");
+    assert_eq!(
+        (
+            renamed.name.as_str(),
+            renamed.modified_by,
+            renamed.modified_at
+        ),
+        ("browser", Some(admin.id), T0 + 9 * SECOND)
+    );
+    let clash = ClientTokenChange {
+        name: key_name("rum"),
+        ..rename.clone()
+    };
+    assert!(matches!(
+        store.update_client_token(o.id, tokens[0].id, &clash).await,
+        Err(StoreError::Conflict("name"))
+    ));
+    assert!(matches!(
+        store
+            .update_client_token(o.id, Uuid::new_v4(), &rename)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .delete_client_token(o.id, tokens[1].id)
+        .await
+        .expect("delete");
+    assert!(matches!(
+        store.delete_client_token(o.id, tokens[1].id).await,
+        Err(StoreError::NotFound)
+    ));
+    let log = store.changes_since(start, 100).await.expect("log");
+    assert_eq!(log.len(), 5, "3 creates, a rename, a delete");
+    assert!(log.iter().all(|c| c.kind == ChangeKind::ClientToken));
+    assert_eq!(log[4].digest, Some(tokens[1].digest));
+    let entries = store.client_token_entries(None, 10).await.expect("entries");
+    let mut want = vec![tokens[0].id, tokens[2].id];
+    want.sort();
+    assert_eq!(entries.iter().map(|e| e.1.id).collect::<Vec<_>>(), want);
+    let rest = store
+        .client_token_entries(Some(want[0]), 10)
+        .await
+        .expect("rest");
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].1.org_id, o.id);
+}
+
+async fn sessions(store: Arc<dyn Store>) {
+    let store = &*store;
+    let (o, admin) = seeded(store).await;
+    let bob = user(&o, "bob@acme.test", &[Role::Standard], T0);
+    store.create_user(&bob).await.expect("bob");
+    // The same email in another organization: sign-in sees both.
+    let other = org("other");
+    store.create_org(&other).await.expect("other");
+    let twin = user(&other, "bob@acme.test", &[], T0 + SECOND);
+    store.create_user(&twin).await.expect("twin");
+    let found = store
+        .users_by_email("bob@acme.test")
+        .await
+        .expect("by email");
+    assert_eq!(
+        found.iter().map(|u| u.id).collect::<Vec<_>>(),
+        [bob.id, twin.id]
+    );
+    assert!(store
+        .users_by_email("nobody@acme.test")
+        .await
+        .expect("none")
+        .is_empty());
+
+    let session = |u: &User, token: &str, at: i64| Session {
+        digest: KeyDigest::of(token),
+        user_id: u.id,
+        org_id: u.org_id,
+        created_at: at,
+        last_seen_at: at,
+    };
+    let a1 = session(&admin, "a1", T0);
+    let a2 = session(&admin, "a2", T0 + 10 * SECOND);
+    let b1 = session(&bob, "b1", T0);
+    let t1 = session(&twin, "t1", T0);
+    for s in [&a1, &a2, &b1, &t1] {
+        store.create_session(s).await.expect("session");
+    }
+    let got = store
+        .get_session(&a1.digest)
+        .await
+        .expect("get")
+        .expect("a1");
+    assert_eq!(
+        (got.user_id, got.org_id, got.created_at),
+        (admin.id, o.id, T0)
+    );
+    assert!(store
+        .get_session(&KeyDigest::of("none"))
+        .await
+        .expect("none")
+        .is_none());
+    store
+        .touch_session(&a1.digest, T0 + 5 * SECOND)
+        .await
+        .expect("touch");
+    store.touch_session(&a1.digest, T0).await.expect("older");
+    let got = store
+        .get_session(&a1.digest)
+        .await
+        .expect("get")
+        .expect("a1");
+    assert_eq!(got.last_seen_at, T0 + 5 * SECOND, "never moves back");
+
+    // A new password ends the user's sessions; the same password again does not.
+    let same = UserChange {
+        password_hash: admin.password_hash.clone(),
+        ..UserChange::default()
+    };
+    store
+        .update_user(o.id, admin.id, &same, T0)
+        .await
+        .expect("same password");
+    assert!(store.get_session(&a1.digest).await.expect("a1").is_some());
+    let new = UserChange {
+        password_hash: Some("$argon2id$another".to_owned()),
+        ..UserChange::default()
+    };
+    let updated = store
+        .update_user(o.id, admin.id, &new, T0)
+        .await
+        .expect("new password");
+    assert_eq!(updated.password_hash.as_deref(), Some("$argon2id$another"));
+    assert_eq!(
+        store
+            .get_user(o.id, admin.id)
+            .await
+            .expect("admin")
+            .password_hash
+            .as_deref(),
+        Some("$argon2id$another")
+    );
+    assert!(store.get_session(&a1.digest).await.expect("a1").is_none());
+    assert!(store.get_session(&a2.digest).await.expect("a2").is_none());
+    assert!(store.get_session(&b1.digest).await.expect("b1").is_some());
+    // So does disabling.
+    let disable = UserChange {
+        disabled: Some(true),
+        ..UserChange::default()
+    };
+    store
+        .update_user(o.id, bob.id, &disable, T0)
+        .await
+        .expect("disable");
+    assert!(store.get_session(&b1.digest).await.expect("b1").is_none());
+
+    let a3 = session(&admin, "a3", T0 + 20 * SECOND);
+    store.create_session(&a3).await.expect("a3");
+    store.delete_session(&t1.digest).await.expect("sign out");
+    store
+        .delete_session(&t1.digest)
+        .await
+        .expect("signing out twice is fine");
+    assert!(store.get_session(&t1.digest).await.expect("t1").is_none());
+    let old = session(&admin, "old", T0 - 100 * SECOND);
+    store.create_session(&old).await.expect("old");
+    let idle = session(&admin, "idle", T0 + 30 * SECOND);
+    store.create_session(&idle).await.expect("idle");
+    store
+        .touch_session(&a3.digest, T0 + 50 * SECOND)
+        .await
+        .expect("busy");
+    let pruned = store
+        .prune_sessions(T0 - 50 * SECOND, T0 + 40 * SECOND)
+        .await
+        .expect("prune");
+    assert_eq!(pruned, 2, "the old one and the idle one");
+    assert!(store.get_session(&a3.digest).await.expect("a3").is_some());
+}
+
 /// Rows copied by `keyplane migrate` land as they are, past the key limits, and the counts
 /// and the change log follow them as after ordinary writes.
 async fn imports(store: Arc<dyn Store>) {
@@ -980,6 +1248,15 @@ async fn imports(store: Arc<dyn Store>) {
         .await
         .expect("app keys");
     store.import_users(&[]).await.expect("empty batch");
+    let tokens: Vec<_> = (0..2)
+        .map(|i| client_token(&o, &admin, &format!("t{i}"), T0))
+        .collect();
+    store.import_client_tokens(&tokens).await.expect("tokens");
+    assert!(store
+        .find_client_token(&tokens[1].digest)
+        .await
+        .expect("token")
+        .is_some());
 
     let got = store.get_user(o.id, left.id).await.expect("left");
     assert_eq!(got.status, UserStatus::Disabled);
@@ -1010,14 +1287,14 @@ async fn imports(store: Arc<dyn Store>) {
         Err(StoreError::LimitReached { count: 3 })
     ));
     let log = store.changes_since(0, 100).await.expect("log");
-    assert_eq!(log.len(), 2 + 7 + 3);
+    assert_eq!(log.len(), 2 + 7 + 3 + 2);
     assert!(matches!(
         store.import_api_keys(&keys[..1]).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(
         store.changes_since(0, 100).await.expect("log").len(),
-        12,
+        14,
         "a failed batch writes nothing"
     );
 }
@@ -1211,6 +1488,8 @@ on_every_backend!(
     change_log,
     credential_entries,
     usage,
+    client_tokens,
+    sessions,
     imports,
     concurrent_writers,
     change_log_in_commit_order,

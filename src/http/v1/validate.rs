@@ -1,10 +1,16 @@
-//! `GET /api/v1/validate`: the Datadog Agent's hourly check of its API key.
+//! `GET /api/v1/validate`: the Datadog Agent's hourly check of its API key; and
+//! `GET /api/v1/validate_client_token`, the same for browser-intake proxies.
 
-use crate::auth::ValidApiKey;
+use crate::auth::{ValidApiKey, ValidClientToken};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 
 /// `{"valid":true}`; a static body, as this is the busiest route of all.
 pub async fn validate(_key: ValidApiKey) -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], r#"{"valid":true}"#)
+}
+
+/// `{"valid":true}` for a client token (API keys and application keys are refused).
+pub async fn validate_client_token(_token: ValidClientToken) -> impl IntoResponse {
     ([(CONTENT_TYPE, "application/json")], r#"{"valid":true}"#)
 }

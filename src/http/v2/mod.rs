@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod application_keys;
+pub mod client_tokens;
 pub mod roles;
 pub mod service_accounts;
 pub mod users;

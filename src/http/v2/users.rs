@@ -221,6 +221,7 @@ pub async fn update(
             .map(|t| t.map(|t| parse_text("title", t)).transpose())
             .transpose()?,
         disabled: attrs.disabled,
+        password_hash: None,
     };
     let user = services.update_user(&who, id, change).await?;
     Ok(user_document(&user).into_response())

@@ -6,6 +6,7 @@ use super::rows::{roles_text, scopes_json};
 use super::PostgresStore;
 use crate::domain::api_key::ApiKey;
 use crate::domain::application_key::ApplicationKey;
+use crate::domain::client_token::ClientToken;
 use crate::domain::name::fold;
 use crate::domain::user::User;
 use crate::store::StoreResult;
@@ -101,6 +102,32 @@ impl PostgresStore {
                     .push_bind(scopes.clone())
                     .push_bind(key.created_at)
                     .push_bind(key.last_used_at);
+            });
+            qb.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn insert_client_tokens(&self, tokens: &[ClientToken]) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        for chunk in tokens.chunks(ROWS_PER_INSERT) {
+            let mut qb = QueryBuilder::<Postgres>::new(
+                "INSERT INTO client_tokens (id, org_id, name, name_folded, digest, sealed_key, \
+                 last4, created_by, modified_by, created_at, modified_at) ",
+            );
+            qb.push_values(chunk, |mut row, token| {
+                row.push_bind(token.id)
+                    .push_bind(token.org_id)
+                    .push_bind(&token.name)
+                    .push_bind(fold(&token.name))
+                    .push_bind(token.digest.0.to_vec())
+                    .push_bind(&token.sealed_key)
+                    .push_bind(&token.last4)
+                    .push_bind(token.created_by)
+                    .push_bind(token.modified_by)
+                    .push_bind(token.created_at)
+                    .push_bind(token.modified_at);
             });
             qb.build().execute(&mut *tx).await?;
         }

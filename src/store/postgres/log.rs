@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 impl PostgresStore {
     /// Rows of `table` in id order after `after` (keyset paging: no OFFSET scans).
-    async fn page_by_id(
+    pub(super) async fn page_by_id(
         &self,
         table: &str,
         after: Option<Uuid>,

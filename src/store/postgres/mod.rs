@@ -11,21 +11,25 @@
 //! transactions under contention, while the lock just queues them, as SQLite's single
 //! writer does.
 
+mod client_tokens;
 mod feed;
 mod import;
 mod log;
 mod rows;
+mod sessions;
 
 use super::{ChangeFeed, Store, StoreError, StoreResult};
 use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField};
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
 };
-use crate::domain::credential::{ApiKeyEntry, AppKeyEntry, Change, UserEntry};
+use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
+use crate::domain::credential::{ApiKeyEntry, AppKeyEntry, Change, ClientTokenEntry, UserEntry};
 use crate::domain::list::{Page, Sort};
 use crate::domain::name::fold;
 use crate::domain::org::Org;
 use crate::domain::secret::KeyDigest;
+use crate::domain::session::Session;
 use crate::domain::user::{User, UserChange, UserQuery, UserSortField, UserStatus};
 use async_trait::async_trait;
 use rows::*;
@@ -215,6 +219,14 @@ impl Store for PostgresStore {
         user_from(&row)
     }
 
+    async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query("SELECT * FROM users WHERE email = $1 ORDER BY created_at, id")
+            .bind(email)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_from).collect()
+    }
+
     async fn users_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -295,10 +307,13 @@ impl Store for PostgresStore {
             Some(false) if user.disabled() => user.status = UserStatus::Active,
             _ => {}
         }
+        if let Some(hash) = &change.password_hash {
+            user.password_hash = Some(hash.clone());
+        }
         user.modified_at = modified_at;
         sqlx::query(
             "UPDATE users SET email = $1, handle = $2, name = $3, title = $4, status = $5, \
-             disabled = $6, modified_at = $7 WHERE org_id = $8 AND id = $9",
+             disabled = $6, password_hash = $7, modified_at = $8 WHERE org_id = $9 AND id = $10",
         )
         .bind(&user.email)
         .bind(&user.handle)
@@ -306,6 +321,7 @@ impl Store for PostgresStore {
         .bind(&user.title)
         .bind(user.status.as_str())
         .bind(user.disabled())
+        .bind(&user.password_hash)
         .bind(user.modified_at)
         .bind(org_id)
         .bind(id)
@@ -584,6 +600,59 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn create_client_token(&self, token: &ClientToken) -> StoreResult<()> {
+        self.insert_client_token(token).await
+    }
+
+    async fn get_client_token(&self, org_id: Uuid, id: Uuid) -> StoreResult<ClientToken> {
+        self.client_token(org_id, id).await
+    }
+
+    async fn find_client_token(&self, digest: &KeyDigest) -> StoreResult<Option<ClientToken>> {
+        self.client_token_by_digest(digest).await
+    }
+
+    async fn list_client_tokens(
+        &self,
+        org_id: Uuid,
+        query: &ClientTokenQuery,
+    ) -> StoreResult<(Vec<ClientToken>, u64)> {
+        self.client_token_page(org_id, query).await
+    }
+
+    async fn update_client_token(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        change: &ClientTokenChange,
+    ) -> StoreResult<ClientToken> {
+        self.rename_client_token(org_id, id, change).await
+    }
+
+    async fn delete_client_token(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
+        self.remove_client_token(org_id, id).await
+    }
+
+    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        self.insert_session(session).await
+    }
+
+    async fn get_session(&self, digest: &KeyDigest) -> StoreResult<Option<Session>> {
+        self.session(digest).await
+    }
+
+    async fn touch_session(&self, digest: &KeyDigest, at: i64) -> StoreResult<()> {
+        self.session_seen(digest, at).await
+    }
+
+    async fn delete_session(&self, digest: &KeyDigest) -> StoreResult<()> {
+        self.end_session(digest).await
+    }
+
+    async fn prune_sessions(&self, created_before: i64, seen_before: i64) -> StoreResult<u64> {
+        self.expire_sessions(created_before, seen_before).await
+    }
+
     async fn change_seq(&self) -> StoreResult<i64> {
         self.newest_seq().await
     }
@@ -612,6 +681,14 @@ impl Store for PostgresStore {
         self.user_page(after, limit).await
     }
 
+    async fn client_token_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(KeyDigest, ClientTokenEntry)>> {
+        self.client_token_page_by_id(after, limit).await
+    }
+
     async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>> {
         self.log_after(seq, limit).await
     }
@@ -630,6 +707,10 @@ impl Store for PostgresStore {
 
     async fn import_application_keys(&self, keys: &[ApplicationKey]) -> StoreResult<()> {
         self.insert_application_keys(keys).await
+    }
+
+    async fn import_client_tokens(&self, tokens: &[ClientToken]) -> StoreResult<()> {
+        self.insert_client_tokens(tokens).await
     }
 
     async fn record_usage(

@@ -144,7 +144,7 @@ fn push_contains(qb: &mut QueryBuilder<'_, Postgres>, column: &str, needle: Stri
 }
 
 /// The WHERE clause both key lists share: organization, name substring, creation window.
-fn push_key_filter(
+pub(super) fn push_key_filter(
     qb: &mut QueryBuilder<'_, Postgres>,
     org_id: Uuid,
     name_contains: &Option<String>,

@@ -1,16 +1,23 @@
 //! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, so a
 //! committed write (and so every acknowledged response) survives a crash or power loss.
 
+mod client_tokens;
+mod sessions;
+
 use super::{Store, StoreError, StoreResult};
 use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField};
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
 };
-use crate::domain::credential::{ApiKeyEntry, AppKeyEntry, Change, ChangeKind, UserEntry};
+use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
+use crate::domain::credential::{
+    ApiKeyEntry, AppKeyEntry, Change, ChangeKind, ClientTokenEntry, UserEntry,
+};
 use crate::domain::list::{Page, Sort};
 use crate::domain::name::fold;
 use crate::domain::org::Org;
 use crate::domain::secret::KeyDigest;
+use crate::domain::session::Session;
 use crate::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -422,6 +429,14 @@ impl Store for SqliteStore {
         user_from(&row)
     }
 
+    async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query("SELECT * FROM users WHERE email = ? ORDER BY created_at, id")
+            .bind(email)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_from).collect()
+    }
+
     async fn users_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -503,10 +518,13 @@ impl Store for SqliteStore {
             Some(false) if user.disabled() => user.status = UserStatus::Active,
             _ => {}
         }
+        if let Some(hash) = &change.password_hash {
+            user.password_hash = Some(hash.clone());
+        }
         user.modified_at = modified_at;
         sqlx::query(
             "UPDATE users SET email = ?, handle = ?, name = ?, title = ?, status = ?, \
-             disabled = ?, modified_at = ? WHERE org_id = ? AND id = ?",
+             disabled = ?, password_hash = ?, modified_at = ? WHERE org_id = ? AND id = ?",
         )
         .bind(&user.email)
         .bind(&user.handle)
@@ -514,6 +532,7 @@ impl Store for SqliteStore {
         .bind(&user.title)
         .bind(user.status.as_str())
         .bind(user.disabled())
+        .bind(&user.password_hash)
         .bind(user.modified_at)
         .bind(org_id.to_string())
         .bind(id.to_string())
@@ -783,6 +802,67 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn create_client_token(&self, token: &ClientToken) -> StoreResult<()> {
+        self.insert_client_token(token).await
+    }
+
+    async fn get_client_token(&self, org_id: Uuid, id: Uuid) -> StoreResult<ClientToken> {
+        self.client_token(org_id, id).await
+    }
+
+    async fn find_client_token(&self, digest: &KeyDigest) -> StoreResult<Option<ClientToken>> {
+        self.client_token_by_digest(digest).await
+    }
+
+    async fn list_client_tokens(
+        &self,
+        org_id: Uuid,
+        query: &ClientTokenQuery,
+    ) -> StoreResult<(Vec<ClientToken>, u64)> {
+        self.client_token_page(org_id, query).await
+    }
+
+    async fn update_client_token(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        change: &ClientTokenChange,
+    ) -> StoreResult<ClientToken> {
+        self.rename_client_token(org_id, id, change).await
+    }
+
+    async fn delete_client_token(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
+        self.remove_client_token(org_id, id).await
+    }
+
+    async fn client_token_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(KeyDigest, ClientTokenEntry)>> {
+        self.client_token_page_by_id(after, limit).await
+    }
+
+    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        self.insert_session(session).await
+    }
+
+    async fn get_session(&self, digest: &KeyDigest) -> StoreResult<Option<Session>> {
+        self.session(digest).await
+    }
+
+    async fn touch_session(&self, digest: &KeyDigest, at: i64) -> StoreResult<()> {
+        self.session_seen(digest, at).await
+    }
+
+    async fn delete_session(&self, digest: &KeyDigest) -> StoreResult<()> {
+        self.end_session(digest).await
+    }
+
+    async fn prune_sessions(&self, created_before: i64, seen_before: i64) -> StoreResult<u64> {
+        self.expire_sessions(created_before, seen_before).await
     }
 
     async fn change_seq(&self) -> StoreResult<i64> {

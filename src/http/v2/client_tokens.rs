@@ -1,0 +1,197 @@
+//! `/api/v2/client_tokens`: keyplane's client token resource, in the style of the v2 key
+//! resources (same envelope, paging, sorting, filters, name rules and errors).
+
+use crate::auth::Caller;
+use crate::domain::client_token::{
+    ClientToken, ClientTokenFilter, ClientTokenQuery, ClientTokenSortField,
+};
+use crate::domain::name::KeyName;
+use crate::domain::principal::Principal;
+use crate::domain::secret::Secret;
+use crate::domain::time;
+use crate::error::{Error, Result};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::jsonapi::{
+    Body, ChangedResource, Document, Included, ListDocument, NewResource, PageMeta, Relationship,
+};
+use crate::http::params::QueryParams;
+use crate::service::Services;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+const TYPE: &str = "client_tokens";
+const NOT_FOUND: &str = "Client token not found";
+const SORT_FIELDS: &[&str] = &["created_at", "last4", "modified_at", "name"];
+const INCLUDES: &[&str] = &["created_by", "modified_by"];
+
+pub type CreateRequest = Body<NewResource<Attributes>>;
+pub type UpdateRequest = Body<ChangedResource<Attributes>>;
+
+#[derive(Deserialize)]
+pub struct Attributes {
+    name: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Resource {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    attributes: ResourceAttributes,
+    relationships: Relationships,
+    id: Uuid,
+}
+
+#[derive(Serialize)]
+struct ResourceAttributes {
+    created_at: String,
+    key: String,
+    last4: String,
+    modified_at: String,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct Relationships {
+    created_by: Relationship,
+    modified_by: Relationship,
+}
+
+#[derive(Serialize)]
+struct ListMeta {
+    page: PageMeta,
+}
+
+fn resource(token: &ClientToken, secret: &Secret) -> Resource {
+    Resource {
+        kind: TYPE,
+        attributes: ResourceAttributes {
+            created_at: time::format(token.created_at),
+            key: secret.expose().to_owned(),
+            last4: token.last4.clone(),
+            modified_at: time::format(token.modified_at),
+            name: token.name.clone(),
+        },
+        relationships: Relationships {
+            created_by: Relationship::user(Some(token.created_by)),
+            modified_by: Relationship::user(token.modified_by),
+        },
+        id: token.id,
+    }
+}
+
+async fn included(
+    services: &Services,
+    who: &Principal,
+    tokens: &[&ClientToken],
+    include: &[String],
+) -> Result<Option<Vec<Included>>> {
+    if include.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<Uuid> = tokens
+        .iter()
+        .flat_map(|t| {
+            include.iter().filter_map(|item| match item.as_str() {
+                "created_by" => Some(t.created_by),
+                _ => t.modified_by,
+            })
+        })
+        .collect();
+    let users = services.users_by_ids(who.org_id, &ids).await?;
+    Ok(Some(Included::users(&users)))
+}
+
+fn token_id(raw: &str) -> Result<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| Error::NotFound(NOT_FOUND))
+}
+
+fn one(token: &ClientToken, secret: &Secret) -> Json<Document<Resource>> {
+    Json(Document::new(resource(token, secret)))
+}
+
+pub async fn create(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    ApiJson(body): ApiJson<CreateRequest>,
+) -> Result<Response> {
+    let attrs = body.data.attributes(TYPE)?;
+    let name = KeyName::required(attrs.name.as_deref())?;
+    let (token, secret) = services.create_client_token(&who, name).await?;
+    Ok((StatusCode::CREATED, one(&token, &secret)).into_response())
+}
+
+pub async fn get(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let id = token_id(&id)?;
+    let include = QueryParams::parse(query.as_deref()).include(INCLUDES)?;
+    let (token, secret) = services.get_client_token(&who, id).await?;
+    let doc = Document {
+        data: resource(&token, &secret),
+        included: included(&services, &who, &[&token], &include).await?,
+    };
+    Ok(Json(doc).into_response())
+}
+
+pub async fn list(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let params = QueryParams::parse(query.as_deref());
+    let query = ClientTokenQuery {
+        filter: ClientTokenFilter {
+            name_contains: params.get("filter").map(str::to_owned),
+            created_from: params.date("filter[created_at][start]")?,
+            created_to: params.date("filter[created_at][end]")?,
+        },
+        sort: params.sort(
+            ClientTokenSortField::Name,
+            SORT_FIELDS,
+            ClientTokenSortField::parse,
+        )?,
+        page: params.page()?,
+    };
+    let include = params.include(INCLUDES)?;
+    let (tokens, total) = services.list_client_tokens(&who, &query).await?;
+    let refs: Vec<&ClientToken> = tokens.iter().map(|(t, _)| t).collect();
+    let body = ListDocument {
+        included: included(&services, &who, &refs, &include).await?,
+        data: tokens.iter().map(|(t, s)| resource(t, s)).collect(),
+        meta: ListMeta {
+            page: PageMeta {
+                total_filtered_count: total,
+            },
+        },
+    };
+    Ok(Json(body).into_response())
+}
+
+pub async fn update(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<UpdateRequest>,
+) -> Result<Response> {
+    let id = token_id(&id)?;
+    let attrs = body.data.attributes(id, TYPE)?;
+    let name = KeyName::required(attrs.name.as_deref())?;
+    let (token, secret) = services.rename_client_token(&who, id, name).await?;
+    Ok(one(&token, &secret).into_response())
+}
+
+pub async fn delete(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode> {
+    services.revoke_client_token(&who, token_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
