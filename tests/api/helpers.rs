@@ -93,6 +93,13 @@ impl Server {
         server
     }
 
+    /// A server on SQLite whatever `KEYPLANE_TEST_BACKEND` says (a test of the embedded store).
+    pub async fn start_sqlite_with(args: &[&str]) -> Self {
+        let mut server = Self::launch(args, &[], None).await;
+        server.creds = read_creds(server.dir.path());
+        server
+    }
+
     /// Spawns a server in a fresh data dir, on `db` when given; its credentials are unset.
     async fn launch(args: &[&str], env: &[(&str, &str)], db: Option<TestDb>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");

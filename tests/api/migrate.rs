@@ -199,7 +199,7 @@ async fn an_embedded_installation_moves_to_postgres_with_every_key() {
     let Some(db) = TestDb::create().await else {
         return;
     };
-    let mut s = Server::start_with(&["--max-api-keys-per-org", "10"]).await;
+    let mut s = Server::start_sqlite_with(&["--max-api-keys-per-org", "10"]).await;
     let mut orgs = vec![populate(&s, &s.creds.api_key, &s.creds.app_key, "first").await];
     for name in ["second", "third"] {
         let out = s.admin(&[
