@@ -28,6 +28,8 @@ use usage::Usage;
 /// While change notifications are connected, how often the poller still confirms the index
 /// (a silent channel proves nothing on its own: its connection may be half-open).
 const CONFIRM_WHILE_NOTIFIED: Duration = Duration::from_secs(1);
+/// The longest one background catch-up may take before the poller gives up on it.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -96,13 +98,14 @@ impl Services {
         let mut poll_tick = tokio::time::interval(poll);
         let mut flush_tick = tokio::time::interval(flush);
         let mut prune_tick = tokio::time::interval(Duration::from_secs(600));
+        let mut stale = false;
         loop {
             tokio::select! {
-                _ = wake.notified() => self.follow_changes("notified").await,
+                _ = wake.notified() => stale = self.follow_changes("notified", stale).await,
                 _ = poll_tick.tick() => {
                     let notified = self.notifications.connected();
                     if !notified || self.index.lag() >= CONFIRM_WHILE_NOTIFIED {
-                        self.follow_changes("poll").await;
+                        stale = self.follow_changes("poll", stale).await;
                     }
                 }
                 _ = flush_tick.tick() => self.flush_usage().await,
@@ -123,9 +126,21 @@ impl Services {
         self.flush_usage().await;
     }
 
-    /// Applies the change log and publishes how current the index is.
-    async fn follow_changes(&self, trigger: &'static str) {
-        if let Err(err) = self.index.catch_up(&*self.store, &self.metrics).await {
+    /// Applies the change log and publishes how current the index is. Logs when the index
+    /// goes past the staleness bound (keys are refused from then on) and when it is back;
+    /// returns whether it is past the bound now.
+    async fn follow_changes(&self, trigger: &'static str, was_stale: bool) -> bool {
+        // Bounded, so an unreachable database (whose pool waits 10 s for a connection) cannot
+        // hold this loop past the staleness bound unnoticed. A cut-short catch-up keeps what
+        // it applied; the next one goes on from there.
+        let caught_up = tokio::time::timeout(
+            CATCH_UP_TIMEOUT,
+            self.index.catch_up(&*self.store, &self.metrics),
+        )
+        .await
+        .map_err(|_| Error::internal("timed out"))
+        .and_then(|done| done);
+        if let Err(err) = caught_up {
             tracing::warn!(
                 error = %err,
                 trigger,
@@ -134,12 +149,26 @@ impl Services {
                 "credential index catch-up failed"
             );
         }
-        self.metrics
-            .index_lag_seconds
-            .set(self.index.lag().as_secs_f64());
+        let lag = self.index.lag();
+        self.metrics.index_lag_seconds.set(lag.as_secs_f64());
         self.metrics
             .notifications_connected
             .set(i64::from(self.notifications.connected()));
+        let stale = lag > self.limits.max_staleness;
+        if stale && !was_stale {
+            tracing::error!(
+                lag_seconds = lag.as_secs_f64(),
+                backend = self.store.backend(),
+                "credential index cannot be confirmed current: refusing every key until it is"
+            );
+        } else if was_stale && !stale {
+            tracing::info!(
+                backend = self.store.backend(),
+                notifications = self.notifications.get().as_str(),
+                "credential index current again: accepting keys"
+            );
+        }
+        stale
     }
 
     async fn flush_usage(&self) {
