@@ -1,9 +1,11 @@
 //! Wiring: open the installation, bootstrap it on first start, serve until a signal.
 
-use crate::cli::{AdminArgs, AdminCommand, ServeArgs};
+use crate::cli::{AdminArgs, AdminCommand, AuditArgs, AuditCommand, ServeArgs};
 use crate::domain::secret::Secret;
 use crate::domain::session::SessionPolicy;
+use crate::http::ConnectionLimits;
 use crate::service::bootstrap::InitialCredentials;
+use crate::service::limits::{FailureLimit, RateLimit};
 use crate::service::{Limits, Services};
 use anyhow::Context;
 use std::future::Future;
@@ -20,23 +22,21 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 /// How long a node may fail to confirm its credential index before it refuses keys.
 const MAX_STALENESS: Duration = Duration::from_secs(5);
+/// The window in which a source's failed authentications are counted.
+const FAILURE_WINDOW: Duration = Duration::from_secs(10);
 
 /// Serves the API on an already-bound listener until `shutdown` resolves, then finishes
 /// the requests in flight.
 pub async fn run(
     listener: TcpListener,
     services: Services,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = crate::http::router(services);
-    // The peer address feeds the sign-in throttle (per source) and the request log.
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("serving HTTP")
+    crate::http::serve(listener, app, limits, shutdown)
+        .await
+        .context("serving HTTP")
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -47,6 +47,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             idle: Duration::from_secs(args.session_idle_timeout),
             absolute: Duration::from_secs(args.session_lifetime),
             secure_cookie: args.secure_cookies,
+        },
+        rate: RateLimit {
+            limit: args.rate_limit,
+            period: Duration::from_secs(args.rate_limit_period),
+        },
+        failures: FailureLimit {
+            free_failures: args.auth_failures_before_delay,
+            window: FAILURE_WINDOW,
         },
     };
     let services = args.store.open(limits).await?;
@@ -73,7 +81,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .await
         })
     };
-    run(listener, services, shutdown_signal()).await?;
+    let connections = ConnectionLimits {
+        header_read: Duration::from_secs(args.header_read_timeout),
+    };
+    run(listener, services, connections, shutdown_signal()).await?;
     // The background task writes the last usage counts before it ends.
     let _ = stop_background.send(true);
     if background.await.is_err() {
@@ -139,6 +150,48 @@ async fn shutdown_signal() {
     tracing::info!("shutdown signal received; finishing requests in flight");
 }
 
+/// Limits for the offline tools: they serve no requests.
+fn offline_limits(max_api_keys_per_org: u64) -> Limits {
+    Limits {
+        max_api_keys_per_org,
+        max_staleness: MAX_STALENESS,
+        sessions: SessionPolicy::default(),
+        rate: RateLimit {
+            limit: 0,
+            period: Duration::ZERO,
+        },
+        failures: FailureLimit {
+            free_failures: 0,
+            window: FAILURE_WINDOW,
+        },
+    }
+}
+
+pub async fn audit(args: AuditArgs) -> anyhow::Result<()> {
+    let services = args.store.open(offline_limits(u64::MAX)).await?;
+    match args.command {
+        AuditCommand::Verify => match services.verify_audit().await? {
+            Ok(count) => {
+                println!("audit trail intact: {count} records, every hash chained");
+                Ok(())
+            }
+            Err(broken) => {
+                use crate::domain::audit::Broken;
+                let what = match broken {
+                    Broken::Altered { seq } => format!("record {seq} was edited"),
+                    Broken::Unlinked { seq } => {
+                        format!("record {seq} does not follow its predecessor (a record was removed)")
+                    }
+                    Broken::Truncated { head_seq, last_seq } => format!(
+                        "the trail ends at record {last_seq} but its head says {head_seq} (records were cut)"
+                    ),
+                };
+                anyhow::bail!("audit trail BROKEN: {what}")
+            }
+        },
+    }
+}
+
 pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
     let max = match &args.command {
         AdminCommand::CreateApiKey {
@@ -147,14 +200,7 @@ pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
         } => *max_api_keys_per_org,
         _ => u64::MAX,
     };
-    let services = args
-        .store
-        .open(Limits {
-            max_api_keys_per_org: max,
-            max_staleness: MAX_STALENESS,
-            sessions: SessionPolicy::default(),
-        })
-        .await?;
+    let services = args.store.open(offline_limits(max)).await?;
     match args.command {
         AdminCommand::CreateOrganization { name, admin_email } => {
             let creds = services.create_organization(&name, &admin_email).await?;

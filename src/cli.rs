@@ -25,6 +25,24 @@ pub enum Command {
     /// Copy an embedded (SQLite) installation into an empty PostgreSQL database. Stop the
     /// server first. Keys stay encrypted with the installation's master key.
     Migrate(MigrateArgs),
+    /// The audit trail.
+    Audit(AuditArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Recompute the hash chain of every record; exits 1 naming the first edited, removed
+    /// or cut record.
+    Verify,
 }
 
 #[derive(Args, Debug)]
@@ -79,6 +97,31 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYPLANE_SESSION_LIFETIME", default_value_t = 43_200,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub session_lifetime: u64,
+
+    /// Requests each organization may make per endpoint group (API keys, application keys,
+    /// users, …) within --rate-limit-period on management endpoints; 0 turns limits off.
+    #[arg(long, env = "KEYPLANE_RATE_LIMIT", default_value_t = 1000)]
+    pub rate_limit: u32,
+
+    /// Length of a rate-limit window in seconds.
+    #[arg(long, env = "KEYPLANE_RATE_LIMIT_PERIOD", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate_limit_period: u64,
+
+    /// Failed authentications a source address may make per 10 seconds before each further
+    /// refusal is delayed (100 ms, doubling to 2 s); 0 turns the delay off.
+    #[arg(
+        long,
+        env = "KEYPLANE_AUTH_FAILURES_BEFORE_DELAY",
+        default_value_t = 50
+    )]
+    pub auth_failures_before_delay: u32,
+
+    /// Seconds a client may take to send a request's headers, and may stay idle between
+    /// requests on a kept-alive connection.
+    #[arg(long, env = "KEYPLANE_HEADER_READ_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout: u64,
 
     /// Mark the session cookie `Secure` (browsers then send it over HTTPS only). Turn it on
     /// when keyplane is reached through TLS, e.g. behind a load balancer.

@@ -57,6 +57,8 @@ pub struct Metrics {
     pub index_lag_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
     pub notifications_connected: Gauge,
     pub db_seconds: Family<OpLabels, Histogram>,
+    /// Audit records that could not be appended (each is also logged).
+    pub audit_failures: Counter,
 }
 
 impl Default for Metrics {
@@ -118,6 +120,12 @@ impl Default for Metrics {
             "Database latency by operation",
             db_seconds.clone(),
         );
+        let audit_failures = Counter::default();
+        registry.register(
+            "audit_append_failures",
+            "Audit records that could not be written",
+            audit_failures.clone(),
+        );
         Self {
             registry,
             requests,
@@ -129,6 +137,7 @@ impl Default for Metrics {
             index_lag_seconds,
             notifications_connected,
             db_seconds,
+            audit_failures,
         }
     }
 }

@@ -39,12 +39,13 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
     );
     eprintln!(
         "keyplane migrate: copying {} organization(s), {} user(s), {} API key(s), {} \
-         application key(s) and {} client token(s)",
+         application key(s), {} client token(s) and {} audit record(s)",
         expected.orgs,
         expected.users,
         expected.api_keys,
         expected.application_keys,
-        expected.client_tokens
+        expected.client_tokens,
+        expected.audit_records
     );
     let bar = ProgressBar::new(expected.rows());
     bar.set_style(

@@ -2,16 +2,17 @@
 //
 // Files: index.html, style.css, app.js (this: session, sign-in, shell, routing), api.js (fetch,
 // CSRF, errors), dom.js (DOM helpers, copy, dialogs), list.js (paged/sorted/searchable lists,
-// rename), keys.js (API Keys, Application Keys, Client Tokens), users.js (Users).
+// rename), keys.js (API Keys, Application Keys, Client Tokens), users.js (Users), audit.js
+// (Audit Trail).
 //
 // Hash routes: #/sign-in, #/api-keys, #/application-keys, #/application-keys/all,
-// #/client-tokens, #/users ("#/" and "" go to the first section the user may see).
+// #/client-tokens, #/users, #/audit ("#/" and "" go to the first section the user may see).
 //
 // data-testid reference (stable; browser tests rely on them)
 // ─ Shell: app-root, boot-loading, boot-error, boot-retry, skip-link, app-header, app-logo,
 //   header-org, header-user, signout-button, signout-error, main-nav, nav-api-keys,
-//   nav-application-keys, nav-client-tokens, nav-users, main, page-title, page-forbidden,
-//   page-not-found
+//   nav-application-keys, nav-client-tokens, nav-users, nav-audit (only with
+//   audit_logs_read), main, page-title, page-forbidden, page-not-found
 // ─ Sign-in (#/sign-in): signin-page, signin-form, signin-email, signin-password,
 //   signin-submit (text "Signing in…" and disabled while pending), signin-error, signin-notice
 //   (e.g. "Your session has expired, sign in again.")
@@ -51,17 +52,29 @@
 //   users-create-role-<slug of role name> (e.g. users-create-role-datadog-admin-role),
 //   users-create-roles-error, users-create-submit, users-create-error, users-create-success,
 //   users-create-forbidden.
+// ─ Audit Trail (#/audit, needs audit_logs_read): audit-page, audit-count, audit-filters
+//   (form), audit-filter-action, audit-filter-actor, audit-filter-from, audit-filter-to
+//   (datetime-local, local time), audit-filter-key, audit-filter-apply, audit-filter-clear,
+//   audit-actors-error (actor names could not be loaded); the list parts with P = audit
+//   (audit-list, audit-table, audit-loading, audit-empty, audit-error (also the filters'
+//   own errors), audit-retry, audit-pager, audit-prev, audit-next, audit-page-info,
+//   audit-page-size; no search, no sort: newest first); audit-row (data-id = sequence
+//   number, data-action = e.g. api_key.revoke) with cell-time (<time datetime>),
+//   cell-action, cell-actor, cell-target (row-target: short id button, full id in its
+//   title, shows only that target's events), cell-source.
 
 import { request, setCsrfToken, setUnauthorizedHandler, errorMessage, EXPIRED } from './api.js';
 import { h, field, errorBox, setBusy, focusQuietly } from './dom.js';
 import { apiKeysPage, applicationKeysPage, clientTokensPage } from './keys.js';
 import { usersPage, forgetRoles } from './users.js';
+import { auditPage } from './audit.js';
 
 const SECTIONS = [
   { path: '/api-keys', label: 'API Keys', what: 'API keys', testid: 'nav-api-keys', allowed: (can) => can('api_keys_read') },
   { path: '/application-keys', label: 'Application Keys', what: 'application keys', testid: 'nav-application-keys', allowed: (can) => can('user_app_keys') || can('org_app_keys_read') },
   { path: '/client-tokens', label: 'Client Tokens', what: 'client tokens', testid: 'nav-client-tokens', allowed: (can) => can('client_tokens_read') },
   { path: '/users', label: 'Users', what: 'users', testid: 'nav-users', allowed: (can) => can('user_access_read') },
+  { path: '/audit', label: 'Audit Trail', what: 'the audit trail', testid: 'nav-audit', allowed: (can) => can('audit_logs_read') },
 ];
 
 const root = document.getElementById('app');
@@ -317,6 +330,8 @@ function renderShell(path) {
     }
   } else if (section.path === '/client-tokens') {
     page = clientTokensPage(app);
+  } else if (section.path === '/audit') {
+    page = auditPage(app);
   } else {
     page = usersPage(app);
   }

@@ -19,6 +19,8 @@ const SEARCH_DELAY_MS = 300;
  *   load({ page, size, sort, filter, signal }) → { items, filtered, total?, context? },
  *   actions(item, row) → [Node] (row actions; omit for none),
  *   onLoad(result, state), emptyText(filter) → string,
+ *   toolbar: Node shown instead of the search box and sort select (a page's own filters),
+ *   rowData(item) → { key: value } extra data-* attributes of each row,
  * })
  */
 export class ListView {
@@ -132,7 +134,7 @@ export class ListView {
 
     this.el = h('section', { class: 'list', testid: `${prefix}-list`, 'aria-labelledby': headingId },
       h('div', { class: 'list-head' }, this.heading, this.cfg.headerExtra || null),
-      h('div', { class: 'list-toolbar' }, searchForm, sortField),
+      h('div', { class: 'list-toolbar' }, this.cfg.toolbar || [searchForm, sortField]),
       this.status,
       h('div', { class: 'list-error-row' }, this.error, this.retry),
       h('div', { class: 'table-wrap' }, this.table),
@@ -301,6 +303,7 @@ export class Row {
     this.tr.dataset.id = this.item.id;
     this.tr.dataset.name = this.name;
     this.detailTr.dataset.id = this.item.id;
+    if (this.list.cfg.rowData) Object.assign(this.tr.dataset, this.list.cfg.rowData(this.item));
     this.cells = new Map();
     const cells = columns.map((column) => {
       const td = h('td', {

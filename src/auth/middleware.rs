@@ -5,10 +5,11 @@ use super::{credentials, session, Access, API_KEY_HEADER, APP_KEY_HEADER, CLIENT
 use crate::domain::secret::Secret;
 use crate::error::Error;
 use crate::service::Services;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
 
 fn header(parts: &Parts, name: &str) -> Option<String> {
     parts
@@ -101,8 +102,28 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| *peer);
     if let Err(err) = check(&services, access, &mut parts).await {
+        if matches!(err, Error::Forbidden | Error::ApiKeyRequired) {
+            // A source that keeps presenting unknown keys waits for its refusals; valid
+            // requests never reach this branch, so they are never slowed.
+            if let Some(peer) = peer {
+                let (delay, burst_began) = services.penalty.failed(peer.ip());
+                if burst_began {
+                    services.audit_failure_burst(peer.ip().to_string()).await;
+                }
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
         return err.into_response();
+    }
+    if let (Some(Caller(who)), Some(peer)) = (parts.extensions.get_mut::<Caller>(), peer) {
+        who.source = Some(peer.ip().to_string());
     }
     next.run(Request::from_parts(parts, body)).await
 }

@@ -41,25 +41,8 @@ pub struct ClientTokenChange {
     pub modified_at: Micros,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientTokenSortField {
-    CreatedAt,
-    Last4,
-    ModifiedAt,
-    Name,
-}
-
-impl ClientTokenSortField {
-    pub fn parse(field: &str) -> Option<Self> {
-        match field.to_ascii_lowercase().as_str() {
-            "created_at" => Some(Self::CreatedAt),
-            "last4" => Some(Self::Last4),
-            "modified_at" => Some(Self::ModifiedAt),
-            "name" => Some(Self::Name),
-            _ => None,
-        }
-    }
-}
+/// Client tokens sort by the same fields as API keys.
+pub use super::api_key::ApiKeySortField as ClientTokenSortField;
 
 #[derive(Debug, Clone, Default)]
 pub struct ClientTokenFilter {

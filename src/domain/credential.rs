@@ -4,18 +4,15 @@ use super::secret::KeyDigest;
 use super::user::Role;
 use uuid::Uuid;
 
+/// A credential that names an organization and nothing more: an API key or a client token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKeyEntry {
+pub struct OrgKeyEntry {
     pub id: Uuid,
     pub org_id: Uuid,
 }
 
-/// A client token: it names an organization and nothing more.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientTokenEntry {
-    pub id: Uuid,
-    pub org_id: Uuid,
-}
+pub type ApiKeyEntry = OrgKeyEntry;
+pub type ClientTokenEntry = OrgKeyEntry;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppKeyEntry {

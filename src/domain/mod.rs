@@ -3,6 +3,7 @@
 
 pub mod api_key;
 pub mod application_key;
+pub mod audit;
 pub mod client_token;
 pub mod credential;
 pub mod list;

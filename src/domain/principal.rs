@@ -14,6 +14,8 @@ pub struct Principal {
     pub app_key_id: Option<Uuid>,
     /// The application key's scopes; `None` means all of the owner's permissions.
     pub scopes: Option<Vec<String>>,
+    /// The client's address, for the audit trail.
+    pub source: Option<String>,
 }
 
 impl Principal {

@@ -78,10 +78,11 @@ pub enum Permission {
     ServiceAccountWrite,
     ClientTokensRead,
     ClientTokensWrite,
+    AuditLogsRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::ApiKeysRead,
         Permission::ApiKeysWrite,
         Permission::ApiKeysDelete,
@@ -94,6 +95,7 @@ impl Permission {
         Permission::ServiceAccountWrite,
         Permission::ClientTokensRead,
         Permission::ClientTokensWrite,
+        Permission::AuditLogsRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -111,6 +113,7 @@ impl Permission {
             ServiceAccountWrite => "service_account_write",
             ClientTokensRead => "client_tokens_read",
             ClientTokensWrite => "client_tokens_write",
+            AuditLogsRead => "audit_logs_read",
         }
     }
 }

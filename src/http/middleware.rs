@@ -1,5 +1,6 @@
 //! Request logging and response headers.
 
+use super::error::error_response;
 use crate::error::Error;
 use crate::metrics::RequestLabels;
 use crate::service::Services;
@@ -10,10 +11,10 @@ use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
     X_FRAME_OPTIONS,
 };
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// One line per request. It names the route template, never the raw path or query
 /// string: v1 puts keys in paths and the Agent puts `api_key=` in the query.
@@ -62,13 +63,25 @@ pub async fn headers(req: Request, next: Next) -> Response {
 /// Reads the whole (bounded) body before routing. A request answered early, by auth (403)
 /// or a content-type check (415), has then still been read in full, so the connection stays
 /// usable for keep-alive; otherwise the server closes it and a pooling client can race it.
+/// A body slower than `BODY_TIMEOUT` is refused, so a client trickling bytes cannot hold a
+/// connection and a task for ever.
 pub async fn read_body(req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    match axum::body::to_bytes(body, super::MAX_BODY_BYTES).await {
-        Ok(bytes) => {
+    let read = tokio::time::timeout(
+        BODY_TIMEOUT,
+        axum::body::to_bytes(body, super::MAX_BODY_BYTES),
+    );
+    match read.await {
+        Ok(Ok(bytes)) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
-        Err(_) => Error::TooLarge("Request body is too large".to_owned()).into_response(),
+        Ok(Err(_)) => Error::TooLarge("Request body is too large".to_owned()).into_response(),
+        Err(_) => error_response(
+            StatusCode::REQUEST_TIMEOUT,
+            "The request body was not received in time",
+        ),
     }
 }
+
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);

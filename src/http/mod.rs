@@ -13,6 +13,8 @@ pub mod routes;
 
 mod health;
 mod middleware;
+mod rate_limit;
+mod server;
 
 use crate::auth::middleware::authenticate;
 use crate::service::Services;
@@ -24,12 +26,22 @@ use error::error_response;
 /// Bodies are small JSON documents; anything larger is refused before it is buffered.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+pub use server::{serve, ConnectionLimits};
+
 pub fn router(services: Services) -> Router {
     let mut router = Router::new();
     for route in routes::table() {
         let auth =
             axum::middleware::from_fn_with_state((services.clone(), route.access), authenticate);
-        router = router.route(route.path, route.handler.route_layer(auth));
+        let limit = axum::middleware::from_fn_with_state(
+            (services.clone(), rate_limit::group(route.path)),
+            rate_limit::limit,
+        );
+        // The last layer added runs first: authenticate, then count the caller's organization.
+        router = router.route(
+            route.path,
+            route.handler.route_layer(limit).route_layer(auth),
+        );
     }
     router
         .fallback(|| async { error_response(StatusCode::NOT_FOUND, "Not found") })

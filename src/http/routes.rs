@@ -192,6 +192,8 @@ pub fn table() -> Vec<RouteDef> {
             KeyPair,
             client_tokens::delete,
         ),
+        // The audit trail
+        get("/api/v2/audit/events", KeyPair, v2::audit::list),
         // The web console: its page, its files and its sign-in
         get("/", Public, console::assets::index),
         get("/ui/{file}", Public, console::assets::asset),

@@ -5,6 +5,7 @@ use super::{all_pages, unexpected, Services};
 use crate::domain::api_key::{
     ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField, DEFAULT_CATEGORY, MAX_CATEGORY_CHARS,
 };
+use crate::domain::audit::Action;
 use crate::domain::list::Sort;
 use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
@@ -101,7 +102,10 @@ impl Services {
         new: NewApiKey,
     ) -> Result<(ApiKey, Secret)> {
         who.require(Permission::ApiKeysWrite)?;
-        self.insert_api_key(who.org_id, who.user_id, new).await
+        let created = self.insert_api_key(who.org_id, who.user_id, new).await?;
+        self.audit(who, Action::ApiKeyCreated, Some(created.0.id))
+            .await;
+        Ok(created)
     }
 
     /// The key with its secret, as Datadog's GET returns it.
@@ -162,6 +166,7 @@ impl Services {
             .await
             .map_err(|e| self.map_api_key_error(who.org_id, change.name.as_str(), e))?;
         self.refresh_credentials().await;
+        self.audit(who, Action::ApiKeyRenamed, Some(id)).await;
         self.with_secret(key)
     }
 
@@ -172,6 +177,7 @@ impl Services {
             .await
             .map_err(|e| self.map_api_key_error(who.org_id, "", e))?;
         self.refresh_credentials().await;
+        self.audit(who, Action::ApiKeyRevoked, Some(id)).await;
         Ok(())
     }
 

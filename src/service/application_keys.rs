@@ -7,6 +7,7 @@ use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
     MAX_PER_USER,
 };
+use crate::domain::audit::Action;
 use crate::domain::list::Sort;
 use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
@@ -224,8 +225,12 @@ impl Services {
                 return Err(Error::invalid("the service account is disabled"));
             }
         }
-        self.insert_application_key(who.org_id, owner, name, scopes)
-            .await
+        let created = self
+            .insert_application_key(who.org_id, owner, name, scopes)
+            .await?;
+        self.audit(who, Action::ApplicationKeyCreated, Some(created.0.id))
+            .await;
+        Ok(created)
     }
 
     pub async fn get_application_key(
@@ -270,6 +275,8 @@ impl Services {
             .await
             .map_err(|e| self.app_key_error(name.as_deref().unwrap_or_default(), e))?;
         self.refresh_credentials().await;
+        self.audit(who, Action::ApplicationKeyChanged, Some(id))
+            .await;
         let secret = self.revealed(surface, &key).await?;
         Ok((key, secret))
     }
@@ -287,6 +294,8 @@ impl Services {
             .await
             .map_err(|e| self.app_key_error("", e))?;
         self.refresh_credentials().await;
+        self.audit(who, Action::ApplicationKeyRevoked, Some(id))
+            .await;
         Ok(())
     }
 }

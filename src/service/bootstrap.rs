@@ -4,6 +4,7 @@
 use super::api_keys::NewApiKey;
 use super::users::{hash_password, parse_email};
 use super::{unexpected, Services};
+use crate::domain::audit::Action;
 use crate::domain::name::KeyName;
 use crate::domain::org::Org;
 use crate::domain::secret::Secret;
@@ -142,9 +143,11 @@ impl Services {
             None => self.recovery_admin(None).await?,
             Some(e) => self.enabled_user(e).await?,
         };
-        let (_, secret) = self
+        let (key, secret) = self
             .insert_application_key(owner.org_id, owner.id, KeyName::parse(key_name)?, None)
             .await?;
+        self.audit_cli(owner.org_id, Action::ApplicationKeyCreated, Some(key.id))
+            .await;
         Ok((owner, secret))
     }
 
@@ -174,7 +177,9 @@ impl Services {
             category: None,
             remote_config_read_enabled: None,
         };
-        let (_, secret) = self.insert_api_key(admin.org_id, admin.id, new).await?;
+        let (key, secret) = self.insert_api_key(admin.org_id, admin.id, new).await?;
+        self.audit_cli(admin.org_id, Action::ApiKeyCreated, Some(key.id))
+            .await;
         Ok((admin, secret))
     }
 }

@@ -2,6 +2,7 @@
 //! and the check browser-intake proxies call.
 
 use super::{unexpected, Services};
+use crate::domain::audit::Action;
 use crate::domain::client_token::{self, ClientToken, ClientTokenChange, ClientTokenQuery};
 use crate::domain::credential::ClientTokenEntry;
 use crate::domain::name::KeyName;
@@ -52,6 +53,7 @@ impl Services {
             .await
             .map_err(|e| map_error(name.as_str(), e))?;
         self.refresh_credentials().await;
+        self.audit(who, Action::ClientTokenCreated, Some(id)).await;
         Ok((token, secret))
     }
 
@@ -106,6 +108,7 @@ impl Services {
             .await
             .map_err(|e| map_error(change.name.as_str(), e))?;
         self.refresh_credentials().await;
+        self.audit(who, Action::ClientTokenRenamed, Some(id)).await;
         self.with_token(token)
     }
 
@@ -116,6 +119,7 @@ impl Services {
             .await
             .map_err(|e| map_error("", e))?;
         self.refresh_credentials().await;
+        self.audit(who, Action::ClientTokenRevoked, Some(id)).await;
         Ok(())
     }
 

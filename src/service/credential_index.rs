@@ -215,6 +215,7 @@ impl CredentialIndex {
                     roles: owner.roles.clone(),
                     app_key_id: Some(app_key.id),
                     scopes: app_key.scopes.clone(),
+                    source: None,
                 },
                 org_key.id,
             )),

@@ -3,9 +3,11 @@
 
 pub mod api_keys;
 pub mod application_keys;
+pub mod audit;
 pub mod bootstrap;
 pub mod client_tokens;
 pub mod credential_index;
+pub mod limits;
 pub mod notifications;
 pub mod orgs;
 pub mod sessions;
@@ -37,6 +39,8 @@ pub struct Limits {
     /// How long the credential index may go unconfirmed before keys are refused.
     pub max_staleness: Duration,
     pub sessions: SessionPolicy,
+    pub rate: limits::RateLimit,
+    pub failures: limits::FailureLimit,
 }
 
 /// Everything a use case needs, cheap to clone into each request.
@@ -51,6 +55,8 @@ pub struct Services {
     /// Whether this node hears of other nodes' writes as they commit.
     pub notifications: Arc<FeedStatus>,
     pub throttle: Arc<sessions::SignInThrottle>,
+    pub rate: Arc<limits::RateLimiter>,
+    pub penalty: Arc<limits::FailurePenalty>,
 }
 
 impl Services {
@@ -67,6 +73,8 @@ impl Services {
             metrics,
             notifications: Arc::default(),
             throttle: Arc::default(),
+            rate: Arc::new(limits::RateLimiter::new(limits.rate)),
+            penalty: Arc::new(limits::FailurePenalty::new(limits.failures)),
         })
     }
 

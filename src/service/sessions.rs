@@ -3,6 +3,7 @@
 
 use super::users::{hash_password, parse_email};
 use super::{unexpected, Services};
+use crate::domain::audit::Action;
 use crate::domain::principal::Principal;
 use crate::domain::secret::{KeyDigest, Secret};
 use crate::domain::session::{self, Session, SessionPolicy};
@@ -218,6 +219,7 @@ impl Services {
             roles: user.roles,
             app_key_id: None,
             scopes: None,
+            source: None,
         };
         Ok((principal, session))
     }
@@ -263,10 +265,14 @@ impl Services {
             password_hash: Some(hash_password(password)?),
             ..UserChange::default()
         };
-        self.store
+        let updated = self
+            .store
             .update_user(user.org_id, user.id, &change, time::now())
             .await
-            .map_err(unexpected)
+            .map_err(unexpected)?;
+        self.audit_cli(user.org_id, Action::PasswordSet, Some(user.id))
+            .await;
+        Ok(updated)
     }
 
     /// Drops sessions past their idle or absolute expiry.

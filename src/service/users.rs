@@ -2,6 +2,7 @@
 //! Disabling a user deletes its application keys at once; the API keys it created stay.
 
 use super::{unexpected, Services};
+use crate::domain::audit::Action;
 use crate::domain::principal::Principal;
 use crate::domain::time;
 use crate::domain::user::{Permission, Role, User, UserChange, UserQuery, UserStatus};
@@ -108,12 +109,16 @@ impl Services {
 
     pub async fn create_user(&self, who: &Principal, new: NewUser) -> Result<User> {
         who.require(Permission::UserAccessInvite)?;
-        self.insert_user(who.org_id, new, false).await
+        let user = self.insert_user(who.org_id, new, false).await?;
+        self.audit(who, Action::UserCreated, Some(user.id)).await;
+        Ok(user)
     }
 
     pub async fn create_service_account(&self, who: &Principal, new: NewUser) -> Result<User> {
         who.require(Permission::ServiceAccountWrite)?;
-        self.insert_user(who.org_id, new, true).await
+        let user = self.insert_user(who.org_id, new, true).await?;
+        self.audit(who, Action::UserCreated, Some(user.id)).await;
+        Ok(user)
     }
 
     pub async fn get_user(&self, who: &Principal, id: Uuid) -> Result<User> {
@@ -157,6 +162,12 @@ impl Services {
             .await
             .map_err(|e| self.map_user_error(id, change.email.as_deref(), e))?;
         self.refresh_credentials().await;
+        let action = if user.disabled() && !target.disabled() {
+            Action::UserDisabled
+        } else {
+            Action::UserChanged
+        };
+        self.audit(who, action, Some(id)).await;
         Ok(user)
     }
 

@@ -26,11 +26,17 @@ pub struct Totals {
     pub api_keys: u64,
     pub application_keys: u64,
     pub client_tokens: u64,
+    pub audit_records: u64,
 }
 
 impl Totals {
     pub fn rows(&self) -> u64 {
-        self.orgs + self.users + self.api_keys + self.application_keys + self.client_tokens
+        self.orgs
+            + self.users
+            + self.api_keys
+            + self.application_keys
+            + self.client_tokens
+            + self.audit_records
     }
 }
 
@@ -159,6 +165,8 @@ pub async fn totals(store: &dyn Store) -> StoreResult<Totals> {
         totals.application_keys += store.list_application_keys(org.id, &app).await?.1;
         totals.client_tokens += store.list_client_tokens(org.id, &token_query(one)).await?.1;
     }
+    let head = store.audit_head().await?.map(|(seq, _)| seq).unwrap_or(0);
+    totals.audit_records = u64::try_from(head).unwrap_or(0);
     Ok(totals)
 }
 
@@ -167,6 +175,10 @@ pub async fn totals(store: &dyn Store) -> StoreResult<Totals> {
 pub enum CopyError {
     #[error("the target database already holds {0} organization(s); migrate copies only into an empty database")]
     TargetNotEmpty(u64),
+    #[error("the target's audit trail is not empty; migrate copies only into an empty database")]
+    TargetHasAudit,
+    #[error("audit record {0} did not chain to the same hash in the target")]
+    AuditChain(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -182,11 +194,42 @@ pub async fn copy_installation(
     if present > 0 {
         return Err(CopyError::TargetNotEmpty(present));
     }
+    if to.audit_head().await?.is_some() {
+        return Err(CopyError::TargetHasAudit);
+    }
     let mut totals = Totals::default();
     for org in from.list_orgs().await? {
         copy_org(from, to, &org, &mut totals, &mut copied).await?;
     }
+    copy_audit(from, to, &mut totals, &mut copied).await?;
     Ok(totals)
+}
+
+/// The audit trail, in chain order. Appending the same events in the same order onto an
+/// empty trail yields the same positions and hashes, so the chain still verifies; each
+/// record is checked as it lands.
+async fn copy_audit(
+    from: &dyn Store,
+    to: &dyn Store,
+    totals: &mut Totals,
+    copied: &mut impl FnMut(u64),
+) -> Result<(), CopyError> {
+    let mut after = 0;
+    loop {
+        let page = from.audit_records(after, PAGE).await?;
+        for record in &page {
+            let landed = to.append_audit(&record.event).await?;
+            if (landed.seq, landed.hash) != (record.seq, record.hash) {
+                return Err(CopyError::AuditChain(record.seq));
+            }
+            after = record.seq;
+        }
+        totals.audit_records += page.len() as u64;
+        copied(page.len() as u64);
+        if page.len() < PAGE as usize {
+            return Ok(());
+        }
+    }
 }
 
 async fn copy_org(

@@ -50,6 +50,7 @@ enum Perm {
     ServiceAccountWrite,
     ClientTokensRead,
     ClientTokensWrite,
+    AuditLogsRead,
 }
 
 fn permission_of(method: &Method, path: &str) -> Perm {
@@ -68,6 +69,7 @@ fn permission_of(method: &Method, path: &str) -> Perm {
             | "/ui/{file}",
         ) => None,
         (_, "/api/console/session") => None,
+        ("GET", "/api/v2/audit/events") => AuditLogsRead,
         ("GET", p) if p.starts_with("/api/v2/client_tokens") => ClientTokensRead,
         (_, p) if p.starts_with("/api/v2/client_tokens") => ClientTokensWrite,
         ("GET", p) if p.starts_with("/api/v2/api_keys") || p.starts_with("/api/v1/api_key") => {

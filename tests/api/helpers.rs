@@ -321,6 +321,18 @@ impl Server {
         )
     }
 
+    /// Runs `keyplane COMMAND --data-dir DIR SUBCOMMAND…` (e.g. `audit verify`).
+    pub fn admin_command_output(&self, args: &[&str]) -> std::process::Output {
+        let (command, rest) = args.split_first().expect("a command");
+        Command::new(BIN)
+            .arg(command)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .args(rest)
+            .output()
+            .expect("run keyplane")
+    }
+
     fn admin_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(BIN);
         command.args(["admin", "--data-dir"]).arg(self.dir.path());

@@ -3,14 +3,17 @@
 
 mod browser;
 mod helpers;
+mod limits;
 
 mod api_keys;
 mod application_keys;
+mod audit;
 mod auth;
 mod auth_matrix;
 mod bad_input;
 mod client_tokens;
 mod console_browser;
+mod console_browser_audit;
 mod console_session;
 mod migrate;
 mod multi_node;

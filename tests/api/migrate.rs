@@ -246,7 +246,29 @@ async fn an_embedded_installation_moves_to_postgres_with_every_key() {
     assert!(before.len() > 40, "{}", before.len());
     assert_eq!(before, after, "every row arrives as it was");
     assert!(to.change_seq().await.expect("seq") > 0);
+    let (chain_from, chain_to) = (
+        from.audit_records(0, 10_000).await.expect("audit"),
+        to.audit_records(0, 10_000).await.expect("audit"),
+    );
+    assert!(chain_from.len() > 10, "{}", chain_from.len());
+    assert_eq!(format!("{chain_from:?}"), format!("{chain_to:?}"));
+    assert_eq!(
+        from.audit_head().await.expect("head"),
+        to.audit_head().await.expect("head")
+    );
     drop((from, to));
+    let verify = Command::new(BIN)
+        .args(["audit", "--data-dir"])
+        .arg(s.data_dir())
+        .args(["--database-url", &db.url, "verify"])
+        .output()
+        .expect("keyplane audit verify");
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
 
     // A second run finds data and refuses, changing nothing.
     let again = migrate(&s.data_dir(), &db.url);

@@ -2,6 +2,7 @@
 
 use crate::auth::session::{clear_cookie, set_cookie};
 use crate::auth::{Caller, ConsoleSession};
+use crate::domain::audit::Action;
 use crate::domain::principal::Principal;
 use crate::domain::session::{csrf_token, Session};
 use crate::domain::time;
@@ -101,7 +102,11 @@ pub async fn create(
         roles: signed_in.user.roles.clone(),
         app_key_id: None,
         scopes: None,
+        source: Some(peer.ip().to_string()),
     };
+    services
+        .audit(&who, Action::SignedIn, Some(signed_in.user.id))
+        .await;
     let token = signed_in.token.expose();
     let json = body(&services, &who, &signed_in.session, token).await?;
     let cookie = set_cookie(&services.session_policy(), token);

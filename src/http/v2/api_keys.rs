@@ -3,15 +3,15 @@
 use crate::auth::Caller;
 use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
 use crate::domain::name::KeyName;
-use crate::domain::principal::Principal;
 use crate::domain::secret::Secret;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::jsonapi::{
-    Body, ChangedResource, Document, Included, ListDocument, NewResource, PageMeta, Relationship,
+    Body, ChangedResource, Document, ListDocument, NewResource, PageMeta, Relationship,
 };
 use crate::http::params::QueryParams;
+use crate::http::v2::creators_included;
 use crate::service::api_keys::{parse_category, NewApiKey};
 use crate::service::Services;
 use axum::extract::{RawQuery, State};
@@ -127,29 +127,6 @@ fn resource(key: &ApiKey, secret: Option<&Secret>, with_usage: bool) -> Resource
     }
 }
 
-/// The users that `include=created_by,modified_by` asks for (the store returns each once).
-async fn included(
-    services: &Services,
-    who: &Principal,
-    keys: &[&ApiKey],
-    include: &[String],
-) -> Result<Option<Vec<Included>>> {
-    if include.is_empty() {
-        return Ok(None);
-    }
-    let ids: Vec<Uuid> = keys
-        .iter()
-        .flat_map(|key| {
-            include.iter().filter_map(|item| match item.as_str() {
-                "created_by" => Some(key.created_by),
-                _ => key.modified_by,
-            })
-        })
-        .collect();
-    let users = services.users_by_ids(who.org_id, &ids).await?;
-    Ok(Some(Included::users(&users)))
-}
-
 /// Datadog answers 404 for an id that is not a UUID at all.
 fn key_id(raw: &str) -> Result<Uuid> {
     Uuid::parse_str(raw).map_err(|_| Error::NotFound(NOT_FOUND))
@@ -187,7 +164,13 @@ pub async fn get(
     let (key, secret) = services.get_api_key(&who, id).await?;
     let doc = Document {
         data: resource(&key, Some(&secret), true),
-        included: included(&services, &who, &[&key], &include).await?,
+        included: creators_included(
+            &services,
+            &who,
+            [(key.created_by, key.modified_by)].into_iter(),
+            &include,
+        )
+        .await?,
     };
     Ok(Json(doc).into_response())
 }
@@ -213,9 +196,14 @@ pub async fn list(
     };
     let include = params.include(INCLUDES)?;
     let (keys, total) = services.list_api_keys(&who, &query).await?;
-    let refs: Vec<&ApiKey> = keys.iter().collect();
     let body = ListDocument {
-        included: included(&services, &who, &refs, &include).await?,
+        included: creators_included(
+            &services,
+            &who,
+            keys.iter().map(|k| (k.created_by, k.modified_by)),
+            &include,
+        )
+        .await?,
         data: keys.iter().map(|k| resource(k, None, true)).collect(),
         meta: ListMeta {
             page: PageMeta {

@@ -6,15 +6,15 @@ use crate::domain::client_token::{
     ClientToken, ClientTokenFilter, ClientTokenQuery, ClientTokenSortField,
 };
 use crate::domain::name::KeyName;
-use crate::domain::principal::Principal;
 use crate::domain::secret::Secret;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::jsonapi::{
-    Body, ChangedResource, Document, Included, ListDocument, NewResource, PageMeta, Relationship,
+    Body, ChangedResource, Document, ListDocument, NewResource, PageMeta, Relationship,
 };
 use crate::http::params::QueryParams;
+use crate::http::v2::creators_included;
 use crate::service::Services;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -83,28 +83,6 @@ fn resource(token: &ClientToken, secret: &Secret) -> Resource {
     }
 }
 
-async fn included(
-    services: &Services,
-    who: &Principal,
-    tokens: &[&ClientToken],
-    include: &[String],
-) -> Result<Option<Vec<Included>>> {
-    if include.is_empty() {
-        return Ok(None);
-    }
-    let ids: Vec<Uuid> = tokens
-        .iter()
-        .flat_map(|t| {
-            include.iter().filter_map(|item| match item.as_str() {
-                "created_by" => Some(t.created_by),
-                _ => t.modified_by,
-            })
-        })
-        .collect();
-    let users = services.users_by_ids(who.org_id, &ids).await?;
-    Ok(Some(Included::users(&users)))
-}
-
 fn token_id(raw: &str) -> Result<Uuid> {
     Uuid::parse_str(raw).map_err(|_| Error::NotFound(NOT_FOUND))
 }
@@ -135,7 +113,13 @@ pub async fn get(
     let (token, secret) = services.get_client_token(&who, id).await?;
     let doc = Document {
         data: resource(&token, &secret),
-        included: included(&services, &who, &[&token], &include).await?,
+        included: creators_included(
+            &services,
+            &who,
+            [(token.created_by, token.modified_by)].into_iter(),
+            &include,
+        )
+        .await?,
     };
     Ok(Json(doc).into_response())
 }
@@ -161,9 +145,14 @@ pub async fn list(
     };
     let include = params.include(INCLUDES)?;
     let (tokens, total) = services.list_client_tokens(&who, &query).await?;
-    let refs: Vec<&ClientToken> = tokens.iter().map(|(t, _)| t).collect();
     let body = ListDocument {
-        included: included(&services, &who, &refs, &include).await?,
+        included: creators_included(
+            &services,
+            &who,
+            tokens.iter().map(|(t, _)| (t.created_by, t.modified_by)),
+            &include,
+        )
+        .await?,
         data: tokens.iter().map(|(t, s)| resource(t, s)).collect(),
         meta: ListMeta {
             page: PageMeta {

@@ -2,14 +2,43 @@
 
 pub mod api_keys;
 pub mod application_keys;
+pub mod audit;
 pub mod client_tokens;
 pub mod roles;
 pub mod service_accounts;
 pub mod users;
 
 use crate::auth::Caller;
+use crate::domain::principal::Principal;
+use crate::error::Result;
+use crate::http::jsonapi::Included;
+use crate::service::Services;
 use axum::Json;
 use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// The users that `include=created_by,modified_by` asks for, given each record's creator and
+/// last modifier (the store returns each user once).
+pub(crate) async fn creators_included(
+    services: &Services,
+    who: &Principal,
+    records: impl Iterator<Item = (Uuid, Option<Uuid>)>,
+    include: &[String],
+) -> Result<Option<Vec<Included>>> {
+    if include.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<Uuid> = records
+        .flat_map(|(created_by, modified_by)| {
+            include.iter().filter_map(move |item| match item.as_str() {
+                "created_by" => Some(created_by),
+                _ => modified_by,
+            })
+        })
+        .collect();
+    let users = services.users_by_ids(who.org_id, &ids).await?;
+    Ok(Some(Included::users(&users)))
+}
 
 /// `GET /api/v2/validate_keys`: the API and application key pair is valid.
 pub async fn validate_keys(_: Caller) -> Json<Value> {

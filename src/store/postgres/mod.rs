@@ -11,6 +11,7 @@
 //! transactions under contention, while the lock just queues them, as SQLite's single
 //! writer does.
 
+mod audit;
 mod client_tokens;
 mod feed;
 mod import;
@@ -23,6 +24,7 @@ use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField}
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
 };
+use crate::domain::audit::{AuditEvent, AuditQuery, AuditRecord, Hash};
 use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
 use crate::domain::credential::{ApiKeyEntry, AppKeyEntry, Change, ClientTokenEntry, UserEntry};
 use crate::domain::list::{Page, Sort};
@@ -651,6 +653,26 @@ impl Store for PostgresStore {
 
     async fn prune_sessions(&self, created_before: i64, seen_before: i64) -> StoreResult<u64> {
         self.expire_sessions(created_before, seen_before).await
+    }
+
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
+        self.append_audit_event(event).await
+    }
+
+    async fn list_audit(
+        &self,
+        org_id: Uuid,
+        query: &AuditQuery,
+    ) -> StoreResult<(Vec<AuditRecord>, u64)> {
+        self.audit_page(org_id, query).await
+    }
+
+    async fn audit_records(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+        self.audit_chain_page(after_seq, limit).await
+    }
+
+    async fn audit_head(&self) -> StoreResult<Option<(i64, Hash)>> {
+        self.audit_head_row().await
     }
 
     async fn change_seq(&self) -> StoreResult<i64> {

@@ -4,7 +4,6 @@ use super::{digest_col, direction, opt_uuid_col, push_key_filter, uuid_col, Sqli
 use crate::domain::client_token::{
     ClientToken, ClientTokenChange, ClientTokenQuery, ClientTokenSortField,
 };
-use crate::domain::credential::ClientTokenEntry;
 use crate::domain::name::fold;
 use crate::domain::secret::KeyDigest;
 use crate::store::{StoreError, StoreResult};
@@ -133,22 +132,5 @@ impl SqliteStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
-    }
-
-    pub(super) async fn client_token_page_by_id(
-        &self,
-        after: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<(KeyDigest, ClientTokenEntry)>> {
-        let rows = self.page_by_id("client_tokens", after, limit).await?;
-        rows.iter()
-            .map(|row| {
-                let entry = ClientTokenEntry {
-                    id: uuid_col(row, "id")?,
-                    org_id: uuid_col(row, "org_id")?,
-                };
-                Ok((digest_col(row)?, entry))
-            })
-            .collect()
     }
 }

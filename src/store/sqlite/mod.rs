@@ -1,6 +1,7 @@
 //! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, so a
 //! committed write (and so every acknowledged response) survives a crash or power loss.
 
+mod audit;
 mod client_tokens;
 mod sessions;
 
@@ -9,9 +10,10 @@ use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField}
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
 };
+use crate::domain::audit::{AuditEvent, AuditQuery, AuditRecord, Hash};
 use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
 use crate::domain::credential::{
-    ApiKeyEntry, AppKeyEntry, Change, ChangeKind, ClientTokenEntry, UserEntry,
+    ApiKeyEntry, AppKeyEntry, Change, ChangeKind, ClientTokenEntry, OrgKeyEntry, UserEntry,
 };
 use crate::domain::list::{Page, Sort};
 use crate::domain::name::fold;
@@ -99,6 +101,25 @@ impl SqliteStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?)
+    }
+
+    /// Digest and organization of each key of `table` (API keys, client tokens), by id.
+    async fn org_key_entries(
+        &self,
+        table: &str,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(KeyDigest, OrgKeyEntry)>> {
+        let rows = self.page_by_id(table, after, limit).await?;
+        rows.iter()
+            .map(|row| {
+                let entry = OrgKeyEntry {
+                    id: uuid_col(row, "id")?,
+                    org_id: uuid_col(row, "org_id")?,
+                };
+                Ok((digest_col(row)?, entry))
+            })
+            .collect()
     }
 
     /// The writer slot, for a write that is a single (implicitly transactional) statement.
@@ -842,7 +863,7 @@ impl Store for SqliteStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<(KeyDigest, ClientTokenEntry)>> {
-        self.client_token_page_by_id(after, limit).await
+        self.org_key_entries("client_tokens", after, limit).await
     }
 
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
@@ -865,6 +886,26 @@ impl Store for SqliteStore {
         self.expire_sessions(created_before, seen_before).await
     }
 
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
+        self.append_audit_event(event).await
+    }
+
+    async fn list_audit(
+        &self,
+        org_id: Uuid,
+        query: &AuditQuery,
+    ) -> StoreResult<(Vec<AuditRecord>, u64)> {
+        self.audit_page(org_id, query).await
+    }
+
+    async fn audit_records(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+        self.audit_chain_page(after_seq, limit).await
+    }
+
+    async fn audit_head(&self) -> StoreResult<Option<(i64, Hash)>> {
+        self.audit_head_row().await
+    }
+
     async fn change_seq(&self) -> StoreResult<i64> {
         let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
             .fetch_one(&self.pool)
@@ -877,16 +918,7 @@ impl Store for SqliteStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<(KeyDigest, ApiKeyEntry)>> {
-        let rows = self.page_by_id("api_keys", after, limit).await?;
-        rows.iter()
-            .map(|row| {
-                let entry = ApiKeyEntry {
-                    id: uuid_col(row, "id")?,
-                    org_id: uuid_col(row, "org_id")?,
-                };
-                Ok((digest_col(row)?, entry))
-            })
-            .collect()
+        self.org_key_entries("api_keys", after, limit).await
     }
 
     async fn app_key_entries(
