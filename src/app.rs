@@ -3,6 +3,7 @@
 use crate::cli::{AdminArgs, AdminCommand, AuditArgs, AuditCommand, ServeArgs};
 use crate::domain::secret::Secret;
 use crate::domain::session::SessionPolicy;
+use crate::error::Error;
 use crate::http::ConnectionLimits;
 use crate::service::bootstrap::InitialCredentials;
 use crate::service::limits::{FailureLimit, RateLimit};
@@ -62,9 +63,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    if let Some(creds) = services.bootstrap_if_empty().await? {
-        let path = args.store.credentials_path();
-        write_credentials(&path, &creds)?;
+    let path = args.store.credentials_path();
+    let keep =
+        |creds: &InitialCredentials| write_credentials(&path, creds).map_err(Error::Internal);
+    if let Some(creds) = services.bootstrap_if_empty(keep).await? {
         print_first_start(&creds, &path, addr);
         tracing::info!(path = %path.display(), "first start: initial credentials written");
     }
@@ -105,6 +107,11 @@ fn write_credentials(path: &Path, creds: &InitialCredentials) -> anyhow::Result<
     file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     file.write_all(creds.env_file().as_bytes())?;
     file.sync_all()?;
+    // The file's directory entry too: the database commit that follows makes these the only
+    // credentials that will work.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
     Ok(())
 }
 

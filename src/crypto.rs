@@ -73,15 +73,34 @@ pub fn load_or_create_master_key(path: &Path, create: bool) -> anyhow::Result<[u
         }
         let mut key = [0u8; 32];
         OsRng.fill_bytes(&mut key);
+        // Written aside and linked into place, so a crash never leaves a partial key file
+        // (which every later start would refuse); linking fails if another process won.
+        let mut suffix = [0u8; 8];
+        OsRng.fill_bytes(&mut suffix);
+        let aside = path.with_extension(format!("tmp-{}", hex::encode(suffix)));
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(path)
-            .with_context(|| format!("creating master key file {}", path.display()))?;
+            .open(&aside)
+            .with_context(|| format!("creating master key file {}", aside.display()))?;
         writeln!(file, "{}", hex::encode(key))?;
         file.sync_all()?;
-        return Ok(key);
+        let linked = std::fs::hard_link(&aside, path);
+        let _ = std::fs::remove_file(&aside);
+        match linked {
+            Ok(()) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::File::open(dir)?.sync_all()?;
+                }
+                return Ok(key);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("creating master key file {}", path.display()))
+            }
+        }
     }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading master key file {}", path.display()))?;

@@ -203,3 +203,342 @@ mod tests {
             .is_err());
     }
 }
+
+/// Properties over arbitrary and structured query strings: parsing never panics and follows
+/// the rules above (sizes in range or a 400; percent-encoded and plain names mean the same;
+/// the last non-empty value wins). `PROPTEST_CASES` sets the number of cases (default 256).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NAMES: &[&str] = &[
+        "page[size]",
+        "page[number]",
+        "sort",
+        "sort_dir",
+        "filter",
+        "filter[created_at][start]",
+        "filter[created_at][end]",
+        "filter[modified_at][start]",
+        "filter[remote_config_read_enabled]",
+        "filter[owned_by]",
+        "filter[category]",
+        "include",
+    ];
+
+    fn sort_field(s: &str) -> Option<&'static str> {
+        ["name", "created_at", "last4"]
+            .into_iter()
+            .find(|f| f.eq_ignore_ascii_case(s))
+    }
+
+    /// Everything a list handler may ask of the parameters, in a comparable form.
+    fn outcome(params: &QueryParams) -> Vec<String> {
+        let mut seen: Vec<String> = NAMES
+            .iter()
+            .map(|n| format!("{n}={:?}", params.get(n)))
+            .collect();
+        seen.push(format!("{:?}", params.page().map_err(|e| e.to_string())));
+        seen.push(format!(
+            "{:?}",
+            params.page_within(100, 100).map_err(|e| e.to_string())
+        ));
+        seen.push(format!(
+            "{:?}",
+            params.page_within(10, 1000).map_err(|e| e.to_string())
+        ));
+        seen.push(format!(
+            "{:?}",
+            params
+                .sort("name", &["name", "created_at", "last4"], sort_field)
+                .map_err(|e| e.to_string())
+        ));
+        for name in ["filter[created_at][start]", "filter[created_at][end]"] {
+            seen.push(format!(
+                "{:?}",
+                params.date(name).map_err(|e| e.to_string())
+            ));
+        }
+        seen.push(format!(
+            "{:?}",
+            params
+                .boolean("filter[remote_config_read_enabled]")
+                .map_err(|e| e.to_string())
+        ));
+        seen.push(format!(
+            "{:?}",
+            params.uuid("filter[owned_by]").map_err(|e| e.to_string())
+        ));
+        seen.push(format!(
+            "{:?}",
+            params
+                .include(&["created_by", "modified_by"])
+                .map_err(|e| e.to_string())
+        ));
+        seen
+    }
+
+    /// `text` as a query-string component, each byte plain or percent-encoded as `style`
+    /// picks (bytes that cannot be plain are always encoded; a space may be `+`).
+    fn encode(text: &str, style: &[u8]) -> String {
+        let mut out = String::new();
+        for (i, b) in text.bytes().enumerate() {
+            let pick = style.get(i % style.len().max(1)).copied().unwrap_or(0) % 3;
+            let must = matches!(b, b'&' | b'=' | b'%' | b'+' | b'#') || !(0x20..0x7f).contains(&b);
+            match (b, pick, must) {
+                (b' ', 0, _) => out.push('+'),
+                (_, 0, false) => out.push(char::from(b)),
+                (_, 2, _) => out.push_str(&format!("%{b:02x}")),
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+        out
+    }
+
+    fn canonical(pairs: &[(String, String)]) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => proptest::sample::select(NAMES).prop_map(str::to_owned),
+            1 => any::<String>(),
+            1 => "[a-z_]{1,8}(\\[[a-z_]{0,8}\\]){0,3}",
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<u8>().prop_map(|n| n.to_string()),
+            any::<u32>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            "[+-]?[0-9]{1,60}",
+            "[0-9]{0,3}[.eE_ ][0-9]{0,3}",
+            "-?(name|NAME|Created_At|last4|modified_at|secret)",
+            "(true|false|TRUE|yes|0|1)",
+            "(created_by|modified_by|owned_by|,| ){0,4}",
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2}))?",
+            any::<String>(),
+            Just(String::new()),
+        ]
+    }
+
+    /// What `value` of `page[size]`/`page[number]` must give, from the rule's own words: a
+    /// decimal integer (Rust's `u32` syntax: digits, one optional `+`) within the bounds.
+    fn expected_integer(value: &str, min: u64, max: u64) -> Option<u32> {
+        let digits = value.strip_prefix('+').unwrap_or(value);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let significant = digits.trim_start_matches('0');
+        if significant.len() > 19 {
+            return None;
+        }
+        let n: u64 = if significant.is_empty() {
+            0
+        } else {
+            significant.parse().ok()?
+        };
+        (min..=max)
+            .contains(&n)
+            .then(|| u32::try_from(n).ok())
+            .flatten()
+    }
+
+    /// Runs a property with proptest's configuration (`PROPTEST_CASES`) and prints how many
+    /// cases it ran, shrinking included.
+    fn check<S: Strategy>(
+        name: &str,
+        strategy: S,
+        test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+    ) {
+        let runs = std::sync::atomic::AtomicUsize::new(0);
+        let config = ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        };
+        let mut runner = proptest::test_runner::TestRunner::new(config);
+        let result = runner.run(&strategy, |value| {
+            runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            test(value)
+        });
+        println!("property {name}: {} cases", runs.into_inner());
+        if let Err(e) = result {
+            panic!("{name}: {e}");
+        }
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics() {
+        check("arbitrary_text_never_panics", any::<String>(), |raw| {
+            let params = QueryParams::parse(Some(&raw));
+            let _ = outcome(&params);
+            if let Ok(page) = params.page() {
+                prop_assert!((1..=MAX_PAGE_SIZE).contains(&page.size));
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn arbitrary_bytes_percent_encoded_never_panic() {
+        check(
+            "arbitrary_bytes_percent_encoded_never_panic",
+            (proptest::collection::vec(any::<u8>(), 0..64), name()),
+            |(bytes, name)| {
+                // Invalid UTF-8 arrives percent-encoded; it decodes lossily, never panics.
+                let encoded: String = bytes.iter().map(|b| format!("%{b:02X}")).collect();
+                let params =
+                    QueryParams::parse(Some(&format!("{}={encoded}", encode(&name, &[1]))));
+                let _ = outcome(&params);
+                Ok(())
+            },
+        );
+    }
+
+    #[test]
+    fn encoded_and_plain_names_mean_the_same() {
+        check(
+            "encoded_and_plain_names_mean_the_same",
+            (
+                proptest::collection::vec((name(), value()), 0..8),
+                proptest::collection::vec(any::<u8>(), 1..16),
+            ),
+            |(pairs, style)| {
+                let plain = QueryParams::parse(Some(&canonical(&pairs)));
+                let mixed: Vec<String> = pairs
+                    .iter()
+                    .map(|(n, v)| format!("{}={}", encode(n, &style), encode(v, &style[1..])))
+                    .collect();
+                let mixed = QueryParams::parse(Some(&mixed.join("&")));
+                prop_assert_eq!(outcome(&plain), outcome(&mixed));
+                Ok(())
+            },
+        );
+    }
+
+    #[test]
+    fn the_last_non_empty_value_wins() {
+        check(
+            "the_last_non_empty_value_wins",
+            (
+                proptest::collection::vec(value(), 1..6),
+                proptest::sample::select(NAMES),
+            ),
+            |(values, name)| {
+                let pairs: Vec<(String, String)> = values
+                    .iter()
+                    .map(|v| (name.to_owned(), v.clone()))
+                    .collect();
+                let all = QueryParams::parse(Some(&canonical(&pairs)));
+                let last: Vec<(String, String)> = values
+                    .iter()
+                    .rev()
+                    .find(|v| !v.is_empty())
+                    .map(|v| vec![(name.to_owned(), v.clone())])
+                    .unwrap_or_default();
+                let one = QueryParams::parse(Some(&canonical(&last)));
+                prop_assert_eq!(outcome(&all), outcome(&one));
+                Ok(())
+            },
+        );
+    }
+
+    #[test]
+    fn page_sizes_are_in_range_or_refused() {
+        check(
+            "page_sizes_are_in_range_or_refused",
+            (value(), value(), 1u32..2000),
+            |(size, number, max)| {
+                let pairs = [
+                    ("page[size]".to_owned(), size.clone()),
+                    ("page[number]".to_owned(), number.clone()),
+                ];
+                let params = QueryParams::parse(Some(&canonical(&pairs)));
+                let want_size = if size.is_empty() {
+                    Some(10.min(max))
+                } else {
+                    expected_integer(&size, 1, u64::from(max))
+                };
+                let want_number = if number.is_empty() {
+                    Some(0)
+                } else {
+                    expected_integer(&number, 0, u64::from(u32::MAX))
+                };
+                match params.page_within(10.min(max), max) {
+                    Ok(page) => {
+                        prop_assert_eq!(Some(page.size), want_size);
+                        prop_assert_eq!(Some(page.number), want_number);
+                        prop_assert!((1..=max).contains(&page.size));
+                    }
+                    Err(e) => {
+                        prop_assert!(want_size.is_none() || want_number.is_none(), "{e}");
+                        prop_assert!(matches!(e, Error::Invalid(_)));
+                        prop_assert!(e.to_string().contains("page["));
+                    }
+                }
+                Ok(())
+            },
+        );
+    }
+
+    #[test]
+    fn sort_is_a_known_field_with_an_optional_minus() {
+        check(
+            "sort_is_a_known_field_with_an_optional_minus",
+            value(),
+            |raw| {
+                let params =
+                    QueryParams::parse(Some(&canonical(&[("sort".to_owned(), raw.clone())])));
+                let result = params.sort("name", &["name", "created_at", "last4"], sort_field);
+                let (descending, field) = match raw.strip_prefix('-') {
+                    Some(rest) => (true, rest),
+                    None => (false, raw.as_str()),
+                };
+                match (raw.is_empty(), sort_field(field), result) {
+                    (true, _, Ok(sort)) => prop_assert_eq!(
+                        sort,
+                        Sort {
+                            field: "name",
+                            descending: false
+                        }
+                    ),
+                    (false, Some(f), Ok(sort)) => prop_assert_eq!(
+                        sort,
+                        Sort {
+                            field: f,
+                            descending
+                        }
+                    ),
+                    (false, None, Err(e)) => prop_assert!(matches!(e, Error::Invalid(_))),
+                    (_, _, other) => prop_assert!(false, "sort={raw:?} gave {other:?}"),
+                }
+                Ok(())
+            },
+        );
+    }
+
+    #[test]
+    fn encoded_dates_round_trip() {
+        check(
+            "encoded_dates_round_trip",
+            0i64..253_402_300_799_000_000,
+            |micros| {
+                let text = crate::domain::time::format(micros);
+                let params = QueryParams::parse(Some(&canonical(&[(
+                    "filter[created_at][start]".to_owned(),
+                    text,
+                )])));
+                prop_assert_eq!(
+                    params.date("filter[created_at][start]").ok(),
+                    Some(Some(micros))
+                );
+                Ok(())
+            },
+        );
+    }
+}

@@ -70,6 +70,22 @@ impl Services {
         actor: Uuid,
         new: NewApiKey,
     ) -> Result<(ApiKey, Secret)> {
+        let (key, secret) = self.new_api_key(org_id, actor, new)?;
+        self.store
+            .create_api_key(&key, self.limits.max_api_keys_per_org)
+            .await
+            .map_err(|e| self.map_api_key_error(org_id, &key.name, e))?;
+        self.refresh_credentials().await;
+        Ok((key, secret))
+    }
+
+    /// A new key and its secret, not stored yet.
+    pub(super) fn new_api_key(
+        &self,
+        org_id: Uuid,
+        actor: Uuid,
+        new: NewApiKey,
+    ) -> Result<(ApiKey, Secret)> {
         let id = Uuid::new_v4();
         let secret = Secret::random_hex(API_KEY_BYTES);
         let now = time::now();
@@ -88,11 +104,6 @@ impl Services {
             modified_at: now,
             date_last_used: None,
         };
-        self.store
-            .create_api_key(&key, self.limits.max_api_keys_per_org)
-            .await
-            .map_err(|e| self.map_api_key_error(org_id, new.name.as_str(), e))?;
-        self.refresh_credentials().await;
         Ok((key, secret))
     }
 

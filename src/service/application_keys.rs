@@ -187,6 +187,23 @@ impl Services {
         name: KeyName,
         scopes: Option<Vec<String>>,
     ) -> Result<(ApplicationKey, Secret)> {
+        let (key, secret) = self.new_application_key(org_id, owner_id, name, scopes)?;
+        self.store
+            .create_application_key(&key, MAX_PER_USER)
+            .await
+            .map_err(|e| self.app_key_error(&key.name, e))?;
+        self.refresh_credentials().await;
+        Ok((key, secret))
+    }
+
+    /// A new key and its secret, not stored yet.
+    pub(super) fn new_application_key(
+        &self,
+        org_id: Uuid,
+        owner_id: Uuid,
+        name: KeyName,
+        scopes: Option<Vec<String>>,
+    ) -> Result<(ApplicationKey, Secret)> {
         let id = Uuid::new_v4();
         let secret = Secret::random_hex(APP_KEY_BYTES);
         let key = ApplicationKey {
@@ -201,11 +218,6 @@ impl Services {
             created_at: time::now(),
             last_used_at: None,
         };
-        self.store
-            .create_application_key(&key, MAX_PER_USER)
-            .await
-            .map_err(|e| self.app_key_error(name.as_str(), e))?;
-        self.refresh_credentials().await;
         Ok((key, secret))
     }
 

@@ -4,6 +4,8 @@
 use super::api_keys::NewApiKey;
 use super::users::{hash_password, parse_email};
 use super::{unexpected, Services};
+use crate::domain::api_key::ApiKey;
+use crate::domain::application_key::ApplicationKey;
 use crate::domain::audit::Action;
 use crate::domain::name::KeyName;
 use crate::domain::org::Org;
@@ -43,13 +45,17 @@ fn name(text: &str) -> Result<KeyName> {
     KeyName::parse(text)
 }
 
+/// An organization, its admin and its first keys, built but not stored yet.
+struct NewOrganization {
+    org: Org,
+    admin: User,
+    api_key: ApiKey,
+    app_key: ApplicationKey,
+    credentials: InitialCredentials,
+}
+
 impl Services {
-    /// Creates an organization with its first admin and keys; the secrets are returned once.
-    pub async fn create_organization(
-        &self,
-        org_name: &str,
-        admin_email: &str,
-    ) -> Result<InitialCredentials> {
+    fn new_organization(&self, org_name: &str, admin_email: &str) -> Result<NewOrganization> {
         if org_name.trim().is_empty() {
             return Err(Error::invalid("organization name must not be blank"));
         }
@@ -61,7 +67,6 @@ impl Services {
             one_time_read: false,
             created_at: now,
         };
-        self.store.create_org(&org).await.map_err(unexpected)?;
         let password = crate::domain::session::new_password();
         let admin = User {
             id: Uuid::new_v4(),
@@ -77,39 +82,66 @@ impl Services {
             created_at: now,
             modified_at: now,
         };
-        self.store.create_user(&admin).await.map_err(unexpected)?;
-        self.refresh_credentials().await;
-        let (_, api_key) = self
-            .insert_api_key(
-                org.id,
-                admin.id,
-                NewApiKey {
-                    name: name("Initial API key")?,
-                    category: None,
-                    remote_config_read_enabled: None,
-                },
-            )
-            .await?;
-        let (_, app_key) = self
-            .insert_application_key(org.id, admin.id, name("Initial application key")?, None)
-            .await?;
-        Ok(InitialCredentials {
-            org_id: org.id,
+        let (api_key, api_secret) = self.new_api_key(
+            org.id,
+            admin.id,
+            NewApiKey {
+                name: name("Initial API key")?,
+                category: None,
+                remote_config_read_enabled: None,
+            },
+        )?;
+        let (app_key, app_secret) =
+            self.new_application_key(org.id, admin.id, name("Initial application key")?, None)?;
+        Ok(NewOrganization {
+            credentials: InitialCredentials {
+                org_id: org.id,
+                api_key: api_secret,
+                app_key: app_secret,
+                admin_email: email,
+                admin_password: password,
+            },
+            org,
+            admin,
             api_key,
             app_key,
-            admin_email: email,
-            admin_password: password,
         })
     }
 
+    /// Stores all of `new` in one transaction.
+    async fn store_organization(&self, new: NewOrganization) -> Result<InitialCredentials> {
+        self.store
+            .create_organization(&new.org, &new.admin, &new.api_key, &new.app_key)
+            .await
+            .map_err(unexpected)?;
+        self.refresh_credentials().await;
+        Ok(new.credentials)
+    }
+
+    /// Creates an organization with its first admin and keys; the secrets are returned once.
+    pub async fn create_organization(
+        &self,
+        org_name: &str,
+        admin_email: &str,
+    ) -> Result<InitialCredentials> {
+        let new = self.new_organization(org_name, admin_email)?;
+        self.store_organization(new).await
+    }
+
     /// Bootstraps an empty installation; `None` when it already has an organization.
-    pub async fn bootstrap_if_empty(&self) -> Result<Option<InitialCredentials>> {
+    /// `keep` saves the credentials before they are committed: a crash before the commit
+    /// leaves an empty installation (the next start bootstraps again and overwrites them),
+    /// a crash after it leaves them saved.
+    pub async fn bootstrap_if_empty(
+        &self,
+        keep: impl FnOnce(&InitialCredentials) -> Result<()>,
+    ) -> Result<Option<InitialCredentials>> {
         if self.store.org_count().await.map_err(unexpected)? > 0 {
             return Ok(None);
         }
-        self.create_organization("keyplane", DEFAULT_ADMIN_EMAIL)
-            .await
-            .map(Some)
+        let new = self.new_organization("keyplane", DEFAULT_ADMIN_EMAIL)?;
+        keep(&new.credentials)?;
+        self.store_organization(new).await.map(Some)
     }
 
     /// The admin an offline recovery acts for: the active admin with `email`, or the first

@@ -85,6 +85,16 @@ pub trait Store: Send + Sync {
 
     async fn org_count(&self) -> StoreResult<u64>;
     async fn create_org(&self, org: &Org) -> StoreResult<()>;
+    /// An organization with its first admin, API key and application key, in one
+    /// transaction: a crash stores all of it or none. (A first start killed between the
+    /// organization and its admin left an installation that no recovery command could fix.)
+    async fn create_organization(
+        &self,
+        org: &Org,
+        admin: &User,
+        api_key: &ApiKey,
+        app_key: &ApplicationKey,
+    ) -> StoreResult<()>;
     async fn get_org(&self, id: Uuid) -> StoreResult<Org>;
     async fn list_orgs(&self) -> StoreResult<Vec<Org>>;
     async fn set_one_time_read(&self, org_id: Uuid, enabled: bool) -> StoreResult<()>;

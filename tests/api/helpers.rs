@@ -637,3 +637,31 @@ impl Server {
         req
     }
 }
+
+impl Server {
+    /// Starts on an existing data dir (one a killed process left, say) and reads the
+    /// credentials its first start wrote there.
+    pub async fn start_in(dir: TempDir, args: &[&str]) -> Self {
+        let mut server = Server {
+            dir,
+            base: String::new(),
+            port: 0,
+            creds: Creds {
+                api_key: String::new(),
+                app_key: String::new(),
+                email: String::new(),
+                password: String::new(),
+            },
+            http: reqwest::Client::new(),
+            child: None,
+            stdout: Arc::default(),
+            stderr: Arc::default(),
+            extra_args: args.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
+            db: None,
+        };
+        server.spawn().await;
+        server.creds = read_creds(server.dir.path());
+        server
+    }
+}

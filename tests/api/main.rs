@@ -1,5 +1,6 @@
 //! One integration-test binary. Every test starts a real `keyplane serve` process on port 0
-//! with a fresh data dir and talks to it over real HTTP.
+//! with a fresh data dir and talks to it over real HTTP; `fuzz` alone runs the fuzz targets
+//! in-process, so that `cargo test` exercises them on stable.
 
 mod browser;
 mod helpers;
@@ -15,12 +16,15 @@ mod client_tokens;
 mod console_browser;
 mod console_browser_audit;
 mod console_session;
+mod crash;
+mod fuzz;
 mod migrate;
 mod multi_node;
 mod official_client;
 mod official_client_app_keys;
 mod official_client_v1;
 mod postgres_http;
+mod properties;
 mod secrets;
 mod serve;
 mod store_conformance;

@@ -132,6 +132,50 @@ fn key_id(raw: &str) -> Result<Uuid> {
     Uuid::parse_str(raw).map_err(|_| Error::NotFound(NOT_FOUND))
 }
 
+// ---- parsing: the wire shapes to use-case input (also run by the fuzz targets) ----
+
+pub(crate) fn parse_create(body: CreateRequest) -> Result<NewApiKey> {
+    let attrs = body.data.attributes(TYPE)?;
+    Ok(NewApiKey {
+        name: KeyName::required(attrs.name.as_deref())?,
+        category: parse_category(attrs.category)?,
+        remote_config_read_enabled: attrs.remote_config_read_enabled,
+    })
+}
+
+/// A rename: the name, and the category and remote-config flag when given.
+pub(crate) struct Update {
+    pub name: KeyName,
+    pub category: Option<String>,
+    pub remote_config_read_enabled: Option<bool>,
+}
+
+pub(crate) fn parse_update(body: UpdateRequest, id: Uuid) -> Result<Update> {
+    let attrs = body.data.attributes(id, TYPE)?;
+    Ok(Update {
+        name: KeyName::required(attrs.name.as_deref())?,
+        category: parse_category(attrs.category)?,
+        remote_config_read_enabled: attrs.remote_config_read_enabled,
+    })
+}
+
+pub(crate) fn parse_list(params: &QueryParams) -> Result<(ApiKeyQuery, Vec<String>)> {
+    let query = ApiKeyQuery {
+        filter: ApiKeyFilter {
+            name_contains: params.get("filter").map(str::to_owned),
+            created_from: params.date("filter[created_at][start]")?,
+            created_to: params.date("filter[created_at][end]")?,
+            modified_from: params.date("filter[modified_at][start]")?,
+            modified_to: params.date("filter[modified_at][end]")?,
+            remote_config_read_enabled: params.boolean("filter[remote_config_read_enabled]")?,
+            category: params.get("filter[category]").map(str::to_owned),
+        },
+        sort: params.sort(ApiKeySortField::Name, SORT_FIELDS, ApiKeySortField::parse)?,
+        page: params.page()?,
+    };
+    Ok((query, params.include(INCLUDES)?))
+}
+
 // ---- handlers ----
 
 pub async fn create(
@@ -139,12 +183,7 @@ pub async fn create(
     Caller(who): Caller,
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<Response> {
-    let attrs = body.data.attributes(TYPE)?;
-    let new = NewApiKey {
-        name: KeyName::required(attrs.name.as_deref())?,
-        category: parse_category(attrs.category)?,
-        remote_config_read_enabled: attrs.remote_config_read_enabled,
-    };
+    let new = parse_create(body)?;
     let (key, secret) = services.create_api_key(&who, new).await?;
     let doc = Document {
         data: resource(&key, Some(&secret), false),
@@ -180,21 +219,7 @@ pub async fn list(
     Caller(who): Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
-    let params = QueryParams::parse(query.as_deref());
-    let query = ApiKeyQuery {
-        filter: ApiKeyFilter {
-            name_contains: params.get("filter").map(str::to_owned),
-            created_from: params.date("filter[created_at][start]")?,
-            created_to: params.date("filter[created_at][end]")?,
-            modified_from: params.date("filter[modified_at][start]")?,
-            modified_to: params.date("filter[modified_at][end]")?,
-            remote_config_read_enabled: params.boolean("filter[remote_config_read_enabled]")?,
-            category: params.get("filter[category]").map(str::to_owned),
-        },
-        sort: params.sort(ApiKeySortField::Name, SORT_FIELDS, ApiKeySortField::parse)?,
-        page: params.page()?,
-    };
-    let include = params.include(INCLUDES)?;
+    let (query, include) = parse_list(&QueryParams::parse(query.as_deref()))?;
     let (keys, total) = services.list_api_keys(&who, &query).await?;
     let body = ListDocument {
         included: creators_included(
@@ -222,11 +247,15 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateRequest>,
 ) -> Result<Response> {
     let id = key_id(&id)?;
-    let attrs = body.data.attributes(id, TYPE)?;
-    let name = KeyName::required(attrs.name.as_deref())?;
-    let category = parse_category(attrs.category)?;
+    let up = parse_update(body, id)?;
     let (key, secret) = services
-        .update_api_key(&who, id, name, category, attrs.remote_config_read_enabled)
+        .update_api_key(
+            &who,
+            id,
+            up.name,
+            up.category,
+            up.remote_config_read_enabled,
+        )
         .await?;
     let doc = Document {
         data: resource(&key, Some(&secret), true),

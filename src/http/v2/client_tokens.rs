@@ -91,13 +91,41 @@ fn one(token: &ClientToken, secret: &Secret) -> Json<Document<Resource>> {
     Json(Document::new(resource(token, secret)))
 }
 
+// ---- parsing: the wire shapes to use-case input (also run by the fuzz targets) ----
+
+pub(crate) fn parse_create(body: CreateRequest) -> Result<KeyName> {
+    let attrs = body.data.attributes(TYPE)?;
+    KeyName::required(attrs.name.as_deref())
+}
+
+pub(crate) fn parse_update(body: UpdateRequest, id: Uuid) -> Result<KeyName> {
+    let attrs = body.data.attributes(id, TYPE)?;
+    KeyName::required(attrs.name.as_deref())
+}
+
+pub(crate) fn parse_list(params: &QueryParams) -> Result<(ClientTokenQuery, Vec<String>)> {
+    let query = ClientTokenQuery {
+        filter: ClientTokenFilter {
+            name_contains: params.get("filter").map(str::to_owned),
+            created_from: params.date("filter[created_at][start]")?,
+            created_to: params.date("filter[created_at][end]")?,
+        },
+        sort: params.sort(
+            ClientTokenSortField::Name,
+            SORT_FIELDS,
+            ClientTokenSortField::parse,
+        )?,
+        page: params.page()?,
+    };
+    Ok((query, params.include(INCLUDES)?))
+}
+
 pub async fn create(
     State(services): State<Services>,
     Caller(who): Caller,
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<Response> {
-    let attrs = body.data.attributes(TYPE)?;
-    let name = KeyName::required(attrs.name.as_deref())?;
+    let name = parse_create(body)?;
     let (token, secret) = services.create_client_token(&who, name).await?;
     Ok((StatusCode::CREATED, one(&token, &secret)).into_response())
 }
@@ -129,21 +157,7 @@ pub async fn list(
     Caller(who): Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
-    let params = QueryParams::parse(query.as_deref());
-    let query = ClientTokenQuery {
-        filter: ClientTokenFilter {
-            name_contains: params.get("filter").map(str::to_owned),
-            created_from: params.date("filter[created_at][start]")?,
-            created_to: params.date("filter[created_at][end]")?,
-        },
-        sort: params.sort(
-            ClientTokenSortField::Name,
-            SORT_FIELDS,
-            ClientTokenSortField::parse,
-        )?,
-        page: params.page()?,
-    };
-    let include = params.include(INCLUDES)?;
+    let (query, include) = parse_list(&QueryParams::parse(query.as_deref()))?;
     let (tokens, total) = services.list_client_tokens(&who, &query).await?;
     let body = ListDocument {
         included: creators_included(
@@ -170,8 +184,7 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateRequest>,
 ) -> Result<Response> {
     let id = token_id(&id)?;
-    let attrs = body.data.attributes(id, TYPE)?;
-    let name = KeyName::required(attrs.name.as_deref())?;
+    let name = parse_update(body, id)?;
     let (token, secret) = services.rename_client_token(&who, id, name).await?;
     Ok(one(&token, &secret).into_response())
 }

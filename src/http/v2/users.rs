@@ -137,30 +137,25 @@ fn user_id(raw: &str) -> Result<Uuid> {
     Uuid::parse_str(raw).map_err(|_| Error::NotFoundText(format!("{raw} not found")))
 }
 
-pub async fn create(
-    State(services): State<Services>,
-    Caller(who): Caller,
-    ApiJson(body): ApiJson<CreateRequest>,
-) -> Result<Response> {
-    let user = services.create_user(&who, new_user(body.data)?).await?;
-    Ok((StatusCode::CREATED, user_document(&user)).into_response())
+pub(crate) fn parse_create(body: CreateRequest) -> Result<NewUser> {
+    new_user(body.data)
 }
 
-pub async fn get(
-    State(services): State<Services>,
-    Caller(who): Caller,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Response> {
-    let user = services.get_user(&who, user_id(&id)?).await?;
-    Ok(user_document(&user).into_response())
+pub(crate) fn parse_update(body: UpdateRequest, id: Uuid) -> Result<UserChange> {
+    let attrs = body.data.attributes(id, TYPE)?;
+    Ok(UserChange {
+        email: attrs.email.as_deref().map(parse_email).transpose()?,
+        name: attrs.name.map(|n| parse_text("name", n)).transpose()?,
+        title: attrs
+            .title
+            .map(|t| t.map(|t| parse_text("title", t)).transpose())
+            .transpose()?,
+        disabled: attrs.disabled,
+        password_hash: None,
+    })
 }
 
-pub async fn list(
-    State(services): State<Services>,
-    Caller(who): Caller,
-    RawQuery(query): RawQuery,
-) -> Result<Response> {
-    let params = QueryParams::parse(query.as_deref());
+pub(crate) fn parse_list(params: &QueryParams) -> Result<UserQuery> {
     let mut sort = params.sort(UserSortField::Name, SORT_FIELDS, UserSortField::parse)?;
     match params.get("sort_dir") {
         None => {}
@@ -186,12 +181,38 @@ pub async fn list(
         })
         .transpose()?
         .unwrap_or_default();
-    let query = UserQuery {
+    Ok(UserQuery {
         filter: params.get("filter").map(str::to_owned),
         statuses,
         sort,
         page: params.page_within(10, USER_MAX_PAGE_SIZE)?,
-    };
+    })
+}
+
+pub async fn create(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    ApiJson(body): ApiJson<CreateRequest>,
+) -> Result<Response> {
+    let user = services.create_user(&who, parse_create(body)?).await?;
+    Ok((StatusCode::CREATED, user_document(&user)).into_response())
+}
+
+pub async fn get(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response> {
+    let user = services.get_user(&who, user_id(&id)?).await?;
+    Ok(user_document(&user).into_response())
+}
+
+pub async fn list(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let query = parse_list(&QueryParams::parse(query.as_deref()))?;
     let (users, filtered, total) = services.list_users(&who, &query).await?;
     Ok(Json(ListBody {
         meta: ListMeta {
@@ -212,17 +233,7 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateRequest>,
 ) -> Result<Response> {
     let id = user_id(&id)?;
-    let attrs = body.data.attributes(id, TYPE)?;
-    let change = UserChange {
-        email: attrs.email.as_deref().map(parse_email).transpose()?,
-        name: attrs.name.map(|n| parse_text("name", n)).transpose()?,
-        title: attrs
-            .title
-            .map(|t| t.map(|t| parse_text("title", t)).transpose())
-            .transpose()?,
-        disabled: attrs.disabled,
-        password_hash: None,
-    };
+    let change = parse_update(body, id)?;
     let user = services.update_user(&who, id, change).await?;
     Ok(user_document(&user).into_response())
 }

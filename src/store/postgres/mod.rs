@@ -15,6 +15,7 @@ mod audit;
 mod client_tokens;
 mod feed;
 mod import;
+mod inserts;
 mod log;
 mod rows;
 mod sessions;
@@ -34,6 +35,7 @@ use crate::domain::secret::KeyDigest;
 use crate::domain::session::Session;
 use crate::domain::user::{User, UserChange, UserQuery, UserSortField, UserStatus};
 use async_trait::async_trait;
+use inserts::{insert_api_key, insert_app_key, insert_user};
 use rows::*;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, QueryBuilder, Transaction};
@@ -150,6 +152,32 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn create_organization(
+        &self,
+        org: &Org,
+        admin: &User,
+        api_key: &ApiKey,
+        app_key: &ApplicationKey,
+    ) -> StoreResult<()> {
+        let scopes = scopes_json(&app_key.scopes)?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO orgs (id, name, one_time_read, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(org.id)
+        .bind(&org.name)
+        .bind(org.one_time_read)
+        .bind(org.created_at)
+        .execute(&mut *tx)
+        .await?;
+        insert_user(&mut tx, admin).await?;
+        // A new organization holds no key yet, so no limit can refuse these.
+        insert_api_key(&mut tx, api_key).await?;
+        insert_app_key(&mut tx, app_key, scopes).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn get_org(&self, id: Uuid) -> StoreResult<Org> {
         let row = sqlx::query("SELECT * FROM orgs WHERE id = $1")
             .bind(id)
@@ -179,26 +207,7 @@ impl Store for PostgresStore {
 
     async fn create_user(&self, user: &User) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO users (id, org_id, email, name, handle, title, roles, status, disabled, \
-             service_account, password_hash, created_at, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(user.id)
-        .bind(user.org_id)
-        .bind(&user.email)
-        .bind(&user.name)
-        .bind(&user.handle)
-        .bind(&user.title)
-        .bind(roles_text(&user.roles))
-        .bind(user.status.as_str())
-        .bind(user.disabled())
-        .bind(user.service_account)
-        .bind(&user.password_hash)
-        .bind(user.created_at)
-        .bind(user.modified_at)
-        .execute(&mut *tx)
-        .await?;
+        insert_user(&mut tx, user).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -354,28 +363,7 @@ impl Store for PostgresStore {
                 count: to_u64(count),
             });
         }
-        sqlx::query(
-            "INSERT INTO api_keys (id, org_id, name, name_folded, digest, sealed_key, last4, \
-             category, remote_config_read_enabled, created_by, modified_by, created_at, \
-             modified_at, date_last_used) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(key.id)
-        .bind(key.org_id)
-        .bind(&key.name)
-        .bind(fold(&key.name))
-        .bind(key.digest.0.as_slice())
-        .bind(&key.sealed_key)
-        .bind(&key.last4)
-        .bind(&key.category)
-        .bind(key.remote_config_read_enabled)
-        .bind(key.created_by)
-        .bind(key.modified_by)
-        .bind(key.created_at)
-        .bind(key.modified_at)
-        .bind(key.date_last_used)
-        .execute(&mut *tx)
-        .await?;
+        insert_api_key(&mut tx, key).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -488,24 +476,7 @@ impl Store for PostgresStore {
                 count: max_per_owner,
             });
         }
-        sqlx::query(
-            "INSERT INTO application_keys (id, org_id, owner_id, name, name_folded, digest, \
-             sealed_key, last4, scopes, created_at, last_used_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(key.id)
-        .bind(key.org_id)
-        .bind(key.owner_id)
-        .bind(&key.name)
-        .bind(fold(&key.name))
-        .bind(key.digest.0.as_slice())
-        .bind(&key.sealed_key)
-        .bind(&key.last4)
-        .bind(scopes)
-        .bind(key.created_at)
-        .bind(key.last_used_at)
-        .execute(&mut *tx)
-        .await?;
+        insert_app_key(&mut tx, key, scopes).await?;
         tx.commit().await?;
         Ok(())
     }

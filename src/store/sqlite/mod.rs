@@ -245,6 +245,93 @@ fn app_key_from(row: &SqliteRow) -> StoreResult<ApplicationKey> {
     })
 }
 
+type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+fn insert_org(org: &Org) -> SqliteQuery<'_> {
+    sqlx::query("INSERT INTO orgs (id, name, one_time_read, created_at) VALUES (?, ?, ?, ?)")
+        .bind(org.id.to_string())
+        .bind(&org.name)
+        .bind(org.one_time_read)
+        .bind(org.created_at)
+}
+
+/// The insert of `user`; on the pool or inside a transaction.
+fn insert_user(user: &User) -> SqliteQuery<'_> {
+    sqlx::query(
+        "INSERT INTO users (id, org_id, email, name, handle, title, roles, status, disabled, \
+         service_account, password_hash, created_at, modified_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(user.id.to_string())
+    .bind(user.org_id.to_string())
+    .bind(&user.email)
+    .bind(&user.name)
+    .bind(&user.handle)
+    .bind(&user.title)
+    .bind(roles_text(&user.roles))
+    .bind(user.status.as_str())
+    .bind(user.disabled())
+    .bind(user.service_account)
+    .bind(&user.password_hash)
+    .bind(user.created_at)
+    .bind(user.modified_at)
+}
+
+/// The insert of `key` unless its organization holds `max_per_org` keys already (the check
+/// and the insert are one statement).
+fn insert_api_key(key: &ApiKey, max_per_org: u64) -> SqliteQuery<'_> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, org_id, name, name_folded, digest, sealed_key, last4, \
+         category, remote_config_read_enabled, created_by, modified_by, created_at, \
+         modified_at, date_last_used) \
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
+         WHERE (SELECT api_key_count FROM orgs WHERE id = ?) < ?",
+    )
+    .bind(key.id.to_string())
+    .bind(key.org_id.to_string())
+    .bind(&key.name)
+    .bind(fold(&key.name))
+    .bind(key.digest.0.as_slice())
+    .bind(&key.sealed_key)
+    .bind(&key.last4)
+    .bind(&key.category)
+    .bind(key.remote_config_read_enabled)
+    .bind(key.created_by.to_string())
+    .bind(key.modified_by.map(|u| u.to_string()))
+    .bind(key.created_at)
+    .bind(key.modified_at)
+    .bind(key.date_last_used)
+    .bind(key.org_id.to_string())
+    .bind(i64::try_from(max_per_org).unwrap_or(i64::MAX))
+}
+
+/// The insert of `key` unless its owner holds `max_per_owner` keys already.
+fn insert_app_key(
+    key: &ApplicationKey,
+    scopes: Option<String>,
+    max_per_owner: u64,
+) -> SqliteQuery<'_> {
+    sqlx::query(
+        "INSERT INTO application_keys (id, org_id, owner_id, name, name_folded, digest, \
+         sealed_key, last4, scopes, created_at, last_used_at) \
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
+         WHERE (SELECT app_key_count FROM users WHERE id = ?) < ?",
+    )
+    .bind(key.id.to_string())
+    .bind(key.org_id.to_string())
+    .bind(key.owner_id.to_string())
+    .bind(&key.name)
+    .bind(fold(&key.name))
+    .bind(key.digest.0.as_slice())
+    .bind(&key.sealed_key)
+    .bind(&key.last4)
+    .bind(scopes)
+    .bind(key.created_at)
+    .bind(key.last_used_at)
+    .bind(key.owner_id.to_string())
+    .bind(i64::try_from(max_per_owner).unwrap_or(i64::MAX))
+}
+
 fn to_u64(count: i64) -> u64 {
     u64::try_from(count).unwrap_or(0)
 }
@@ -370,14 +457,27 @@ impl Store for SqliteStore {
     }
 
     async fn create_org(&self, org: &Org) -> StoreResult<()> {
-        sqlx::query("INSERT INTO orgs (id, name, one_time_read, created_at) VALUES (?, ?, ?, ?)")
-            .bind(org.id.to_string())
-            .bind(&org.name)
-            .bind(org.one_time_read)
-            .bind(org.created_at)
-            .execute(&self.pool)
-            .await?;
+        insert_org(org).execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn create_organization(
+        &self,
+        org: &Org,
+        admin: &User,
+        api_key: &ApiKey,
+        app_key: &ApplicationKey,
+    ) -> StoreResult<()> {
+        let scopes = scopes_json(&app_key.scopes)?;
+        let mut tx = self.begin_write().await?;
+        insert_org(org).execute(&mut *tx).await?;
+        insert_user(admin).execute(&mut *tx).await?;
+        // A new organization holds no key yet, so no limit can refuse these.
+        insert_api_key(api_key, u64::MAX).execute(&mut *tx).await?;
+        insert_app_key(app_key, scopes, u64::MAX)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
     }
 
     async fn get_org(&self, id: Uuid) -> StoreResult<Org> {
@@ -409,26 +509,7 @@ impl Store for SqliteStore {
 
     async fn create_user(&self, user: &User) -> StoreResult<()> {
         let _slot = self.write_slot().await;
-        sqlx::query(
-            "INSERT INTO users (id, org_id, email, name, handle, title, roles, status, disabled, \
-             service_account, password_hash, created_at, modified_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(user.id.to_string())
-        .bind(user.org_id.to_string())
-        .bind(&user.email)
-        .bind(&user.name)
-        .bind(&user.handle)
-        .bind(&user.title)
-        .bind(roles_text(&user.roles))
-        .bind(user.status.as_str())
-        .bind(user.disabled())
-        .bind(user.service_account)
-        .bind(&user.password_hash)
-        .bind(user.created_at)
-        .bind(user.modified_at)
-        .execute(&self.pool)
-        .await?;
+        insert_user(user).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -575,31 +656,7 @@ impl Store for SqliteStore {
         // One statement: the limit check and the insert are atomic, and the triggers keep
         // the count and the change log in the same implicit transaction.
         let _slot = self.write_slot().await;
-        let inserted = sqlx::query(
-            "INSERT INTO api_keys (id, org_id, name, name_folded, digest, sealed_key, last4, \
-             category, remote_config_read_enabled, created_by, modified_by, created_at, \
-             modified_at, date_last_used) \
-             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
-             WHERE (SELECT api_key_count FROM orgs WHERE id = ?) < ?",
-        )
-        .bind(key.id.to_string())
-        .bind(key.org_id.to_string())
-        .bind(&key.name)
-        .bind(fold(&key.name))
-        .bind(key.digest.0.as_slice())
-        .bind(&key.sealed_key)
-        .bind(&key.last4)
-        .bind(&key.category)
-        .bind(key.remote_config_read_enabled)
-        .bind(key.created_by.to_string())
-        .bind(key.modified_by.map(|u| u.to_string()))
-        .bind(key.created_at)
-        .bind(key.modified_at)
-        .bind(key.date_last_used)
-        .bind(key.org_id.to_string())
-        .bind(i64::try_from(max_per_org).unwrap_or(i64::MAX))
-        .execute(&self.pool)
-        .await?;
+        let inserted = insert_api_key(key, max_per_org).execute(&self.pool).await?;
         if inserted.rows_affected() == 0 {
             let count: i64 = sqlx::query_scalar("SELECT api_key_count FROM orgs WHERE id = ?")
                 .bind(key.org_id.to_string())
@@ -716,27 +773,9 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let scopes = scopes_json(&key.scopes)?;
         let _slot = self.write_slot().await;
-        let inserted = sqlx::query(
-            "INSERT INTO application_keys (id, org_id, owner_id, name, name_folded, digest, \
-             sealed_key, last4, scopes, created_at, last_used_at) \
-             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
-             WHERE (SELECT app_key_count FROM users WHERE id = ?) < ?",
-        )
-        .bind(key.id.to_string())
-        .bind(key.org_id.to_string())
-        .bind(key.owner_id.to_string())
-        .bind(&key.name)
-        .bind(fold(&key.name))
-        .bind(key.digest.0.as_slice())
-        .bind(&key.sealed_key)
-        .bind(&key.last4)
-        .bind(scopes)
-        .bind(key.created_at)
-        .bind(key.last_used_at)
-        .bind(key.owner_id.to_string())
-        .bind(i64::try_from(max_per_owner).unwrap_or(i64::MAX))
-        .execute(&self.pool)
-        .await?;
+        let inserted = insert_app_key(key, scopes, max_per_owner)
+            .execute(&self.pool)
+            .await?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::LimitReached {
                 count: max_per_owner,

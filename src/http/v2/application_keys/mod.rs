@@ -164,15 +164,60 @@ async fn owners(
     Ok(Some(Included::users(&users)))
 }
 
+// ---- parsing: the wire shapes to use-case input (also run by the fuzz targets) ----
+
+pub(crate) fn parse_create(body: CreateRequest) -> Result<(KeyName, Option<Vec<String>>)> {
+    let attrs = body.data.attributes(TYPE)?;
+    let name = KeyName::required(attrs.name.as_deref())?;
+    Ok((name, parse_scopes(attrs.scopes)?))
+}
+
+pub(crate) fn parse_update(body: UpdateRequest, id: Uuid) -> Result<ApplicationKeyChange> {
+    let attrs = body.data.attributes(id, TYPE)?;
+    Ok(ApplicationKeyChange {
+        name: attrs.name.as_deref().map(KeyName::parse).transpose()?,
+        scopes: attrs.scopes.map(parse_scopes).transpose()?,
+    })
+}
+
+fn include_allowed(surface: Surface) -> bool {
+    matches!(surface, Surface::Org | Surface::CurrentUser)
+}
+
+/// The list query of `surface`; `include` is checked here too, so a bad one is a 400 before
+/// any read.
+pub(crate) fn parse_list(params: &QueryParams, surface: Surface) -> Result<ApplicationKeyQuery> {
+    let owner_id = match surface {
+        Surface::Org => params.uuid("filter[owned_by]")?,
+        _ => None,
+    };
+    let query = ApplicationKeyQuery {
+        filter: ApplicationKeyFilter {
+            name_contains: params.get("filter").map(str::to_owned),
+            created_from: params.date("filter[created_at][start]")?,
+            created_to: params.date("filter[created_at][end]")?,
+            owner_id,
+        },
+        sort: params.sort(
+            ApplicationKeySortField::Name,
+            SORT_FIELDS,
+            ApplicationKeySortField::parse,
+        )?,
+        page: params.page_within(APP_KEY_PAGE_SIZE, APP_KEY_PAGE_SIZE)?,
+    };
+    if include_allowed(surface) {
+        params.include(&["owned_by"])?;
+    }
+    Ok(query)
+}
+
 async fn create(
     services: &Services,
     who: &Principal,
     surface: Surface,
     body: CreateRequest,
 ) -> Result<Response> {
-    let attrs = body.data.attributes(TYPE)?;
-    let name = KeyName::required(attrs.name.as_deref())?;
-    let scopes = parse_scopes(attrs.scopes)?;
+    let (name, scopes) = parse_create(body)?;
     let (key, secret) = services
         .create_application_key(who, surface, name, scopes)
         .await?;
@@ -211,28 +256,8 @@ async fn list(
     query: Option<&str>,
 ) -> Result<Response> {
     let params = QueryParams::parse(query);
-    let owner_id = match surface {
-        Surface::Org => params.uuid("filter[owned_by]")?,
-        _ => None,
-    };
-    let query = ApplicationKeyQuery {
-        filter: ApplicationKeyFilter {
-            name_contains: params.get("filter").map(str::to_owned),
-            created_from: params.date("filter[created_at][start]")?,
-            created_to: params.date("filter[created_at][end]")?,
-            owner_id,
-        },
-        sort: params.sort(
-            ApplicationKeySortField::Name,
-            SORT_FIELDS,
-            ApplicationKeySortField::parse,
-        )?,
-        page: params.page_within(APP_KEY_PAGE_SIZE, APP_KEY_PAGE_SIZE)?,
-    };
-    let include_allowed = matches!(surface, Surface::Org | Surface::CurrentUser);
-    if include_allowed {
-        params.include(&["owned_by"])?;
-    }
+    let query = parse_list(&params, surface)?;
+    let include_allowed = include_allowed(surface);
     let (keys, total) = services.list_application_keys(who, surface, query).await?;
     let refs: Vec<&ApplicationKey> = keys.iter().collect();
     let v = view(surface, Op::List);
@@ -257,11 +282,7 @@ async fn update(
     body: UpdateRequest,
 ) -> Result<Response> {
     let id = key_id(id)?;
-    let attrs = body.data.attributes(id, TYPE)?;
-    let change = ApplicationKeyChange {
-        name: attrs.name.as_deref().map(KeyName::parse).transpose()?,
-        scopes: attrs.scopes.map(parse_scopes).transpose()?,
-    };
+    let change = parse_update(body, id)?;
     let (key, secret) = services
         .update_application_key(who, surface, id, change)
         .await?;
