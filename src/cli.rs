@@ -22,6 +22,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Offline administration on a data directory (the server may be running).
     Admin(AdminArgs),
+    /// Copy an embedded (SQLite) installation into an empty PostgreSQL database. Stop the
+    /// server first. Keys stay encrypted with the installation's master key.
+    Migrate(MigrateArgs),
     /// The audit trail.
     Audit(AuditArgs),
 }
@@ -40,6 +43,17 @@ pub enum AuditCommand {
     /// Recompute the hash chain of every record; exits 1 naming the first edited, removed
     /// or cut record.
     Verify,
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// Data directory of the embedded installation to copy (holds keyplane.db and master.key).
+    #[arg(long)]
+    pub from: PathBuf,
+
+    /// URL of the empty target database, postgres://…
+    #[arg(long)]
+    pub to: String,
 }
 
 /// Where the installation keeps its state.

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod migrate;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -55,6 +55,7 @@ pub struct Metrics {
     /// Refused credentials: `api_key` (validate) and `application_key` (key pairs).
     pub auth_failures: KindCounters,
     pub index_lag_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub notifications_connected: Gauge,
     pub db_seconds: Family<OpLabels, Histogram>,
     /// Audit records that could not be appended (each is also logged).
     pub audit_failures: Counter,
@@ -105,6 +106,12 @@ impl Default for Metrics {
             "Time since the index was last confirmed current",
             index_lag_seconds.clone(),
         );
+        let notifications_connected = Gauge::default();
+        registry.register(
+            "change_notifications_connected",
+            "1 while this node receives change notifications (PostgreSQL), 0 while it polls",
+            notifications_connected.clone(),
+        );
         let db_seconds = Family::<OpLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.0001, 2.0, 16))
         });
@@ -128,6 +135,7 @@ impl Default for Metrics {
             invalidations,
             auth_failures: KindCounters::of(&auth_failures),
             index_lag_seconds,
+            notifications_connected,
             db_seconds,
             audit_failures,
         }

@@ -26,9 +26,14 @@ pub struct NewApiKey {
     pub remote_config_read_enabled: Option<bool>,
 }
 
+/// Categories follow the rule of names: no control characters (PostgreSQL text cannot even
+/// hold NUL, so both backends must refuse what one of them could not store).
 pub fn parse_category(raw: Option<String>) -> Result<Option<String>> {
     match raw {
         Some(c) if c.trim().is_empty() => Err(Error::invalid("category must not be blank")),
+        Some(c) if c.chars().any(char::is_control) => Err(Error::invalid(
+            "category must not contain control characters",
+        )),
         Some(c) if c.chars().count() > MAX_CATEGORY_CHARS => Err(Error::invalid(format!(
             "category must be at most {MAX_CATEGORY_CHARS} characters"
         ))),

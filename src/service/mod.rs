@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod client_tokens;
 pub mod credential_index;
 pub mod limits;
+pub mod notifications;
 pub mod orgs;
 pub mod sessions;
 pub mod usage;
@@ -21,9 +22,16 @@ use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 use credential_index::CredentialIndex;
+use notifications::{FeedState, FeedStatus};
 use std::sync::Arc;
 use std::time::Duration;
 use usage::Usage;
+
+/// While change notifications are connected, how often the poller still confirms the index
+/// (a silent channel proves nothing on its own: its connection may be half-open).
+const CONFIRM_WHILE_NOTIFIED: Duration = Duration::from_secs(1);
+/// The longest one background catch-up may take before the poller gives up on it.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -44,6 +52,8 @@ pub struct Services {
     pub index: Arc<CredentialIndex>,
     pub usage: Arc<Usage>,
     pub metrics: Arc<Metrics>,
+    /// Whether this node hears of other nodes' writes as they commit.
+    pub notifications: Arc<FeedStatus>,
     pub throttle: Arc<sessions::SignInThrottle>,
     pub rate: Arc<limits::RateLimiter>,
     pub penalty: Arc<limits::FailurePenalty>,
@@ -61,6 +71,7 @@ impl Services {
             index: Arc::new(index),
             usage: Arc::default(),
             metrics,
+            notifications: Arc::default(),
             throttle: Arc::default(),
             rate: Arc::new(limits::RateLimiter::new(limits.rate)),
             penalty: Arc::new(limits::FailurePenalty::new(limits.failures)),
@@ -76,23 +87,34 @@ impl Services {
     }
 
     /// Follows writes of other processes and flushes usage, until `shutdown` resolves; then
-    /// flushes the last usage counts.
+    /// flushes the last usage counts. Writes are followed through the store's change feed
+    /// when it has one, and by polling every `poll` otherwise (or while the feed is down).
     pub async fn run_background(
         &self,
         poll: Duration,
         flush: Duration,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let follower = self.store.change_feed().map(|feed| {
+            tokio::spawn(notifications::follow(
+                feed,
+                self.notifications.clone(),
+                wake.clone(),
+            ))
+        });
         let mut poll_tick = tokio::time::interval(poll);
         let mut flush_tick = tokio::time::interval(flush);
         let mut prune_tick = tokio::time::interval(Duration::from_secs(600));
+        let mut stale = false;
         loop {
             tokio::select! {
+                _ = wake.notified() => stale = self.follow_changes("notified", stale).await,
                 _ = poll_tick.tick() => {
-                    if let Err(err) = self.index.catch_up(&*self.store, &self.metrics).await {
-                        tracing::warn!(error = %err, "credential index poll failed");
+                    let notified = self.notifications.connected();
+                    if !notified || self.index.lag() >= CONFIRM_WHILE_NOTIFIED {
+                        stale = self.follow_changes("poll", stale).await;
                     }
-                    self.metrics.index_lag_seconds.set(self.index.lag().as_secs_f64());
                 }
                 _ = flush_tick.tick() => self.flush_usage().await,
                 _ = prune_tick.tick() => {
@@ -105,7 +127,56 @@ impl Services {
                 _ = shutdown.changed() => break,
             }
         }
+        if let Some(follower) = follower {
+            follower.abort();
+            self.notifications.set(FeedState::Unsupported);
+        }
         self.flush_usage().await;
+    }
+
+    /// Applies the change log and publishes how current the index is. Logs when the index
+    /// goes past the staleness bound (keys are refused from then on) and when it is back;
+    /// returns whether it is past the bound now.
+    async fn follow_changes(&self, trigger: &'static str, was_stale: bool) -> bool {
+        // Bounded, so an unreachable database (whose pool waits 10 s for a connection) cannot
+        // hold this loop past the staleness bound unnoticed. A cut-short catch-up keeps what
+        // it applied; the next one goes on from there.
+        let caught_up = tokio::time::timeout(
+            CATCH_UP_TIMEOUT,
+            self.index.catch_up(&*self.store, &self.metrics),
+        )
+        .await
+        .map_err(|_| Error::internal("timed out"))
+        .and_then(|done| done);
+        if let Err(err) = caught_up {
+            tracing::warn!(
+                error = %err,
+                trigger,
+                lag_seconds = self.index.lag().as_secs_f64(),
+                notifications = self.notifications.get().as_str(),
+                "credential index catch-up failed"
+            );
+        }
+        let lag = self.index.lag();
+        self.metrics.index_lag_seconds.set(lag.as_secs_f64());
+        self.metrics
+            .notifications_connected
+            .set(i64::from(self.notifications.connected()));
+        let stale = lag > self.limits.max_staleness;
+        if stale && !was_stale {
+            tracing::error!(
+                lag_seconds = lag.as_secs_f64(),
+                backend = self.store.backend(),
+                "credential index cannot be confirmed current: refusing every key until it is"
+            );
+        } else if was_stale && !stale {
+            tracing::info!(
+                backend = self.store.backend(),
+                notifications = self.notifications.get().as_str(),
+                "credential index current again: accepting keys"
+            );
+        }
+        stale
     }
 
     async fn flush_usage(&self) {

@@ -1,6 +1,8 @@
 //! Storage behind one trait. The backend is chosen once, from the database URL, and
 //! injected as `Arc<dyn Store>`; nothing above this module names sqlx.
 
+pub mod copy;
+mod postgres;
 mod sqlite;
 
 use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery};
@@ -16,6 +18,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use uuid::Uuid;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,10 +40,48 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                // PostgreSQL names the index ("api_keys_org_name"); SQLite names the columns
+                // ("UNIQUE constraint failed: users.org_id, users.email").
+                let culprit = db.constraint().unwrap_or_else(|| db.message());
+                StoreError::Conflict(if culprit.ends_with("name") {
+                    "name"
+                } else if culprit.ends_with("email") {
+                    "email"
+                } else {
+                    "unique"
+                })
+            }
+            _ => StoreError::Backend(err.to_string()),
+        }
+    }
+}
+
+/// Hints, pushed by the database, that the change log has grown (PostgreSQL's
+/// LISTEN/NOTIFY). A hint only makes a node look sooner: nodes keep polling, so a lost hint
+/// costs latency, never correctness.
+#[async_trait]
+pub trait ChangeFeed: Send {
+    /// Opens the feed's own connection and subscribes, dropping any previous connection.
+    async fn connect(&mut self) -> StoreResult<()>;
+    /// Waits for the next hint. An error means the connection is gone and hints may have
+    /// been missed; `connect` again.
+    async fn next(&mut self) -> StoreResult<()>;
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Which backend this is, for `/healthz` and logs.
     fn backend(&self) -> &'static str;
+
+    /// A feed of change hints, for backends that push them; `None`: the node polls only.
+    fn change_feed(&self) -> Option<Box<dyn ChangeFeed>> {
+        None
+    }
 
     async fn org_count(&self) -> StoreResult<u64>;
     async fn create_org(&self, org: &Org) -> StoreResult<()>;
@@ -188,6 +229,35 @@ pub trait Store: Send + Sync {
     async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>>;
     /// Drops change-log entries older than `before` (micros), keeping the newest one.
     async fn prune_changes(&self, before: i64) -> StoreResult<u64>;
+    /// Inserts users copied from another installation as they are (`keyplane migrate`). The
+    /// default writes one at a time; a backend may write the batch at once.
+    async fn import_users(&self, users: &[User]) -> StoreResult<()> {
+        for user in users {
+            self.create_user(user).await?;
+        }
+        Ok(())
+    }
+    /// Inserts copied API keys as they are, whatever the organization's key limit.
+    async fn import_api_keys(&self, keys: &[ApiKey]) -> StoreResult<()> {
+        for key in keys {
+            self.create_api_key(key, u64::MAX).await?;
+        }
+        Ok(())
+    }
+    /// Inserts copied application keys as they are, whatever the owner's key limit.
+    async fn import_application_keys(&self, keys: &[ApplicationKey]) -> StoreResult<()> {
+        for key in keys {
+            self.create_application_key(key, u64::MAX).await?;
+        }
+        Ok(())
+    }
+    /// Inserts copied client tokens as they are.
+    async fn import_client_tokens(&self, tokens: &[ClientToken]) -> StoreResult<()> {
+        for token in tokens {
+            self.create_client_token(token).await?;
+        }
+        Ok(())
+    }
     /// Records when keys were last used; `(id, micros)` pairs, applied in one transaction.
     async fn record_usage(
         &self,
@@ -202,9 +272,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
         return Ok(Arc::new(SqliteStore::open(database_url).await?));
     }
     if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
-        anyhow::bail!(
-            "the PostgreSQL backend is not available in this build yet; use an sqlite: URL"
-        );
+        return Ok(Arc::new(PostgresStore::open(database_url).await?));
     }
     anyhow::bail!("unsupported database URL scheme (expected sqlite: or postgres:)")
 }

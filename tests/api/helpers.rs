@@ -33,6 +33,8 @@ pub struct Server {
     stderr: Arc<Mutex<String>>,
     extra_args: Vec<String>,
     env: Vec<(String, String)>,
+    /// The PostgreSQL database the server runs on, dropped with the server.
+    pub db: Option<TestDb>,
 }
 
 fn pump(stream: impl Read + Send + 'static, sink: Arc<Mutex<String>>) {
@@ -75,9 +77,37 @@ impl Server {
         Self::start_full(args, &[]).await
     }
 
-    /// Starts with extra flags and environment variables.
+    /// Starts with extra flags and environment variables. With
+    /// `KEYPLANE_TEST_BACKEND=postgres` every such server runs on a fresh PostgreSQL database,
+    /// so the whole suite can be pointed at PostgreSQL.
     pub async fn start_full(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let on_postgres = std::env::var("KEYPLANE_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+            && !args.contains(&"--database-url");
+        let db = if on_postgres {
+            TestDb::create().await
+        } else {
+            None
+        };
+        let mut server = Self::launch(args, env, db).await;
+        server.creds = read_creds(server.dir.path());
+        server
+    }
+
+    /// A server on SQLite whatever `KEYPLANE_TEST_BACKEND` says (a test of the embedded store).
+    pub async fn start_sqlite_with(args: &[&str]) -> Self {
+        let mut server = Self::launch(args, &[], None).await;
+        server.creds = read_creds(server.dir.path());
+        server
+    }
+
+    /// Spawns a server in a fresh data dir, on `db` when given; its credentials are unset.
+    async fn launch(args: &[&str], env: &[(&str, &str)], db: Option<TestDb>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
+        let mut extra_args: Vec<String> = match &db {
+            Some(db) => vec!["--database-url".into(), db.url.clone()],
+            None => Vec::new(),
+        };
+        extra_args.extend(args.iter().map(|s| s.to_string()));
         let mut server = Server {
             dir,
             base: String::new(),
@@ -92,15 +122,56 @@ impl Server {
             child: None,
             stdout: Arc::default(),
             stderr: Arc::default(),
-            extra_args: args.iter().map(|s| s.to_string()).collect(),
+            extra_args,
             env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            db,
         };
         server.spawn().await;
-        server.creds = read_creds(server.dir.path());
         server
+    }
+
+    /// A server on a fresh PostgreSQL database (see `TestDb::create`); `None` when the test
+    /// is skipped because PostgreSQL is unreachable outside CI.
+    pub async fn start_postgres() -> Option<Self> {
+        Self::start_postgres_with(&[]).await
+    }
+
+    pub async fn start_postgres_with(args: &[&str]) -> Option<Self> {
+        let db = TestDb::create().await?;
+        let mut server = Self::launch(args, &[], Some(db)).await;
+        server.creds = read_creds(server.dir.path());
+        Some(server)
+    }
+
+    /// A node on an existing database with a given master key file. The database is
+    /// bootstrapped already, so the node prints no credentials: it is given `creds` to use.
+    pub async fn start_on_database(
+        url: &str,
+        master_key_file: &Path,
+        creds: Creds,
+        args: &[&str],
+    ) -> Self {
+        let key = master_key_file.display().to_string();
+        let mut all = vec!["--database-url", url, "--master-key-file", key.as_str()];
+        all.extend_from_slice(args);
+        let mut server = Self::launch(&all, &[], None).await;
+        server.creds = creds;
+        server
+    }
+
+    /// Another node on `first`'s PostgreSQL database, with `first`'s master key file.
+    pub async fn start_node_of(first: &Server, args: &[&str]) -> Self {
+        let url = &first.db.as_ref().expect("a server on PostgreSQL").url;
+        let key = first.data_dir().join("master.key");
+        Self::start_on_database(url, &key, first.creds.clone(), args).await
+    }
+
+    /// The process id of the running server.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -264,10 +335,11 @@ impl Server {
 
     fn admin_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(BIN);
-        command
-            .args(["admin", "--data-dir"])
-            .arg(self.dir.path())
-            .args(args);
+        command.args(["admin", "--data-dir"]).arg(self.dir.path());
+        if let Some(db) = &self.db {
+            command.args(["--database-url", db.url.as_str()]);
+        }
+        command.args(args);
         command
     }
 
@@ -389,6 +461,126 @@ pub fn errors(message: &str) -> Value {
     serde_json::json!({ "errors": [message] })
 }
 
+/// Where the PostgreSQL tests connect: `KEYPLANE_TEST_DATABASE_URL`, else the local default.
+pub fn postgres_admin_url() -> String {
+    std::env::var("KEYPLANE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh PostgreSQL database with a random name, dropped (with its connections) on drop.
+pub struct TestDb {
+    pub url: String,
+    pub name: String,
+    admin_url: String,
+}
+
+/// `url` with its database (the path) replaced by `database`, query kept.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|i| scheme_end + i)
+        .unwrap_or(base.len());
+    format!("{}/{database}{query}", &base[..host_end])
+}
+
+impl TestDb {
+    /// Creates the database. When PostgreSQL cannot be reached, a test under `CI=true` fails
+    /// here; elsewhere it prints a loud notice and gets `None`, so the caller skips.
+    pub async fn create() -> Option<TestDb> {
+        use sqlx::Connection;
+        let admin_url = postgres_admin_url();
+        let connected = tokio::time::timeout(
+            Duration::from_secs(10),
+            sqlx::PgConnection::connect(&admin_url),
+        )
+        .await
+        .map_err(|_| "timed out after 10 s".to_owned())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+        let mut conn = match connected {
+            Ok(conn) => conn,
+            Err(err) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
+                "PostgreSQL is required under CI=true, but {admin_url} is unreachable: {err}"
+            ),
+            Err(err) => {
+                // Straight to stderr, past the test harness's capture, once per run: a
+                // skipped backend must not pass unnoticed.
+                static NOTICE: std::sync::Once = std::sync::Once::new();
+                NOTICE.call_once(|| {
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+                         !!! PostgreSQL unreachable at {admin_url}: {err}\n\
+                         !!! SKIPPING the PostgreSQL tests. Start PostgreSQL or set\n\
+                         !!! KEYPLANE_TEST_DATABASE_URL (under CI=true this is a failure).\n\
+                         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+                    );
+                });
+                return None;
+            }
+        };
+        let name = format!("keyplane_test_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let _ = conn.close().await;
+        Some(TestDb {
+            url: with_database(&admin_url, &name),
+            name,
+            admin_url,
+        })
+    }
+
+    /// A connection to this database, for tests that look at rows or connections directly.
+    pub async fn connect(&self) -> sqlx::PgConnection {
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(&self.url)
+            .await
+            .expect("connect to test database")
+    }
+
+    /// A connection to the server's maintenance database, for statements about this one.
+    pub async fn connect_admin(&self) -> sqlx::PgConnection {
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(&self.admin_url)
+            .await
+            .expect("connect to the maintenance database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Drop runs inside the test's runtime, which cannot be blocked on: a thread of its
+        // own with its own runtime does the drop.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&admin_url).await.ok()?;
+                sqlx::query(&sql).execute(&mut conn).await.ok()?;
+                conn.close().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("note: could not drop test database {}", self.name);
+        }
+    }
+}
+
 /// A console session: the cookie and CSRF token a browser would hold after signing in.
 pub struct Console {
     pub cookie: String,
@@ -466,6 +658,7 @@ impl Server {
             stderr: Arc::default(),
             extra_args: args.iter().map(|s| s.to_string()).collect(),
             env: Vec::new(),
+            db: None,
         };
         server.spawn().await;
         server.creds = read_creds(server.dir.path());

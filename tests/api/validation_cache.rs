@@ -120,6 +120,10 @@ async fn health_reports_the_backend_and_invalidation_lag() {
     let (status, body) = send(s.http.get(s.url("/healthz"))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["backend"], "sqlite");
+    assert_eq!(
+        body["notifications"], "none",
+        "SQLite has no change notifications"
+    );
     let lag = body["invalidation_lag_seconds"].as_f64().expect("lag");
     assert!((0.0..5.0).contains(&lag), "{lag}");
     let resp = s.http.get(s.url("/ping")).send().await.expect("ping");

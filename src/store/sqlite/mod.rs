@@ -136,26 +136,6 @@ impl SqliteStore {
     }
 }
 
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> Self {
-        match &err {
-            sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                // SQLite names the columns: "UNIQUE constraint failed: users.org_id, users.email".
-                let message = db.message();
-                StoreError::Conflict(if message.ends_with(".name") {
-                    "name"
-                } else if message.ends_with(".email") {
-                    "email"
-                } else {
-                    "unique"
-                })
-            }
-            _ => StoreError::Backend(err.to_string()),
-        }
-    }
-}
-
 fn uuid_col(row: &SqliteRow, col: &str) -> StoreResult<Uuid> {
     let text: String = row.try_get(col)?;
     Uuid::parse_str(&text).map_err(|e| StoreError::Backend(format!("{col}: {e}")))

@@ -1,0 +1,305 @@
+//! Copying a whole installation from one store into another, empty one (`keyplane migrate`).
+//! Through the `Store` trait only, so it works between any two backends; rows keep their ids,
+//! timestamps and sealed secrets, and the target's triggers rebuild its counts and its own
+//! change log. Console sessions are not copied: they are short-lived, and users sign in again.
+
+use super::{Store, StoreError, StoreResult};
+use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
+use crate::domain::application_key::{
+    ApplicationKey, ApplicationKeyFilter, ApplicationKeyQuery, ApplicationKeySortField,
+};
+use crate::domain::client_token::{
+    ClientToken, ClientTokenFilter, ClientTokenQuery, ClientTokenSortField,
+};
+use crate::domain::list::{Page, Sort};
+use crate::domain::org::Org;
+use crate::domain::user::{User, UserQuery, UserSortField};
+use uuid::Uuid;
+
+const PAGE: u32 = 500;
+
+/// How many rows of each kind an installation holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub orgs: u64,
+    pub users: u64,
+    pub api_keys: u64,
+    pub application_keys: u64,
+    pub client_tokens: u64,
+    pub audit_records: u64,
+}
+
+impl Totals {
+    pub fn rows(&self) -> u64 {
+        self.orgs
+            + self.users
+            + self.api_keys
+            + self.application_keys
+            + self.client_tokens
+            + self.audit_records
+    }
+}
+
+fn first_page() -> Page {
+    Page {
+        size: PAGE,
+        number: 0,
+    }
+}
+
+fn ascending<F>(field: F) -> Sort<F> {
+    Sort {
+        field,
+        descending: false,
+    }
+}
+
+/// Every user of the organization, oldest first.
+pub async fn all_users(store: &dyn Store, org_id: Uuid) -> StoreResult<Vec<User>> {
+    let mut query = UserQuery {
+        filter: None,
+        statuses: Vec::new(),
+        sort: ascending(UserSortField::CreatedAt),
+        page: first_page(),
+    };
+    let mut all = Vec::new();
+    loop {
+        let (users, _, total) = store.list_users(org_id, &query).await?;
+        let done = users.is_empty();
+        all.extend(users);
+        if done || all.len() as u64 >= total {
+            return Ok(all);
+        }
+        query.page.number += 1;
+    }
+}
+
+/// Every API key of the organization, oldest first.
+pub async fn all_api_keys(store: &dyn Store, org_id: Uuid) -> StoreResult<Vec<ApiKey>> {
+    let mut query = ApiKeyQuery {
+        filter: ApiKeyFilter::default(),
+        sort: ascending(ApiKeySortField::CreatedAt),
+        page: first_page(),
+    };
+    let mut all = Vec::new();
+    loop {
+        let (keys, total) = store.list_api_keys(org_id, &query).await?;
+        let done = keys.is_empty();
+        all.extend(keys);
+        if done || all.len() as u64 >= total {
+            return Ok(all);
+        }
+        query.page.number += 1;
+    }
+}
+
+/// Every application key of the organization, oldest first.
+pub async fn all_application_keys(
+    store: &dyn Store,
+    org_id: Uuid,
+) -> StoreResult<Vec<ApplicationKey>> {
+    let mut query = ApplicationKeyQuery {
+        filter: ApplicationKeyFilter::default(),
+        sort: ascending(ApplicationKeySortField::CreatedAt),
+        page: first_page(),
+    };
+    let mut all = Vec::new();
+    loop {
+        let (keys, total) = store.list_application_keys(org_id, &query).await?;
+        let done = keys.is_empty();
+        all.extend(keys);
+        if done || all.len() as u64 >= total {
+            return Ok(all);
+        }
+        query.page.number += 1;
+    }
+}
+
+fn token_query(page: Page) -> ClientTokenQuery {
+    ClientTokenQuery {
+        filter: ClientTokenFilter::default(),
+        sort: ascending(ClientTokenSortField::CreatedAt),
+        page,
+    }
+}
+
+/// Every client token of the organization, oldest first.
+pub async fn all_client_tokens(store: &dyn Store, org_id: Uuid) -> StoreResult<Vec<ClientToken>> {
+    let mut query = token_query(first_page());
+    let mut all = Vec::new();
+    loop {
+        let (tokens, total) = store.list_client_tokens(org_id, &query).await?;
+        let done = tokens.is_empty();
+        all.extend(tokens);
+        if done || all.len() as u64 >= total {
+            return Ok(all);
+        }
+        query.page.number += 1;
+    }
+}
+
+/// Counts every row of the installation.
+pub async fn totals(store: &dyn Store) -> StoreResult<Totals> {
+    let mut totals = Totals::default();
+    let one = Page { size: 1, number: 0 };
+    for org in store.list_orgs().await? {
+        totals.orgs += 1;
+        let users = UserQuery {
+            filter: None,
+            statuses: Vec::new(),
+            sort: ascending(UserSortField::CreatedAt),
+            page: one,
+        };
+        totals.users += store.list_users(org.id, &users).await?.2;
+        let api = ApiKeyQuery {
+            filter: ApiKeyFilter::default(),
+            sort: ascending(ApiKeySortField::CreatedAt),
+            page: one,
+        };
+        totals.api_keys += store.list_api_keys(org.id, &api).await?.1;
+        let app = ApplicationKeyQuery {
+            filter: ApplicationKeyFilter::default(),
+            sort: ascending(ApplicationKeySortField::CreatedAt),
+            page: one,
+        };
+        totals.application_keys += store.list_application_keys(org.id, &app).await?.1;
+        totals.client_tokens += store.list_client_tokens(org.id, &token_query(one)).await?.1;
+    }
+    let head = store.audit_head().await?.map(|(seq, _)| seq).unwrap_or(0);
+    totals.audit_records = u64::try_from(head).unwrap_or(0);
+    Ok(totals)
+}
+
+/// Why a copy did not start or did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("the target database already holds {0} organization(s); migrate copies only into an empty database")]
+    TargetNotEmpty(u64),
+    #[error("the target's audit trail is not empty; migrate copies only into an empty database")]
+    TargetHasAudit,
+    #[error("audit record {0} did not chain to the same hash in the target")]
+    AuditChain(i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Copies every organization with its users and keys from `from` into the empty `to`,
+/// calling `copied` with the number of rows after each write. No key limit applies: the rows are copied as they are.
+pub async fn copy_installation(
+    from: &dyn Store,
+    to: &dyn Store,
+    mut copied: impl FnMut(u64),
+) -> Result<Totals, CopyError> {
+    let present = to.org_count().await?;
+    if present > 0 {
+        return Err(CopyError::TargetNotEmpty(present));
+    }
+    if to.audit_head().await?.is_some() {
+        return Err(CopyError::TargetHasAudit);
+    }
+    let mut totals = Totals::default();
+    for org in from.list_orgs().await? {
+        copy_org(from, to, &org, &mut totals, &mut copied).await?;
+    }
+    copy_audit(from, to, &mut totals, &mut copied).await?;
+    Ok(totals)
+}
+
+/// The audit trail, in chain order. Appending the same events in the same order onto an
+/// empty trail yields the same positions and hashes, so the chain still verifies; each
+/// record is checked as it lands.
+async fn copy_audit(
+    from: &dyn Store,
+    to: &dyn Store,
+    totals: &mut Totals,
+    copied: &mut impl FnMut(u64),
+) -> Result<(), CopyError> {
+    let mut after = 0;
+    loop {
+        let page = from.audit_records(after, PAGE).await?;
+        for record in &page {
+            let landed = to.append_audit(&record.event).await?;
+            if (landed.seq, landed.hash) != (record.seq, record.hash) {
+                return Err(CopyError::AuditChain(record.seq));
+            }
+            after = record.seq;
+        }
+        totals.audit_records += page.len() as u64;
+        copied(page.len() as u64);
+        if page.len() < PAGE as usize {
+            return Ok(());
+        }
+    }
+}
+
+async fn copy_org(
+    from: &dyn Store,
+    to: &dyn Store,
+    org: &Org,
+    totals: &mut Totals,
+    copied: &mut impl FnMut(u64),
+) -> StoreResult<()> {
+    to.create_org(org).await?;
+    totals.orgs += 1;
+    copied(1);
+    // Page by page, so memory stays bounded whatever the installation's size; the source
+    // is not written meanwhile, so offset pages are stable.
+    let mut users = UserQuery {
+        filter: None,
+        statuses: Vec::new(),
+        sort: ascending(UserSortField::CreatedAt),
+        page: first_page(),
+    };
+    loop {
+        let (page, _, _) = from.list_users(org.id, &users).await?;
+        to.import_users(&page).await?;
+        totals.users += page.len() as u64;
+        copied(page.len() as u64);
+        if page.len() < PAGE as usize {
+            break;
+        }
+        users.page.number += 1;
+    }
+    let mut api = ApiKeyQuery {
+        filter: ApiKeyFilter::default(),
+        sort: ascending(ApiKeySortField::CreatedAt),
+        page: first_page(),
+    };
+    loop {
+        let (page, _) = from.list_api_keys(org.id, &api).await?;
+        to.import_api_keys(&page).await?;
+        totals.api_keys += page.len() as u64;
+        copied(page.len() as u64);
+        if page.len() < PAGE as usize {
+            break;
+        }
+        api.page.number += 1;
+    }
+    let mut app = ApplicationKeyQuery {
+        filter: ApplicationKeyFilter::default(),
+        sort: ascending(ApplicationKeySortField::CreatedAt),
+        page: first_page(),
+    };
+    loop {
+        let (page, _) = from.list_application_keys(org.id, &app).await?;
+        to.import_application_keys(&page).await?;
+        totals.application_keys += page.len() as u64;
+        copied(page.len() as u64);
+        if page.len() < PAGE as usize {
+            break;
+        }
+        app.page.number += 1;
+    }
+    let mut tokens = token_query(first_page());
+    loop {
+        let (page, _) = from.list_client_tokens(org.id, &tokens).await?;
+        to.import_client_tokens(&page).await?;
+        totals.client_tokens += page.len() as u64;
+        copied(page.len() as u64);
+        if page.len() < PAGE as usize {
+            break;
+        }
+        tokens.page.number += 1;
+    }
+    Ok(())
+}

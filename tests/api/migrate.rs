@@ -1,0 +1,331 @@
+//! `keyplane migrate`: an embedded installation copied into PostgreSQL, row for row, and
+//! every key still valid on a PostgreSQL node with the same master key.
+
+use crate::helpers::*;
+use keyplane::store::copy::{all_api_keys, all_application_keys, all_client_tokens, all_users};
+use keyplane::store::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyplane");
+
+/// An organization's credentials and every key made in it: (API keys, application keys).
+struct Made {
+    api_key: String,
+    app_key: String,
+    api_keys: Vec<String>,
+    app_keys: Vec<String>,
+    client_tokens: Vec<String>,
+}
+
+async fn call_as(
+    s: &Server,
+    api: &str,
+    app: &str,
+    method: Method,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let req = s
+        .http
+        .request(method, s.url(path))
+        .header("DD-API-KEY", api)
+        .header("DD-APPLICATION-KEY", app)
+        .json(&body);
+    let (status, body) = send(req).await;
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
+}
+
+/// Users (one disabled with its keys, one service account), API keys and application keys
+/// in the organization of the given credentials.
+async fn populate(s: &Server, api: &str, app: &str, tag: &str) -> Made {
+    let mut made = Made {
+        api_key: api.to_owned(),
+        app_key: app.to_owned(),
+        api_keys: vec![api.to_owned()],
+        app_keys: vec![app.to_owned()],
+        client_tokens: Vec::new(),
+    };
+    for i in 0..3 {
+        let body = call_as(
+            s,
+            api,
+            app,
+            Method::POST,
+            "/api/v2/api_keys",
+            json!({"data": {"type": "api_keys", "attributes": {
+                "name": format!("{tag} api {i}"), "category": format!("cat{i}")}}}),
+        )
+        .await;
+        made.api_keys.push(
+            body["data"]["attributes"]["key"]
+                .as_str()
+                .expect("key")
+                .into(),
+        );
+        let body = call_as(
+            s,
+            api,
+            app,
+            Method::POST,
+            "/api/v2/current_user/application_keys",
+            json!({"data": {"type": "application_keys", "attributes": {
+                "name": format!("{tag} app {i}"), "scopes": ["api_keys_read"]}}}),
+        )
+        .await;
+        made.app_keys.push(
+            body["data"]["attributes"]["key"]
+                .as_str()
+                .expect("key")
+                .into(),
+        );
+    }
+    for i in 0..2 {
+        let body = call_as(
+            s,
+            api,
+            app,
+            Method::POST,
+            "/api/v2/client_tokens",
+            json!({"data": {"type": "client_tokens", "attributes": {
+                "name": format!("{tag} token {i}")}}}),
+        )
+        .await;
+        made.client_tokens.push(
+            body["data"]["attributes"]["key"]
+                .as_str()
+                .expect("key")
+                .into(),
+        );
+    }
+    for (email, disable) in [("stays", false), ("leaves", true)] {
+        let email = format!("{email}.{tag}@example.com");
+        let body = call_as(
+            s,
+            api,
+            app,
+            Method::POST,
+            "/api/v2/users",
+            json!({"data": {"type": "users", "attributes": {"email": email, "name": tag}}}),
+        )
+        .await;
+        let id = body["data"]["id"].as_str().expect("id").to_owned();
+        let name = format!("key of {email}");
+        let out = s.admin(&["create-application-key", "--email", &email, "--name", &name]);
+        let key = env_value(&out, "DD_APP_KEY");
+        if disable {
+            s.await_key_pair(api, &key).await;
+            call_as(
+                s,
+                api,
+                app,
+                Method::PATCH,
+                &format!("/api/v2/users/{id}"),
+                json!({"data": {"type": "users", "id": id, "attributes": {"disabled": true}}}),
+            )
+            .await;
+        } else {
+            made.app_keys.push(key);
+        }
+    }
+    let body = call_as(
+        s,
+        api,
+        app,
+        Method::POST,
+        "/api/v2/service_accounts",
+        json!({"data": {"type": "users", "attributes": {
+            "email": format!("robot.{tag}@example.com"), "service_account": true}}}),
+    )
+    .await;
+    let robot = body["data"]["id"].as_str().expect("id").to_owned();
+    let body = call_as(
+        s,
+        api,
+        app,
+        Method::POST,
+        &format!("/api/v2/service_accounts/{robot}/application_keys"),
+        json!({"data": {"type": "application_keys", "attributes": {"name": format!("{tag} robot")}}}),
+    )
+    .await;
+    made.app_keys.push(
+        body["data"]["attributes"]["key"]
+            .as_str()
+            .expect("key")
+            .into(),
+    );
+    made
+}
+
+fn migrate(from: &std::path::Path, to: &str) -> std::process::Output {
+    Command::new(BIN)
+        .arg("migrate")
+        .arg("--from")
+        .arg(from)
+        .args(["--to", to])
+        .output()
+        .expect("run keyplane migrate")
+}
+
+/// Every row of every organization in a form that compares whole rows, secrets included.
+async fn snapshot(store: &dyn Store) -> Vec<String> {
+    let mut rows = Vec::new();
+    for org in store.list_orgs().await.expect("orgs") {
+        rows.push(format!("{org:?}"));
+        for u in all_users(store, org.id).await.expect("users") {
+            rows.push(format!("{u:?}"));
+        }
+        for k in all_api_keys(store, org.id).await.expect("api keys") {
+            rows.push(format!("{k:?} digest={}", hex(&k.digest.0)));
+        }
+        for k in all_application_keys(store, org.id).await.expect("app keys") {
+            rows.push(format!("{k:?} digest={}", hex(&k.digest.0)));
+        }
+        for t in all_client_tokens(store, org.id).await.expect("tokens") {
+            rows.push(format!("{t:?} digest={}", hex(&t.digest.0)));
+        }
+    }
+    rows
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedded_installation_moves_to_postgres_with_every_key() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let mut s = Server::start_sqlite_with(&["--max-api-keys-per-org", "10"]).await;
+    let mut orgs = vec![populate(&s, &s.creds.api_key, &s.creds.app_key, "first").await];
+    for name in ["second", "third"] {
+        let out = s.admin(&[
+            "create-organization",
+            "--name",
+            name,
+            "--admin-email",
+            &format!("admin@{name}.example.com"),
+        ]);
+        let (api, app) = (env_value(&out, "DD_API_KEY"), env_value(&out, "DD_APP_KEY"));
+        s.await_key_pair(&api, &app).await;
+        orgs.push(populate(&s, &api, &app, name).await);
+    }
+    s.admin(&["set-one-time-read", "true"]);
+    // Usage, written at shutdown, travels too.
+    let req = s.http.get(s.url("/api/v1/validate"));
+    assert_eq!(
+        send(req.header("DD-API-KEY", &orgs[1].api_keys[1])).await.0,
+        StatusCode::OK
+    );
+    assert!(s.stop().await);
+
+    let refused = migrate(&s.data_dir().join("nowhere"), &db.url);
+    assert!(!refused.status.success());
+    let out = migrate(&s.data_dir(), &db.url);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let master_key = s.data_dir().join("master.key");
+    assert!(
+        stdout.contains(&format!("--master-key-file {}", master_key.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("3 organization(s)"), "{stdout}");
+    assert!(stdout.contains("6 client token(s)"), "{stdout}");
+
+    let sqlite_url = format!("sqlite://{}", s.data_dir().join("keyplane.db").display());
+    let from = keyplane::store::connect(&sqlite_url).await.expect("sqlite");
+    let to = keyplane::store::connect(&db.url).await.expect("postgres");
+    let (before, after) = (snapshot(&*from).await, snapshot(&*to).await);
+    assert!(before.len() > 40, "{}", before.len());
+    assert_eq!(before, after, "every row arrives as it was");
+    assert!(to.change_seq().await.expect("seq") > 0);
+    let (chain_from, chain_to) = (
+        from.audit_records(0, 10_000).await.expect("audit"),
+        to.audit_records(0, 10_000).await.expect("audit"),
+    );
+    assert!(chain_from.len() > 10, "{}", chain_from.len());
+    assert_eq!(format!("{chain_from:?}"), format!("{chain_to:?}"));
+    assert_eq!(
+        from.audit_head().await.expect("head"),
+        to.audit_head().await.expect("head")
+    );
+    drop((from, to));
+    let verify = Command::new(BIN)
+        .args(["audit", "--data-dir"])
+        .arg(s.data_dir())
+        .args(["--database-url", &db.url, "verify"])
+        .output()
+        .expect("keyplane audit verify");
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+
+    // A second run finds data and refuses, changing nothing.
+    let again = migrate(&s.data_dir(), &db.url);
+    assert!(!again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("refusing to migrate"), "{stderr}");
+    assert!(
+        stderr.contains("already holds 3 organization(s)"),
+        "{stderr}"
+    );
+
+    // A node on PostgreSQL with the same master key accepts every key and shows the secrets.
+    let node = Server::start_on_database(&db.url, &master_key, s.creds.clone(), &[]).await;
+    for made in &orgs {
+        for key in &made.api_keys {
+            let req = node
+                .http
+                .get(node.url("/api/v1/validate"))
+                .header("DD-API-KEY", key);
+            assert_eq!(send(req).await.0, StatusCode::OK);
+        }
+        for token in &made.client_tokens {
+            let req = node
+                .http
+                .get(node.url("/api/v1/validate_client_token"))
+                .header("DD-CLIENT-TOKEN", token);
+            assert_eq!(send(req).await.0, StatusCode::OK, "a client token");
+        }
+        for app in &made.app_keys {
+            let req = node
+                .http
+                .get(node.url("/api/v2/validate_keys"))
+                .header("DD-API-KEY", &made.api_key)
+                .header("DD-APPLICATION-KEY", app);
+            assert_eq!(send(req).await.0, StatusCode::OK, "an application key");
+        }
+        let req = node
+            .http
+            .get(node.url("/api/v2/api_keys?page[size]=100"))
+            .header("DD-API-KEY", &made.api_key)
+            .header("DD-APPLICATION-KEY", &made.app_key);
+        let (_, listed) = send(req).await;
+        for item in listed["data"].as_array().expect("keys") {
+            let id = item["id"].as_str().expect("id");
+            let req = node
+                .http
+                .get(node.url(&format!("/api/v2/api_keys/{id}")))
+                .header("DD-API-KEY", &made.api_key)
+                .header("DD-APPLICATION-KEY", &made.app_key);
+            let (status, got) = send(req).await;
+            assert_eq!(status, StatusCode::OK);
+            let secret = got["data"]["attributes"]["key"].as_str().expect("unsealed");
+            assert!(made.api_keys.iter().any(|k| k == secret));
+        }
+    }
+    let (_, users) = node.call(Method::GET, "/api/v2/users", None).await;
+    assert_eq!(users["meta"]["page"]["total_count"], 4);
+    drop(node);
+    drop(db);
+}
