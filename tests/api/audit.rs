@@ -192,10 +192,29 @@ async fn verify_detects_edited_removed_and_cut_records() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 4 records"));
 
     let db = s.data_dir().join("keyplane.db");
+    // A self-contained copy: the stopped server's last commits (even the schema) may still be
+    // in its WAL rather than in the main file.
     let copy = |name: &str| {
         let path = s.data_dir().join(name);
-        std::fs::copy(&db, &path).expect("copy db");
-        path
+        let db = db.clone();
+        async move {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+                .await
+                .expect("open db");
+            sqlx::query(&format!("VACUUM INTO '{}'", path.display()))
+                .execute(&pool)
+                .await
+                .expect("copy db");
+            pool.close().await;
+            path
+        }
+    };
+    // The copy replaces the main file; a WAL left beside it would be replayed onto it.
+    let restore = |from: &std::path::Path| {
+        for stale in ["keyplane.db-wal", "keyplane.db-shm"] {
+            let _ = std::fs::remove_file(s.data_dir().join(stale));
+        }
+        std::fs::copy(from, &db).expect("restore");
     };
     // Someone with the database file edits it directly (past keyplane's append-only triggers).
     let tamper = |path: std::path::PathBuf, sql: &'static str| async move {
@@ -213,7 +232,7 @@ async fn verify_detects_edited_removed_and_cut_records() {
         }
         pool.close().await;
     };
-    let pristine = copy("pristine.db");
+    let pristine = copy("pristine.db").await;
     for (sql, expected) in [
         (
             "UPDATE audit_events SET source = '10.9.9.9' WHERE seq = 2",
@@ -225,7 +244,7 @@ async fn verify_detects_edited_removed_and_cut_records() {
         ),
         ("DELETE FROM audit_events WHERE seq = 4", "records were cut"),
     ] {
-        std::fs::copy(&pristine, &db).expect("restore");
+        restore(&pristine);
         tamper(db.clone(), sql).await;
         let out = verify(&s);
         assert!(!out.status.success(), "{sql}: verify passed");
@@ -233,7 +252,7 @@ async fn verify_detects_edited_removed_and_cut_records() {
         assert!(stderr.contains(expected), "{sql}: {stderr}");
     }
     // keyplane itself cannot rewrite history.
-    std::fs::copy(&pristine, &db).expect("restore");
+    restore(&pristine);
     let url = format!("sqlite://{}", db.display());
     let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
     let refused = sqlx::query("UPDATE audit_events SET source = 'x' WHERE seq = 1")
