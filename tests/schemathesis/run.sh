@@ -8,10 +8,10 @@
 #
 # The binary defaults to the release build, then the debug build, under $CARGO_TARGET_DIR
 # (or target/). schemathesis, pinned in requirements.txt, lives in a venv under
-# $HOME/.cache/keyplane-venv, made on first use. Knobs: SCHEMATHESIS_MAX_EXAMPLES (cases per
-# operation and phase), SCHEMATHESIS_SEED, SCHEMATHESIS_WORKERS, SCHEMATHESIS_CHECKS,
-# SCHEMATHESIS_TIMEOUT (seconds), KEYPLANE_FUZZ_KEEP=1 (keep the work dir with the server log
-# and the report).
+# $HOME/.cache/keyplane-venv (or $KEYPLANE_VENV), made on first use. Knobs:
+# SCHEMATHESIS_MAX_EXAMPLES (cases per operation and phase), SCHEMATHESIS_SEED,
+# SCHEMATHESIS_WORKERS, SCHEMATHESIS_CHECKS, SCHEMATHESIS_TIMEOUT (seconds),
+# KEYPLANE_FUZZ_KEEP=1 (keep the work dir with the server log and the report).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -41,12 +41,17 @@ if ! command -v python3 >/dev/null; then
   echo "schemathesis: python3 is missing" >&2
   exit 3
 fi
+mkdir -p "$(dirname "$venv")"
+# Two runs at once (two test processes) would otherwise install into one venv together.
+exec 9>"$venv.lock"
+flock 9
 if [ ! -x "$venv/bin/schemathesis" ] || ! cmp -s "$requirements" "$stamp"; then
   echo "schemathesis: installing $(grep '^schemathesis==' "$requirements") into $venv"
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
   cp "$requirements" "$stamp"
 fi
+flock -u 9
 python="$venv/bin/python"
 
 # ---- a fresh keyplane ----
