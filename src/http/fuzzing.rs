@@ -7,6 +7,7 @@
 //! out of range, a refusal that would not be a 4xx): that is what a fuzzer reports.
 
 use super::console::session::SignIn;
+use super::extract::Object;
 use super::params::{QueryParams, APP_KEY_PAGE_SIZE, USER_MAX_PAGE_SIZE};
 use super::v1::NameBody;
 use super::v2::{api_keys, application_keys, client_tokens, service_accounts, users};
@@ -77,9 +78,10 @@ pub fn query_string(bytes: &[u8]) -> usize {
 }
 
 fn body<T: DeserializeOwned, U>(bytes: &[u8], parse: impl FnOnce(T) -> Result<U>) -> bool {
-    let parsed = axum::Json::<T>::from_bytes(bytes)
+    // As `ApiJson` reads it: the body must be an object.
+    let parsed = axum::Json::<Object<T>>::from_bytes(bytes)
         .map_err(Error::from)
-        .and_then(|axum::Json(body)| parse(body));
+        .and_then(|axum::Json(Object(body))| parse(body));
     match parsed {
         Ok(_) => true,
         Err(err) => {

@@ -3,6 +3,7 @@
 use crate::domain::time::{self, Micros};
 use crate::domain::user::{Role, User};
 use crate::error::{Error, Result};
+use crate::http::extract::object;
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
@@ -19,6 +20,7 @@ where
 /// A request body: `{"data": …}`.
 #[derive(Deserialize)]
 pub struct Body<D> {
+    #[serde(deserialize_with = "object", bound = "D: Deserialize<'de>")]
     pub data: D,
 }
 
@@ -27,6 +29,7 @@ pub struct Body<D> {
 pub struct NewResource<A> {
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(deserialize_with = "object", bound = "A: Deserialize<'de>")]
     pub attributes: A,
 }
 
@@ -43,6 +46,7 @@ pub struct ChangedResource<A> {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(deserialize_with = "object", bound = "A: Deserialize<'de>")]
     pub attributes: A,
 }
 
@@ -199,6 +203,8 @@ pub struct UserResource {
     relationships: UserRelationships,
 }
 
+/// No `icon`: keyplane has no avatars, and Datadog's schema types `icon` as a string, never
+/// null, so typed clients may refuse a null.
 #[derive(Serialize)]
 struct UserAttributes {
     name: Option<String>,
@@ -206,7 +212,6 @@ struct UserAttributes {
     created_at: String,
     modified_at: String,
     email: String,
-    icon: Option<String>,
     title: Option<String>,
     verified: bool,
     service_account: bool,
@@ -239,7 +244,6 @@ impl From<&User> for UserResource {
                 created_at: time::format(user.created_at),
                 modified_at: time::format(user.modified_at),
                 email: user.email.clone(),
-                icon: None,
                 title: user.title.clone(),
                 verified: user.status != crate::domain::user::UserStatus::Pending,
                 service_account: user.service_account,

@@ -14,6 +14,7 @@ pub mod routes;
 
 mod health;
 mod middleware;
+mod openapi;
 mod rate_limit;
 mod server;
 

@@ -1,7 +1,7 @@
 //! Every route of the API, with the access it requires. The router is built from this table
 //! and the authorization test walks it, so a route cannot be added without declaring access.
 
-use super::{console, health, v1, v2};
+use super::{console, health, openapi, v1, v2};
 use crate::auth::Access;
 use crate::service::Services;
 use axum::handler::Handler;
@@ -45,6 +45,7 @@ pub fn table() -> Vec<RouteDef> {
         get("/healthz", Public, health::healthz),
         get("/ping", Public, health::ping),
         get("/metrics", Public, health::metrics),
+        get("/api/openapi.yaml", Public, openapi::document),
         get("/api/v1/validate", ApiKey, v1::validate::validate),
         get(
             "/api/v1/validate_client_token",

@@ -62,6 +62,7 @@ fn permission_of(method: &Method, path: &str) -> Perm {
             "/healthz"
             | "/ping"
             | "/metrics"
+            | "/api/openapi.yaml"
             | "/api/v1/validate"
             | "/api/v1/validate_client_token"
             | "/api/v2/validate_keys"

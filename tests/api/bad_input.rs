@@ -79,7 +79,13 @@ async fn every_bad_request_is_a_clear_4xx_and_changes_nothing() {
         create("{", "EOF"),
         create("", "EOF"),
         create("null", "null"),
-        create("[]", "invalid length"),
+        create("[]", "JSON object"),
+        create(
+            r#"[{"type": "api_keys", "attributes": {"name": "x"}}]"#,
+            "JSON object",
+        ),
+        create(r#"{"data": ["api_keys", {"name": "x"}]}"#, "JSON object"),
+        create(&attrs(json!(["positional"])), "JSON object"),
         create("\"text\"", "string"),
         create("{}", "data"),
         create(r#"{"data": null}"#, "data"),
@@ -211,4 +217,79 @@ async fn every_bad_request_is_a_clear_4xx_and_changes_nothing() {
     assert_eq!(snapshot(&s).await, before, "a bad request changed the keys");
     let logs = s.logs();
     assert!(!logs.contains("panicked"), "{logs}");
+}
+
+/// serde's derived structs take arrays too, filling fields by position; no request body may
+/// pass an array where Datadog's schema has an object.
+#[tokio::test]
+async fn arrays_never_pass_for_objects() {
+    let s = Server::start().await;
+    let scoped = json!({"data": {"type": "application_keys",
+        "attributes": {"name": "scoped", "scopes": ["dashboards_read"]}}});
+    let (status, key) = s
+        .call(
+            Method::POST,
+            "/api/v2/current_user/application_keys",
+            Some(scoped),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let id = key["data"]["id"].as_str().expect("id");
+    let key_path = format!("/api/v2/application_keys/{id}");
+    let role = json!({"data": [{"id": "6b2c5a2e-7d0c-11ee-9f0a-0242ac120001", "type": "roles"}]});
+    let cases = [
+        (
+            Method::PATCH,
+            key_path.clone(),
+            // As positional fields this would read as name unchanged, scopes null (everything).
+            json!({"data": {"id": id, "type": "application_keys", "attributes": [null, null]}}),
+        ),
+        (
+            Method::POST,
+            "/api/v2/users".to_owned(),
+            json!({"data": {"type": "users", "attributes": ["a@example.com"]}}),
+        ),
+        (
+            Method::POST,
+            "/api/v2/users".to_owned(),
+            json!({"data": {"type": "users", "attributes": {"email": "b@example.com"},
+                "relationships": [role]}}),
+        ),
+        (
+            Method::POST,
+            "/api/v2/users".to_owned(),
+            json!({"data": {"type": "users", "attributes": {"email": "c@example.com"},
+                "relationships": {"roles": {"data": [["6b2c5a2e-7d0c-11ee-9f0a-0242ac120001"]]}}}}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/api_key".to_owned(),
+            json!(["v1 name"]),
+        ),
+        (
+            Method::POST,
+            "/api/console/session".to_owned(),
+            json!([s.creds.email, s.creds.password]),
+        ),
+    ];
+    for (method, path, body) in cases {
+        let (status, got) = s.call(method.clone(), &path, Some(body.clone())).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{method} {path} {body}: {got}"
+        );
+        let message = got["errors"][0].as_str().unwrap_or_default();
+        assert!(
+            message.contains("JSON object"),
+            "{method} {path}: {message}"
+        );
+    }
+    let (_, after) = s.call(Method::GET, &key_path, None).await;
+    assert_eq!(
+        after["data"]["attributes"]["scopes"],
+        json!(["dashboards_read"])
+    );
+    let (_, users) = s.call(Method::GET, "/api/v2/users", None).await;
+    assert_eq!(users["meta"]["page"]["total_count"], 1, "{users}");
 }

@@ -4,7 +4,7 @@ use crate::auth::Caller;
 use crate::domain::list::Sort;
 use crate::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
 use crate::error::{Error, Result};
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::{object, ApiJson, ApiPath, Object};
 use crate::http::jsonapi::{
     expect_type, present, Body, ChangedResource, Document, Included, UserResource,
 };
@@ -23,6 +23,7 @@ const SORT_FIELDS: &[&str] = &["name", "email", "created_at", "modified_at", "st
 
 #[derive(Deserialize)]
 pub struct CreateRequest {
+    #[serde(deserialize_with = "object")]
     pub(super) data: CreateData,
 }
 
@@ -30,8 +31,9 @@ pub struct CreateRequest {
 pub(super) struct CreateData {
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(deserialize_with = "object")]
     pub attributes: CreateAttributes,
-    pub relationships: Option<CreateRelationships>,
+    pub relationships: Option<Object<CreateRelationships>>,
 }
 
 #[derive(Deserialize)]
@@ -44,12 +46,12 @@ pub(super) struct CreateAttributes {
 
 #[derive(Deserialize)]
 pub(super) struct CreateRelationships {
-    roles: Option<RoleLinkages>,
+    roles: Option<Object<RoleLinkages>>,
 }
 
 #[derive(Deserialize)]
 struct RoleLinkages {
-    data: Vec<RoleLinkage>,
+    data: Vec<Object<RoleLinkage>>,
 }
 
 #[derive(Deserialize)]
@@ -95,10 +97,10 @@ pub(super) fn new_user(data: CreateData) -> Result<NewUser> {
         .email
         .ok_or_else(|| Error::invalid("Required parameter 'email' is missing"))?;
     let mut roles = Vec::new();
-    for link in data
+    for Object(link) in data
         .relationships
-        .and_then(|r| r.roles)
-        .map(|r| r.data)
+        .and_then(|Object(r)| r.roles)
+        .map(|Object(r)| r.data)
         .unwrap_or_default()
     {
         if link.kind.as_deref().is_some_and(|k| k != "roles") {
