@@ -122,10 +122,10 @@ async fn a_first_start_killed_at_any_moment_leaves_a_working_installation() {
         assert_eq!(orgs.lines().count(), 1, "{orgs}");
         s.sign_in().await;
     }
-    println!(
+    report(&format!(
         "first start ({first_start_ms} ms) killed {TRIALS} times: {before_saving} before the credentials were saved, \
          {saved_not_committed} after saving them but before the commit, {committed} after the commit"
-    );
+    ));
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -382,7 +382,7 @@ pub async fn crash_run(backend: Backend) {
     assert!(server.stop().await, "keyplane did not stop cleanly");
     failures.extend(backend.check_store(&server, &ledger).await);
 
-    println!(
+    report(&format!(
         "crash ({backend:?}, seed {seed}): {kills} kills; acknowledged creates {} \
          (API keys {}, application keys {}, client tokens {}); acknowledged deletes {}; \
          in flight at a kill (unknown outcome): {} creates, {} deletes; \
@@ -396,7 +396,7 @@ pub async fn crash_run(backend: Backend) {
         ledger.unknown_deletes.len(),
         ledger.not_sent,
         started.elapsed().as_secs_f64(),
-    );
+    ));
     assert!(kills >= 3);
     assert!(
         ledger.created.len() >= 50 && !ledger.deleted.is_empty(),

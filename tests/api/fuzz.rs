@@ -4,6 +4,7 @@
 //! on nightly. No coverage guidance, so this finds less than libFuzzer; it keeps the
 //! targets running in CI. `KEYPLANE_FUZZ_SECS` sets the time per target (default 15).
 
+use crate::helpers::report;
 use keyplane::http::fuzzing;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -200,11 +201,11 @@ fn drive(target: &str, run: fn(&[u8]) -> usize, tokens: &[&str]) {
             }
         }
     }
-    println!(
+    report(&format!(
         "fuzz {target}: {inputs} inputs ({} seeds, {accepted} accepted by a route) in {:.1} s, seed {seed}",
         seeds.len(),
         started.elapsed().as_secs_f64()
-    );
+    ));
     assert!(inputs > seeds.len() as u64, "no mutated input ran");
 }
 

@@ -533,14 +533,14 @@ fn every_body_route_answers_bad_json_with_a_clean_4xx_and_no_write() {
         outcome.map_err(TestCaseError::fail)
     });
     let t = tally.into_inner().unwrap_or_default();
-    println!(
+    report(&format!(
         "properties: {} cases over {} body routes, {} requests by status {:?}, {:.1} s",
         t.cases,
         targets.len(),
         t.requests,
         t.by_status,
         started.elapsed().as_secs_f64()
-    );
+    ));
     if let Err(e) = result {
         panic!(
             "{e}
