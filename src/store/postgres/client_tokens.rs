@@ -5,7 +5,6 @@ use super::{direction, PostgresStore};
 use crate::domain::client_token::{
     ClientToken, ClientTokenChange, ClientTokenQuery, ClientTokenSortField,
 };
-use crate::domain::credential::ClientTokenEntry;
 use crate::domain::name::fold;
 use crate::domain::secret::KeyDigest;
 use crate::store::{StoreError, StoreResult};
@@ -136,19 +135,5 @@ impl PostgresStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    pub(super) async fn client_token_page_by_id(
-        &self,
-        after: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<(KeyDigest, ClientTokenEntry)>> {
-        let rows = self.page_by_id("client_tokens", after, limit).await?;
-        rows.iter()
-            .map(|row| {
-                let token = token_from(row)?;
-                Ok((token.digest, ClientTokenEntry::from(&token)))
-            })
-            .collect()
     }
 }

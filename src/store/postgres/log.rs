@@ -2,10 +2,11 @@
 
 use super::rows::*;
 use super::PostgresStore;
-use crate::domain::credential::{ApiKeyEntry, AppKeyEntry, Change, UserEntry};
+use crate::domain::credential::{AppKeyEntry, Change, OrgKeyEntry, UserEntry};
 use crate::domain::secret::KeyDigest;
 use crate::store::StoreResult;
 use sqlx::postgres::PgRow;
+use sqlx::Row;
 use uuid::Uuid;
 
 impl PostgresStore {
@@ -33,16 +34,21 @@ impl PostgresStore {
         Ok(seq)
     }
 
-    pub(super) async fn api_key_page(
+    /// Digest and organization of each key of `table` (API keys, client tokens), by id.
+    pub(super) async fn org_key_entries(
         &self,
+        table: &str,
         after: Option<Uuid>,
         limit: u32,
-    ) -> StoreResult<Vec<(KeyDigest, ApiKeyEntry)>> {
-        let rows = self.page_by_id("api_keys", after, limit).await?;
+    ) -> StoreResult<Vec<(KeyDigest, OrgKeyEntry)>> {
+        let rows = self.page_by_id(table, after, limit).await?;
         rows.iter()
             .map(|row| {
-                let key = api_key_from(row)?;
-                Ok((key.digest, ApiKeyEntry::from(&key)))
+                let entry = OrgKeyEntry {
+                    id: row.try_get("id")?,
+                    org_id: row.try_get("org_id")?,
+                };
+                Ok((digest_of(row.try_get("digest")?)?, entry))
             })
             .collect()
     }

@@ -655,7 +655,7 @@ impl Store for PostgresStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<(KeyDigest, ApiKeyEntry)>> {
-        self.api_key_page(after, limit).await
+        self.org_key_entries("api_keys", after, limit).await
     }
 
     async fn app_key_entries(
@@ -679,7 +679,7 @@ impl Store for PostgresStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<(KeyDigest, ClientTokenEntry)>> {
-        self.client_token_page_by_id(after, limit).await
+        self.org_key_entries("client_tokens", after, limit).await
     }
 
     async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>> {
