@@ -2,7 +2,7 @@
 //! keyplane binary this test build made: every operation of the served OpenAPI document with
 //! generated valid and invalid input; any 5xx or response outside the document fails.
 
-use std::io::Write;
+use crate::helpers::report;
 use std::process::Command;
 
 fn succeeds(program: &str, args: &[&str]) -> bool {
@@ -12,19 +12,13 @@ fn succeeds(program: &str, args: &[&str]) -> bool {
         .is_ok_and(|out| out.status.success())
 }
 
-/// Straight to the process's stderr, past the test harness's capture, so CI logs show the
-/// fuzz figures of a passing run too.
-fn show(text: &str) {
-    let _ = std::io::stderr().write_all(text.as_bytes());
-}
-
 #[test]
 fn schemathesis_finds_no_failure() {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     if !ci && std::env::var("KEYPLANE_SKIP_SCHEMATHESIS").is_ok_and(|v| v == "1") {
-        show(
+        report(
             "\n!!! KEYPLANE_SKIP_SCHEMATHESIS=1: the schemathesis fuzz run was SKIPPED; \
-             CI runs it (tests/schemathesis/run.sh) !!!\n\n",
+             CI runs it (tests/schemathesis/run.sh) !!!\n",
         );
         return;
     }
@@ -48,7 +42,7 @@ fn schemathesis_finds_no_failure() {
         .filter(|l| l.starts_with("schemathesis"))
         .map(|l| format!("{l}\n"))
         .collect();
-    show(&summary);
+    report(summary.trim_end());
     assert!(
         out.status.success(),
         "tests/schemathesis/run.sh failed ({}):\n{stdout}\n{stderr}",
