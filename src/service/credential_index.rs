@@ -4,7 +4,8 @@
 //! within a poll interval after writes of other processes. A node that cannot confirm its
 //! view within `max_staleness` refuses keys rather than risk accepting a revoked one.
 
-use crate::domain::api_key::ApiKey;
+use super::api_key_table::ApiKeyTable;
+use crate::domain::api_key::{ApiKey, ApiKeyQuery};
 use crate::domain::credential::{
     ApiKeyEntry, AppKeyEntry, ChangeKind, ClientTokenEntry, UserEntry,
 };
@@ -28,7 +29,7 @@ const LOAD_PAGE: u32 = 20_000;
 #[derive(Default)]
 struct State {
     seq: i64,
-    api_keys: DigestMap<ApiKeyEntry>,
+    api_keys: ApiKeyTable,
     app_keys: DigestMap<AppKeyEntry>,
     client_tokens: DigestMap<ClientTokenEntry>,
     users: HashMap<Uuid, UserEntry>,
@@ -91,12 +92,20 @@ impl CredentialIndex {
             seq,
             ..State::default()
         };
-        load_pages(
-            &mut state.api_keys,
-            |after| store.api_key_entries(after, LOAD_PAGE),
-            |e| e.1.id,
-        )
-        .await?;
+        let mut after = None;
+        loop {
+            let keys = store
+                .api_keys_after(after, LOAD_PAGE)
+                .await
+                .map_err(Error::internal)?;
+            after = keys.last().map(|k| k.id);
+            for key in &keys {
+                state.api_keys.upsert(key);
+            }
+            if after.is_none() {
+                break;
+            }
+        }
         load_pages(
             &mut state.app_keys,
             |after| store.app_key_entries(after, LOAD_PAGE),
@@ -152,7 +161,7 @@ impl CredentialIndex {
     /// The API key behind `digest`.
     pub fn api_key(&self, digest: &KeyDigest, metrics: &Metrics) -> Result<ApiKeyEntry> {
         self.ensure_fresh()?;
-        let found = self.read().api_keys.get(digest).cloned();
+        let found = self.read().api_keys.get(digest);
         match found {
             Some(entry) => {
                 metrics.cache_hits.api_key.inc();
@@ -223,6 +232,13 @@ impl CredentialIndex {
         }
     }
 
+    /// The ids of one page of the organization's API keys and how many the filter matched
+    /// (the records themselves are read from the store).
+    pub fn list_api_keys(&self, org_id: Uuid, query: &ApiKeyQuery) -> Result<(Vec<Uuid>, u64)> {
+        self.ensure_fresh()?;
+        Ok(self.read().api_keys.list(org_id, query))
+    }
+
     /// A recently read record of API key `id`, if still current.
     pub fn cached_api_key(&self, id: Uuid) -> Option<ApiKey> {
         self.records
@@ -286,9 +302,9 @@ impl CredentialIndex {
                 let key = store.find_api_key(&digest).await.map_err(Error::internal)?;
                 let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
                 match key {
-                    Some(key) => state.api_keys.insert(digest, ApiKeyEntry::from(&key)),
+                    Some(key) => state.api_keys.upsert(&key),
                     None => state.api_keys.remove(&digest),
-                };
+                }
             }
             (ChangeKind::ApplicationKey, Some(digest)) => {
                 let key = store

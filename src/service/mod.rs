@@ -1,6 +1,7 @@
 //! The use cases. Every surface (v2, v1, the console, the `keyplane admin` CLI) calls these,
 //! so each rule of key management is written once, here or in `domain`.
 
+pub mod api_key_table;
 pub mod api_keys;
 pub mod application_keys;
 pub mod audit;

@@ -9,7 +9,7 @@ use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery};
 use crate::domain::application_key::{ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery};
 use crate::domain::audit::{AuditEvent, AuditQuery, AuditRecord, Hash};
 use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
-use crate::domain::credential::{ApiKeyEntry, AppKeyEntry, Change, ClientTokenEntry, UserEntry};
+use crate::domain::credential::{AppKeyEntry, Change, ClientTokenEntry, UserEntry};
 use crate::domain::org::Org;
 use crate::domain::secret::KeyDigest;
 use crate::domain::session::Session;
@@ -126,6 +126,8 @@ pub trait Store: Send + Sync {
     async fn create_api_key(&self, key: &ApiKey, max_per_org: u64) -> StoreResult<()>;
     async fn get_api_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<ApiKey>;
     async fn find_api_key(&self, digest: &KeyDigest) -> StoreResult<Option<ApiKey>>;
+    /// The organization's keys among `ids`, in no particular order; unknown ids are skipped.
+    async fn api_keys_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<ApiKey>>;
     /// One page of keys and the number of keys the filter matched.
     async fn list_api_keys(
         &self,
@@ -205,11 +207,7 @@ pub trait Store: Send + Sync {
     /// the log from it afterwards: rows changed meanwhile are then re-read.
     async fn change_seq(&self) -> StoreResult<i64>;
     /// API keys in id order after `after`, at most `limit`.
-    async fn api_key_entries(
-        &self,
-        after: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<(KeyDigest, ApiKeyEntry)>>;
+    async fn api_keys_after(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ApiKey>>;
     async fn app_key_entries(
         &self,
         after: Option<Uuid>,

@@ -876,18 +876,36 @@ async fn credential_entries(store: Arc<dyn Store>) {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = store.api_key_entries(after, 3).await.expect("page");
+        let page = store.api_keys_after(after, 3).await.expect("page");
         assert!(page.len() <= 3);
         let Some(last) = page.last() else { break };
-        after = Some(last.1.id);
-        for (digest, entry) in &page {
-            assert_eq!(entry.org_id, o.id);
-            let key = store.find_api_key(digest).await.expect("find");
-            assert_eq!(key.map(|k| k.id), Some(entry.id));
-            seen.push(entry.id);
+        after = Some(last.id);
+        for key in &page {
+            assert_eq!(key.org_id, o.id);
+            let found = store.find_api_key(&key.digest).await.expect("find");
+            assert_eq!(
+                found.map(|k| (k.id, k.name)),
+                Some((key.id, key.name.clone()))
+            );
+            seen.push(key.id);
         }
     }
     assert_eq!(seen, api_ids, "every key once, in id order");
+    let some: Vec<Uuid> = api_ids.iter().step_by(2).copied().collect();
+    let mut fetched: Vec<Uuid> = store
+        .api_keys_by_ids(o.id, &[&some[..], &[Uuid::new_v4()]].concat())
+        .await
+        .expect("by ids")
+        .iter()
+        .map(|k| k.id)
+        .collect();
+    fetched.sort();
+    assert_eq!(fetched, some, "the keys asked for, unknown ids skipped");
+    let other = store
+        .api_keys_by_ids(Uuid::new_v4(), &some)
+        .await
+        .expect("by ids");
+    assert!(other.is_empty(), "never another organization's keys");
 
     let mut seen = Vec::new();
     let mut after = None;

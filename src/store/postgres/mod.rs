@@ -27,7 +27,7 @@ use crate::domain::application_key::{
 };
 use crate::domain::audit::{AuditEvent, AuditQuery, AuditRecord, Hash};
 use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
-use crate::domain::credential::{ApiKeyEntry, AppKeyEntry, Change, ClientTokenEntry, UserEntry};
+use crate::domain::credential::{AppKeyEntry, Change, ClientTokenEntry, UserEntry};
 use crate::domain::list::{Page, Sort};
 use crate::domain::name::fold;
 use crate::domain::org::Org;
@@ -385,6 +385,18 @@ impl Store for PostgresStore {
         row.as_ref().map(api_key_from).transpose()
     }
 
+    async fn api_keys_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<ApiKey>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query("SELECT * FROM api_keys WHERE org_id = $1 AND id = ANY($2)")
+            .bind(org_id)
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(api_key_from).collect()
+    }
+
     async fn list_api_keys(
         &self,
         org_id: Uuid,
@@ -650,12 +662,9 @@ impl Store for PostgresStore {
         self.newest_seq().await
     }
 
-    async fn api_key_entries(
-        &self,
-        after: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<(KeyDigest, ApiKeyEntry)>> {
-        self.org_key_entries("api_keys", after, limit).await
+    async fn api_keys_after(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ApiKey>> {
+        let rows = self.page_by_id("api_keys", after, limit).await?;
+        rows.iter().map(api_key_from).collect()
     }
 
     async fn app_key_entries(

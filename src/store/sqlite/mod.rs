@@ -13,7 +13,7 @@ use crate::domain::application_key::{
 use crate::domain::audit::{AuditEvent, AuditQuery, AuditRecord, Hash};
 use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
 use crate::domain::credential::{
-    ApiKeyEntry, AppKeyEntry, Change, ChangeKind, ClientTokenEntry, OrgKeyEntry, UserEntry,
+    AppKeyEntry, Change, ChangeKind, ClientTokenEntry, OrgKeyEntry, UserEntry,
 };
 use crate::domain::list::{Page, Sort};
 use crate::domain::name::fold;
@@ -686,6 +686,21 @@ impl Store for SqliteStore {
         row.as_ref().map(api_key_from).transpose()
     }
 
+    async fn api_keys_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<ApiKey>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM api_keys WHERE org_id = ");
+        qb.push_bind(org_id.to_string()).push(" AND id IN (");
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(id.to_string());
+        }
+        qb.push(")");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter().map(api_key_from).collect()
+    }
+
     async fn list_api_keys(
         &self,
         org_id: Uuid,
@@ -952,12 +967,9 @@ impl Store for SqliteStore {
         Ok(seq)
     }
 
-    async fn api_key_entries(
-        &self,
-        after: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<(KeyDigest, ApiKeyEntry)>> {
-        self.org_key_entries("api_keys", after, limit).await
+    async fn api_keys_after(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ApiKey>> {
+        let rows = self.page_by_id("api_keys", after, limit).await?;
+        rows.iter().map(api_key_from).collect()
     }
 
     async fn app_key_entries(
