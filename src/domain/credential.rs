@@ -69,15 +69,6 @@ pub struct Change {
     pub digest: Option<KeyDigest>,
 }
 
-impl From<&super::api_key::ApiKey> for ApiKeyEntry {
-    fn from(key: &super::api_key::ApiKey) -> Self {
-        Self {
-            id: key.id,
-            org_id: key.org_id,
-        }
-    }
-}
-
 impl From<&super::application_key::ApplicationKey> for AppKeyEntry {
     fn from(key: &super::application_key::ApplicationKey) -> Self {
         Self {

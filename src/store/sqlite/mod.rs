@@ -122,6 +122,30 @@ impl SqliteStore {
             .collect()
     }
 
+    /// The rows of `table` among `ids` that belong to the organization, in no order.
+    async fn rows_by_ids<T>(
+        &self,
+        table: &str,
+        org_id: Uuid,
+        ids: &[Uuid],
+        from_row: fn(&SqliteRow) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // `+org_id` keeps the planner on the primary key: with bound parameters it otherwise
+        // picks an (org_id, ...) index and walks every row of the organization.
+        let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT * FROM {table} WHERE +org_id = "));
+        qb.push_bind(org_id.to_string()).push(" AND id IN (");
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(id.to_string());
+        }
+        qb.push(")");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter().map(from_row).collect()
+    }
+
     /// The writer slot, for a write that is a single (implicitly transactional) statement.
     async fn write_slot(&self) -> tokio::sync::OwnedMutexGuard<()> {
         self.writer.clone().lock_owned().await
@@ -540,18 +564,9 @@ impl Store for SqliteStore {
     }
 
     async fn users_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM users WHERE org_id = ");
-        qb.push_bind(org_id.to_string()).push(" AND id IN (");
-        let mut list = qb.separated(", ");
-        for id in ids {
-            list.push_bind(id.to_string());
-        }
-        qb.push(") ORDER BY created_at, id");
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        rows.iter().map(user_from).collect()
+        let mut users = self.rows_by_ids("users", org_id, ids, user_from).await?;
+        users.sort_by_key(|u| (u.created_at, u.id));
+        Ok(users)
     }
 
     async fn list_admins(&self, org_id: Uuid) -> StoreResult<Vec<User>> {
@@ -687,18 +702,8 @@ impl Store for SqliteStore {
     }
 
     async fn api_keys_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<ApiKey>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM api_keys WHERE org_id = ");
-        qb.push_bind(org_id.to_string()).push(" AND id IN (");
-        let mut list = qb.separated(", ");
-        for id in ids {
-            list.push_bind(id.to_string());
-        }
-        qb.push(")");
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        rows.iter().map(api_key_from).collect()
+        self.rows_by_ids("api_keys", org_id, ids, api_key_from)
+            .await
     }
 
     async fn list_api_keys(
