@@ -1445,6 +1445,38 @@ async fn concurrent_writers(store: Arc<dyn Store>) {
     }
     assert_eq!(deleted, 4, "exactly one key survives");
 
+    // Writes that may share one commit keep their own outcomes: a duplicate name fails
+    // alone, and what succeeded is stored.
+    let names: Vec<String> = (0..12)
+        .map(|i| match i % 3 {
+            0 => "twin".to_owned(),
+            _ => format!("single {i}"),
+        })
+        .collect();
+    let creates: Vec<_> = names
+        .iter()
+        .map(|name| {
+            let store = store.clone();
+            let key = api_key(&o, &admin, name, T0);
+            tokio::spawn(async move { store.create_api_key(&key, 1000).await })
+        })
+        .collect();
+    let (mut ok, mut conflicts) = (0, 0);
+    for task in creates {
+        match task.await.expect("join") {
+            Ok(()) => ok += 1,
+            Err(StoreError::Conflict("name")) => conflicts += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((ok, conflicts), (9, 3), "one twin and every single");
+    let (keys, total) = store
+        .list_api_keys(o.id, &api_query(ApiKeySortField::Name, false, 100, 0))
+        .await
+        .expect("list");
+    assert_eq!(total, 10, "the survivor, one twin and eight singles");
+    assert_eq!(keys.iter().filter(|k| k.name == "twin").count(), 1);
+
     // Keys created while their owner is being disabled: every key that existed when the
     // disable committed is gone with it. (Refusing keys for a disabled owner is the
     // service's check; the store promises the cascade.) The log orders the two.

@@ -28,26 +28,32 @@ fn token_from(row: &SqliteRow) -> StoreResult<ClientToken> {
 
 impl SqliteStore {
     pub(super) async fn insert_client_token(&self, token: &ClientToken) -> StoreResult<()> {
-        let _slot = self.write_slot().await;
-        sqlx::query(
-            "INSERT INTO client_tokens (id, org_id, name, name_folded, digest, sealed_key, \
-             last4, created_by, modified_by, created_at, modified_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(token.id.to_string())
-        .bind(token.org_id.to_string())
-        .bind(&token.name)
-        .bind(fold(&token.name))
-        .bind(token.digest.0.as_slice())
-        .bind(&token.sealed_key)
-        .bind(&token.last4)
-        .bind(token.created_by.to_string())
-        .bind(token.modified_by.map(|u| u.to_string()))
-        .bind(token.created_at)
-        .bind(token.modified_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let token = token.clone();
+        self.writes
+            .run(move |conn| {
+                Box::pin(async move {
+                        sqlx::query(
+                            "INSERT INTO client_tokens (id, org_id, name, name_folded, digest, sealed_key, \
+                             last4, created_by, modified_by, created_at, modified_at) \
+                             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        )
+                        .bind(token.id.to_string())
+                        .bind(token.org_id.to_string())
+                        .bind(&token.name)
+                        .bind(fold(&token.name))
+                        .bind(token.digest.0.as_slice())
+                        .bind(&token.sealed_key)
+                        .bind(&token.last4)
+                        .bind(token.created_by.to_string())
+                        .bind(token.modified_by.map(|u| u.to_string()))
+                        .bind(token.created_at)
+                        .bind(token.modified_at)
+                        .execute(&mut *conn)
+                        .await?;
+                        Ok(())
+                })
+            })
+            .await
     }
 
     pub(super) async fn client_token(&self, org_id: Uuid, id: Uuid) -> StoreResult<ClientToken> {
@@ -103,34 +109,45 @@ impl SqliteStore {
         id: Uuid,
         change: &ClientTokenChange,
     ) -> StoreResult<ClientToken> {
-        let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "UPDATE client_tokens SET name = ?, name_folded = ?, modified_by = ?, \
-             modified_at = ? WHERE org_id = ? AND id = ? RETURNING *",
-        )
-        .bind(change.name.as_str())
-        .bind(change.name.folded())
-        .bind(change.modified_by.to_string())
-        .bind(change.modified_at)
-        .bind(org_id.to_string())
-        .bind(id.to_string())
-        .fetch_one(&mut *tx)
-        .await?;
-        let token = token_from(&row)?;
-        tx.commit().await?;
-        Ok(token)
+        let change = change.clone();
+        self.writes
+            .run(move |conn| {
+                Box::pin(async move {
+                    let row = sqlx::query(
+                        "UPDATE client_tokens SET name = ?, name_folded = ?, modified_by = ?, \
+                             modified_at = ? WHERE org_id = ? AND id = ? RETURNING *",
+                    )
+                    .bind(change.name.as_str())
+                    .bind(change.name.folded())
+                    .bind(change.modified_by.to_string())
+                    .bind(change.modified_at)
+                    .bind(org_id.to_string())
+                    .bind(id.to_string())
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    let token = token_from(&row)?;
+                    Ok(token)
+                })
+            })
+            .await
     }
 
     pub(super) async fn remove_client_token(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let _slot = self.write_slot().await;
-        let deleted = sqlx::query("DELETE FROM client_tokens WHERE org_id = ? AND id = ?")
-            .bind(org_id.to_string())
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.writes
+            .run(move |conn| {
+                Box::pin(async move {
+                    let deleted =
+                        sqlx::query("DELETE FROM client_tokens WHERE org_id = ? AND id = ?")
+                            .bind(org_id.to_string())
+                            .bind(id.to_string())
+                            .execute(&mut *conn)
+                            .await?;
+                    if deleted.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+            })
+            .await
     }
 }

@@ -3,6 +3,7 @@
 
 mod audit;
 mod client_tokens;
+mod group_commit;
 mod sessions;
 
 use super::{Store, StoreError, StoreResult};
@@ -22,6 +23,7 @@ use crate::domain::secret::KeyDigest;
 use crate::domain::session::Session;
 use crate::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
 use async_trait::async_trait;
+use group_commit::GroupCommit;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -33,6 +35,8 @@ use uuid::Uuid;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Where the writes of the key routes and the audit trail go, to share commits.
+    writes: GroupCommit,
     /// Writers queue here rather than in SQLite's busy handler, which sleeps in growing
     /// steps and turns write contention into long tail latencies.
     writer: Arc<tokio::sync::Mutex<()>>,
@@ -80,9 +84,11 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        let writer = Arc::default();
         Ok(Self {
+            writes: GroupCommit::start(pool.clone(), Arc::clone(&writer)),
             pool,
-            writer: Arc::default(),
+            writer,
         })
     }
 
@@ -668,20 +674,29 @@ impl Store for SqliteStore {
     }
 
     async fn create_api_key(&self, key: &ApiKey, max_per_org: u64) -> StoreResult<()> {
-        // One statement: the limit check and the insert are atomic, and the triggers keep
-        // the count and the change log in the same implicit transaction.
-        let _slot = self.write_slot().await;
-        let inserted = insert_api_key(key, max_per_org).execute(&self.pool).await?;
-        if inserted.rows_affected() == 0 {
-            let count: i64 = sqlx::query_scalar("SELECT api_key_count FROM orgs WHERE id = ?")
-                .bind(key.org_id.to_string())
-                .fetch_one(&self.pool)
-                .await?;
-            return Err(StoreError::LimitReached {
-                count: to_u64(count),
-            });
-        }
-        Ok(())
+        let key = key.clone();
+        self.writes
+            .run(move |conn| {
+                Box::pin(async move {
+                    // One statement: the limit check and the insert are atomic, and the
+                    // triggers keep the count and the change log in the same transaction.
+                    let inserted = insert_api_key(&key, max_per_org)
+                        .execute(&mut *conn)
+                        .await?;
+                    if inserted.rows_affected() == 0 {
+                        let count: i64 =
+                            sqlx::query_scalar("SELECT api_key_count FROM orgs WHERE id = ?")
+                                .bind(key.org_id.to_string())
+                                .fetch_one(&mut *conn)
+                                .await?;
+                        return Err(StoreError::LimitReached {
+                            count: to_u64(count),
+                        });
+                    }
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn get_api_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<ApiKey> {
@@ -729,61 +744,72 @@ impl Store for SqliteStore {
         id: Uuid,
         change: &ApiKeyChange,
     ) -> StoreResult<ApiKey> {
-        let mut tx = self.begin_write().await?;
-        let updated = sqlx::query(
-            "UPDATE api_keys SET name = ?, name_folded = ?, \
-             category = COALESCE(?, category), \
-             remote_config_read_enabled = COALESCE(?, remote_config_read_enabled), \
-             modified_by = ?, modified_at = ? WHERE org_id = ? AND id = ?",
-        )
-        .bind(change.name.as_str())
-        .bind(change.name.folded())
-        .bind(&change.category)
-        .bind(change.remote_config_read_enabled)
-        .bind(change.modified_by.to_string())
-        .bind(change.modified_at)
-        .bind(org_id.to_string())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        let row = sqlx::query("SELECT * FROM api_keys WHERE org_id = ? AND id = ?")
-            .bind(org_id.to_string())
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
-        let key = api_key_from(&row)?;
-        tx.commit().await?;
-        Ok(key)
+        let change = change.clone();
+        self.writes
+            .run(move |conn| {
+                Box::pin(async move {
+                    let updated = sqlx::query(
+                        "UPDATE api_keys SET name = ?, name_folded = ?, \
+                             category = COALESCE(?, category), \
+                             remote_config_read_enabled = COALESCE(?, remote_config_read_enabled), \
+                             modified_by = ?, modified_at = ? WHERE org_id = ? AND id = ?",
+                    )
+                    .bind(change.name.as_str())
+                    .bind(change.name.folded())
+                    .bind(&change.category)
+                    .bind(change.remote_config_read_enabled)
+                    .bind(change.modified_by.to_string())
+                    .bind(change.modified_at)
+                    .bind(org_id.to_string())
+                    .bind(id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                    if updated.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    let row = sqlx::query("SELECT * FROM api_keys WHERE org_id = ? AND id = ?")
+                        .bind(org_id.to_string())
+                        .bind(id.to_string())
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    let key = api_key_from(&row)?;
+                    Ok(key)
+                })
+            })
+            .await
     }
 
     async fn delete_api_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let _slot = self.write_slot().await;
-        let deleted = sqlx::query(
-            "DELETE FROM api_keys WHERE org_id = ? AND id = ? \
-             AND (SELECT api_key_count FROM orgs WHERE id = ?) > 1",
-        )
-        .bind(org_id.to_string())
-        .bind(id.to_string())
-        .bind(org_id.to_string())
-        .execute(&self.pool)
-        .await?;
-        if deleted.rows_affected() > 0 {
-            return Ok(());
-        }
-        let exists: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE org_id = ? AND id = ?")
-                .bind(org_id.to_string())
-                .bind(id.to_string())
-                .fetch_one(&self.pool)
-                .await?;
-        Err(if exists == 0 {
-            StoreError::NotFound
-        } else {
-            StoreError::LastKey
-        })
+        self.writes
+            .run(move |conn| {
+                Box::pin(async move {
+                    let deleted = sqlx::query(
+                        "DELETE FROM api_keys WHERE org_id = ? AND id = ? \
+                             AND (SELECT api_key_count FROM orgs WHERE id = ?) > 1",
+                    )
+                    .bind(org_id.to_string())
+                    .bind(id.to_string())
+                    .bind(org_id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                    if deleted.rows_affected() > 0 {
+                        return Ok(());
+                    }
+                    let exists: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM api_keys WHERE org_id = ? AND id = ?",
+                    )
+                    .bind(org_id.to_string())
+                    .bind(id.to_string())
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    Err(if exists == 0 {
+                        StoreError::NotFound
+                    } else {
+                        StoreError::LastKey
+                    })
+                })
+            })
+            .await
     }
 
     async fn create_application_key(
@@ -791,17 +817,23 @@ impl Store for SqliteStore {
         key: &ApplicationKey,
         max_per_owner: u64,
     ) -> StoreResult<()> {
-        let scopes = scopes_json(&key.scopes)?;
-        let _slot = self.write_slot().await;
-        let inserted = insert_app_key(key, scopes, max_per_owner)
-            .execute(&self.pool)
-            .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::LimitReached {
-                count: max_per_owner,
-            });
-        }
-        Ok(())
+        let key = key.clone();
+        self.writes
+            .run(move |conn| {
+                Box::pin(async move {
+                    let scopes = scopes_json(&key.scopes)?;
+                    let inserted = insert_app_key(&key, scopes, max_per_owner)
+                        .execute(&mut *conn)
+                        .await?;
+                    if inserted.rows_affected() == 0 {
+                        return Err(StoreError::LimitReached {
+                            count: max_per_owner,
+                        });
+                    }
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn get_application_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<ApplicationKey> {
@@ -842,46 +874,58 @@ impl Store for SqliteStore {
         id: Uuid,
         change: &ApplicationKeyChange,
     ) -> StoreResult<ApplicationKey> {
-        let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT * FROM application_keys WHERE org_id = ? AND id = ?")
-            .bind(org_id.to_string())
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
-        let mut key = app_key_from(&row)?;
-        if let Some(name) = &change.name {
-            key.name = name.as_str().to_owned();
-        }
-        if let Some(scopes) = &change.scopes {
-            key.scopes = scopes.clone();
-        }
-        let scopes = scopes_json(&key.scopes)?;
-        sqlx::query(
-            "UPDATE application_keys SET name = ?, name_folded = ?, scopes = ? \
-             WHERE org_id = ? AND id = ?",
-        )
-        .bind(&key.name)
-        .bind(fold(&key.name))
-        .bind(scopes)
-        .bind(org_id.to_string())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(key)
+        let change = change.clone();
+        self.writes
+            .run(move |conn| {
+                Box::pin(async move {
+                    let row =
+                        sqlx::query("SELECT * FROM application_keys WHERE org_id = ? AND id = ?")
+                            .bind(org_id.to_string())
+                            .bind(id.to_string())
+                            .fetch_one(&mut *conn)
+                            .await?;
+                    let mut key = app_key_from(&row)?;
+                    if let Some(name) = &change.name {
+                        key.name = name.as_str().to_owned();
+                    }
+                    if let Some(scopes) = &change.scopes {
+                        key.scopes = scopes.clone();
+                    }
+                    let scopes = scopes_json(&key.scopes)?;
+                    sqlx::query(
+                        "UPDATE application_keys SET name = ?, name_folded = ?, scopes = ? \
+                             WHERE org_id = ? AND id = ?",
+                    )
+                    .bind(&key.name)
+                    .bind(fold(&key.name))
+                    .bind(scopes)
+                    .bind(org_id.to_string())
+                    .bind(id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(key)
+                })
+            })
+            .await
     }
 
     async fn delete_application_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
-        let _slot = self.write_slot().await;
-        let deleted = sqlx::query("DELETE FROM application_keys WHERE org_id = ? AND id = ?")
-            .bind(org_id.to_string())
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.writes
+            .run(move |conn| {
+                Box::pin(async move {
+                    let deleted =
+                        sqlx::query("DELETE FROM application_keys WHERE org_id = ? AND id = ?")
+                            .bind(org_id.to_string())
+                            .bind(id.to_string())
+                            .execute(&mut *conn)
+                            .await?;
+                    if deleted.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn create_client_token(&self, token: &ClientToken) -> StoreResult<()> {
