@@ -123,12 +123,12 @@ async fn commit_batch(pool: &SqlitePool, batch: Vec<Box<dyn Job>>) {
     let mut jobs = batch.into_iter();
     let mut broken = None;
     for job in jobs.by_ref() {
-        if let Err(err) = savepoint(&mut *tx, &["SAVEPOINT write"]).await {
+        if let Err(err) = savepoint(&mut tx, &["SAVEPOINT write"]).await {
             job.abandon(err.clone());
             broken = Some(err);
             break;
         }
-        let outcome = job.run(&mut *tx).await;
+        let outcome = job.run(&mut tx).await;
         let end: &'static [&'static str] = if outcome.ok {
             &["RELEASE write"]
         } else {
@@ -137,7 +137,7 @@ async fn commit_batch(pool: &SqlitePool, batch: Vec<Box<dyn Job>>) {
         done.push(outcome);
         // A write whose failure ended the whole transaction (I/O, disk full) leaves no
         // savepoint to roll back to: then nothing in this batch can commit.
-        if let Err(err) = savepoint(&mut *tx, end).await {
+        if let Err(err) = savepoint(&mut tx, end).await {
             broken = Some(err);
             break;
         }
