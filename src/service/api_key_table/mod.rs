@@ -271,6 +271,14 @@ impl ApiKeyTable {
     }
 }
 
+impl Extend<ApiKey> for ApiKeyTable {
+    fn extend<I: IntoIterator<Item = ApiKey>>(&mut self, keys: I) {
+        for key in keys {
+            self.upsert(&key);
+        }
+    }
+}
+
 /// Whether `row` passes every filter but the name's (which `Names` answers).
 fn matches(f: &ApiKeyFilter, row: &Row) -> bool {
     let within = |t: i64, from: Option<i64>, to: Option<i64>| {
