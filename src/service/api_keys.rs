@@ -71,8 +71,11 @@ impl Services {
         new: NewApiKey,
     ) -> Result<(ApiKey, Secret)> {
         let (key, secret) = self.new_api_key(org_id, actor, new)?;
-        self.store
-            .create_api_key(&key, self.limits.max_api_keys_per_org)
+        let created = self
+            .store
+            .create_api_key(&key, self.limits.max_api_keys_per_org);
+        self.metrics
+            .db("create_api_key", created)
             .await
             .map_err(|e| self.map_api_key_error(org_id, &key.name, e))?;
         self.refresh_credentials().await;
@@ -126,8 +129,8 @@ impl Services {
             Some(key) if key.org_id == who.org_id => key,
             _ => {
                 let key = self
-                    .store
-                    .get_api_key(who.org_id, id)
+                    .metrics
+                    .db("get_api_key", self.store.get_api_key(who.org_id, id))
                     .await
                     .map_err(|e| self.map_api_key_error(who.org_id, "", e))?;
                 self.index.remember_api_key(&key);
@@ -153,8 +156,11 @@ impl Services {
         self.refresh_credentials().await;
         let (ids, matched) = self.index.list_api_keys(who.org_id, query)?;
         let mut keys = self
-            .store
-            .api_keys_by_ids(who.org_id, &ids)
+            .metrics
+            .db(
+                "api_keys_by_ids",
+                self.store.api_keys_by_ids(who.org_id, &ids),
+            )
             .await
             .map_err(unexpected)?;
         // A key deleted since the index was read is missing from the page; so be it.
@@ -179,8 +185,11 @@ impl Services {
             modified_at: time::now(),
         };
         let key = self
-            .store
-            .update_api_key(who.org_id, id, &change)
+            .metrics
+            .db(
+                "update_api_key",
+                self.store.update_api_key(who.org_id, id, &change),
+            )
             .await
             .map_err(|e| self.map_api_key_error(who.org_id, change.name.as_str(), e))?;
         self.refresh_credentials().await;
@@ -190,8 +199,8 @@ impl Services {
 
     pub async fn delete_api_key(&self, who: &Principal, id: Uuid) -> Result<()> {
         who.require(Permission::ApiKeysDelete)?;
-        self.store
-            .delete_api_key(who.org_id, id)
+        self.metrics
+            .db("delete_api_key", self.store.delete_api_key(who.org_id, id))
             .await
             .map_err(|e| self.map_api_key_error(who.org_id, "", e))?;
         self.refresh_credentials().await;

@@ -167,6 +167,18 @@ async fn revocations_reach_the_other_node_within_a_second() {
         "the loss is logged"
     );
 
+    // Lists on B show what A acknowledged, at once: B catches up before it lists, so no
+    // notification or poll needs to arrive first.
+    for i in 0..20 {
+        let name = format!("listed at once {i}");
+        let (id, _) = a.create_api_key(&name).await;
+        let path = format!("/api/v2/api_keys?filter={}", name.replace(' ', "%20"));
+        let (status, body) = b.call(Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["meta"]["page"]["total_filtered_count"], 1, "{body}");
+        assert_eq!(body["data"][0]["id"], id.as_str(), "{body}");
+    }
+
     // B reconnects by itself, and A never lost its own listener.
     await_notifications(&b, "connected", Duration::from_secs(10)).await;
     assert_eq!(health(&a).await["notifications"], "connected");

@@ -129,3 +129,28 @@ async fn health_reports_the_backend_and_invalidation_lag() {
     let resp = s.http.get(s.url("/ping")).send().await.expect("ping");
     assert_eq!(resp.text().await.expect("text"), "ok");
 }
+
+#[tokio::test]
+async fn database_latency_is_reported_by_operation() {
+    let s = Server::start().await;
+    let (id, _) = s.create_api_key("timed").await;
+    let (status, _) = s
+        .call(Method::GET, "/api/v2/api_keys?filter=timed", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s
+        .call(Method::GET, &format!("/api/v2/api_keys/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = metrics(&s).await;
+    for op in [
+        "create_api_key",
+        "api_keys_by_ids",
+        "get_api_key",
+        "append_audit",
+        "changes_since",
+    ] {
+        let count = sample(&text, &format!("keyplane_db_seconds_count{{op=\"{op}\"}}"));
+        assert!(count >= 1.0, "no latency for {op}:\n{text}");
+    }
+}
