@@ -133,21 +133,6 @@ impl SqliteStore {
     }
 
     pub(super) async fn remove_client_token(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
-        self.writes
-            .run(move |conn| {
-                Box::pin(async move {
-                    let deleted =
-                        sqlx::query("DELETE FROM client_tokens WHERE org_id = ? AND id = ?")
-                            .bind(org_id.to_string())
-                            .bind(id.to_string())
-                            .execute(&mut *conn)
-                            .await?;
-                    if deleted.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                })
-            })
-            .await
+        self.delete_row("client_tokens", org_id, id).await
     }
 }

@@ -152,6 +152,26 @@ impl SqliteStore {
         rows.iter().map(from_row).collect()
     }
 
+    /// Deletes the organization's row `id` of `table` (a key or token), or `NotFound`.
+    async fn delete_row(&self, table: &'static str, org_id: Uuid, id: Uuid) -> StoreResult<()> {
+        self.writes
+            .run(move |conn| {
+                Box::pin(async move {
+                    let sql = format!("DELETE FROM {table} WHERE org_id = ? AND id = ?");
+                    let deleted = sqlx::query(&sql)
+                        .bind(org_id.to_string())
+                        .bind(id.to_string())
+                        .execute(&mut *conn)
+                        .await?;
+                    if deleted.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
     /// The writer slot, for a write that is a single (implicitly transactional) statement.
     async fn write_slot(&self) -> tokio::sync::OwnedMutexGuard<()> {
         self.writer.clone().lock_owned().await
@@ -910,22 +930,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_application_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
-        self.writes
-            .run(move |conn| {
-                Box::pin(async move {
-                    let deleted =
-                        sqlx::query("DELETE FROM application_keys WHERE org_id = ? AND id = ?")
-                            .bind(org_id.to_string())
-                            .bind(id.to_string())
-                            .execute(&mut *conn)
-                            .await?;
-                    if deleted.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                })
-            })
-            .await
+        self.delete_row("application_keys", org_id, id).await
     }
 
     async fn create_client_token(&self, token: &ClientToken) -> StoreResult<()> {
