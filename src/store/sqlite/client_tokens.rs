@@ -6,7 +6,7 @@ use crate::domain::client_token::{
 };
 use crate::domain::name::fold;
 use crate::domain::secret::KeyDigest;
-use crate::store::{StoreError, StoreResult};
+use crate::store::StoreResult;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
