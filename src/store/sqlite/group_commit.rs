@@ -104,11 +104,15 @@ async fn commit_loop(
             }
         }
         let _slot = Arc::clone(&slot).lock_owned().await;
-        commit_batch(&pool, batch).await;
+        // A task of its own, so a panic in one write costs its batch (their callers get an
+        // error, the transaction rolls back) and not every write after it.
+        if let Err(err) = tokio::spawn(commit_batch(pool.clone(), batch)).await {
+            tracing::error!(error = %err, "a SQLite write batch panicked; it was rolled back");
+        }
     }
 }
 
-async fn commit_batch(pool: &SqlitePool, batch: Vec<Box<dyn Job>>) {
+async fn commit_batch(pool: SqlitePool, batch: Vec<Box<dyn Job>>) {
     let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(err) => {
@@ -161,4 +165,77 @@ async fn savepoint(tx: &mut SqliteConnection, statements: &[&'static str]) -> St
         sqlx::query(sql).execute(&mut *tx).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::sqlite::SqlitePoolOptions;
+
+    async fn insert(conn: &mut SqliteConnection, v: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO t (v) VALUES (?)")
+            .bind(v)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn values(pool: &SqlitePool) -> Vec<i64> {
+        sqlx::query_scalar("SELECT v FROM t ORDER BY v")
+            .fetch_all(pool)
+            .await
+            .expect("read")
+    }
+
+    #[tokio::test]
+    async fn writes_in_one_commit_keep_their_own_outcomes() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let pool = SqlitePoolOptions::new().connect(&url).await.expect("pool");
+        sqlx::query("CREATE TABLE t (v INTEGER UNIQUE)")
+            .execute(&pool)
+            .await
+            .expect("table");
+        let writes = GroupCommit::start(pool.clone(), Arc::default());
+
+        // Joined futures queue all three before the committer runs (one thread), so they
+        // share one transaction.
+        let (ok, duplicate, undone) = tokio::join!(
+            writes.run(|c| Box::pin(insert(c, 1))),
+            writes.run(|c| Box::pin(insert(c, 1))),
+            writes.run(|c| Box::pin(async move {
+                insert(c, 2).await?;
+                Err::<(), _>(StoreError::LastKey)
+            })),
+        );
+        assert!(ok.is_ok(), "{ok:?}");
+        assert!(
+            matches!(duplicate, Err(StoreError::Conflict(_))),
+            "{duplicate:?}"
+        );
+        assert!(matches!(undone, Err(StoreError::LastKey)), "{undone:?}");
+        assert_eq!(
+            values(&pool).await,
+            [1],
+            "the failed write's first insert is undone"
+        );
+
+        // A write that panics costs its batch, not the writes after it.
+        let panicked = writes
+            .run(|c| {
+                Box::pin(async move {
+                    insert(c, 3).await?;
+                    panic!("a bug in a write");
+                    #[allow(unreachable_code)]
+                    Ok(())
+                })
+            })
+            .await;
+        assert!(panicked.is_err());
+        writes
+            .run(|c| Box::pin(insert(c, 4)))
+            .await
+            .expect("writes go on");
+        assert_eq!(values(&pool).await, [1, 4]);
+    }
 }
