@@ -44,43 +44,43 @@ impl SqliteStore {
         self.writes
             .run(move |conn| {
                 Box::pin(async move {
-                        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-                            .fetch_optional(&mut *conn)
-                            .await?;
-                        let (seq, prev_hash) = match head {
-                            Some(row) => (row.try_get::<i64, _>("seq")? + 1, hash_col(&row, "hash")?),
-                            None => (1, GENESIS),
-                        };
-                        let hash = chain_hash(&prev_hash, seq, &event);
-                        sqlx::query(
-                            "INSERT INTO audit_events (seq, at, org_id, actor_id, action, target_id, source, \
-                             prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        )
-                        .bind(seq)
-                        .bind(event.at)
-                        .bind(text(event.org_id))
-                        .bind(text(event.actor_id))
-                        .bind(event.action.as_str())
-                        .bind(text(event.target_id))
-                        .bind(&event.source)
-                        .bind(prev_hash.as_slice())
-                        .bind(hash.as_slice())
-                        .execute(&mut *conn)
+                    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+                        .fetch_optional(&mut *conn)
                         .await?;
-                        sqlx::query(
-                            "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) \
-                             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                        )
-                        .bind(seq)
-                        .bind(hash.as_slice())
-                        .execute(&mut *conn)
-                        .await?;
-                        Ok(AuditRecord {
-                            seq,
-                            event: event.clone(),
-                            prev_hash,
-                            hash,
-                        })
+                    let (seq, prev_hash) = match head {
+                        Some(row) => (row.try_get::<i64, _>("seq")? + 1, hash_col(&row, "hash")?),
+                        None => (1, GENESIS),
+                    };
+                    let hash = chain_hash(&prev_hash, seq, &event);
+                    sqlx::query(
+                        "INSERT INTO audit_events (seq, at, org_id, actor_id, action, \
+                         target_id, source, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(seq)
+                    .bind(event.at)
+                    .bind(text(event.org_id))
+                    .bind(text(event.actor_id))
+                    .bind(event.action.as_str())
+                    .bind(text(event.target_id))
+                    .bind(&event.source)
+                    .bind(prev_hash.as_slice())
+                    .bind(hash.as_slice())
+                    .execute(&mut *conn)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) \
+                         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                    )
+                    .bind(seq)
+                    .bind(hash.as_slice())
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(AuditRecord {
+                        seq,
+                        event: event.clone(),
+                        prev_hash,
+                        hash,
+                    })
                 })
             })
             .await

@@ -32,25 +32,25 @@ impl SqliteStore {
         self.writes
             .run(move |conn| {
                 Box::pin(async move {
-                        sqlx::query(
-                            "INSERT INTO client_tokens (id, org_id, name, name_folded, digest, sealed_key, \
-                             last4, created_by, modified_by, created_at, modified_at) \
-                             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        )
-                        .bind(token.id.to_string())
-                        .bind(token.org_id.to_string())
-                        .bind(&token.name)
-                        .bind(fold(&token.name))
-                        .bind(token.digest.0.as_slice())
-                        .bind(&token.sealed_key)
-                        .bind(&token.last4)
-                        .bind(token.created_by.to_string())
-                        .bind(token.modified_by.map(|u| u.to_string()))
-                        .bind(token.created_at)
-                        .bind(token.modified_at)
-                        .execute(&mut *conn)
-                        .await?;
-                        Ok(())
+                    sqlx::query(
+                        "INSERT INTO client_tokens (id, org_id, name, name_folded, digest, \
+                         sealed_key, last4, created_by, modified_by, created_at, modified_at) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(token.id.to_string())
+                    .bind(token.org_id.to_string())
+                    .bind(&token.name)
+                    .bind(fold(&token.name))
+                    .bind(token.digest.0.as_slice())
+                    .bind(&token.sealed_key)
+                    .bind(&token.last4)
+                    .bind(token.created_by.to_string())
+                    .bind(token.modified_by.map(|u| u.to_string()))
+                    .bind(token.created_at)
+                    .bind(token.modified_at)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(())
                 })
             })
             .await
@@ -115,7 +115,7 @@ impl SqliteStore {
                 Box::pin(async move {
                     let row = sqlx::query(
                         "UPDATE client_tokens SET name = ?, name_folded = ?, modified_by = ?, \
-                             modified_at = ? WHERE org_id = ? AND id = ? RETURNING *",
+                         modified_at = ? WHERE org_id = ? AND id = ? RETURNING *",
                     )
                     .bind(change.name.as_str())
                     .bind(change.name.folded())

@@ -770,9 +770,9 @@ impl Store for SqliteStore {
                 Box::pin(async move {
                     let updated = sqlx::query(
                         "UPDATE api_keys SET name = ?, name_folded = ?, \
-                             category = COALESCE(?, category), \
-                             remote_config_read_enabled = COALESCE(?, remote_config_read_enabled), \
-                             modified_by = ?, modified_at = ? WHERE org_id = ? AND id = ?",
+                         category = COALESCE(?, category), \
+                         remote_config_read_enabled = COALESCE(?, remote_config_read_enabled), \
+                         modified_by = ?, modified_at = ? WHERE org_id = ? AND id = ?",
                     )
                     .bind(change.name.as_str())
                     .bind(change.name.folded())
@@ -805,7 +805,7 @@ impl Store for SqliteStore {
                 Box::pin(async move {
                     let deleted = sqlx::query(
                         "DELETE FROM api_keys WHERE org_id = ? AND id = ? \
-                             AND (SELECT api_key_count FROM orgs WHERE id = ?) > 1",
+                         AND (SELECT api_key_count FROM orgs WHERE id = ?) > 1",
                     )
                     .bind(org_id.to_string())
                     .bind(id.to_string())
@@ -914,7 +914,7 @@ impl Store for SqliteStore {
                     let scopes = scopes_json(&key.scopes)?;
                     sqlx::query(
                         "UPDATE application_keys SET name = ?, name_folded = ?, scopes = ? \
-                             WHERE org_id = ? AND id = ?",
+                         WHERE org_id = ? AND id = ?",
                     )
                     .bind(&key.name)
                     .bind(fold(&key.name))
