@@ -1,5 +1,10 @@
 //! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, so a
 //! committed write (and so every acknowledged response) survives a crash or power loss.
+//!
+//! Writes of keys, tokens and audit records go through the group committer, which puts the
+//! writes waiting at one moment into one transaction; the rarer writes (users, organizations,
+//! sessions, usage) take the writer slot directly. The committer holds the same slot for each
+//! transaction, so the two never interleave.
 
 mod audit;
 mod client_tokens;
@@ -35,7 +40,7 @@ use uuid::Uuid;
 
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Where the writes of the key routes and the audit trail go, to share commits.
+    /// Key, token and audit writes, sharing commits.
     writes: GroupCommit,
     /// Writers queue here rather than in SQLite's busy handler, which sleeps in growing
     /// steps and turns write contention into long tail latencies.
