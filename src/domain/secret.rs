@@ -44,8 +44,16 @@ impl fmt::Debug for Secret {
 
 /// SHA-256 of a key: how a presented key is looked up. Keys carry 128+ bits of entropy,
 /// so a fast hash is enough; no salt is needed to stop guessing.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Eq)]
 pub struct KeyDigest(pub [u8; 32]);
+
+/// Constant-time, so every lookup's final comparison (in the in-memory index's hash tables
+/// too) takes the same time however many leading bytes match.
+impl PartialEq for KeyDigest {
+    fn eq(&self, other: &Self) -> bool {
+        self.matches(other)
+    }
+}
 
 impl std::hash::Hash for KeyDigest {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
