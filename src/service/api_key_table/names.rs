@@ -63,8 +63,8 @@ impl Names {
         self.dead_bytes > 4096 && self.dead_bytes * 2 > self.bytes.len()
     }
 
-    /// Rebuilds the buffer from the names still held, `live` yielding each row's number and span;
-    /// returns the new span of each, in the same order.
+    /// Rebuilds the buffer from the names still held (`live`: each row's number and span);
+    /// returns their new spans, in the same order.
     pub fn compact(&mut self, live: impl Iterator<Item = (u32, Span)>) -> Vec<Span> {
         let old = std::mem::take(self);
         live.map(|(row, span)| {
