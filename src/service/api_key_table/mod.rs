@@ -16,10 +16,11 @@ use crate::domain::api_key::{
 };
 use crate::domain::credential::ApiKeyEntry;
 use crate::domain::name::fold;
-use crate::domain::secret::KeyDigest;
+use crate::domain::secret::{DigestHasher, KeyDigest};
 use hashbrown::HashTable;
 use names::{Names, Span};
 use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault};
 use uuid::Uuid;
 
 #[derive(Default)]
@@ -83,11 +84,9 @@ impl Row {
     }
 }
 
-/// A digest is already uniform: its first eight bytes are a good hash.
+/// The hash every digest map uses (`DigestHasher`: the digest's first eight bytes).
 fn hash_of(digest: &KeyDigest) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&digest.0[..8]);
-    u64::from_le_bytes(word)
+    BuildHasherDefault::<DigestHasher>::default().hash_one(digest)
 }
 
 /// The row `at` points to; a free function so it can borrow the rows while the hash

@@ -2,6 +2,7 @@
 //! search over a few megabytes instead of one search call per key (which cost more in call
 //! overhead than in comparing bytes).
 
+use super::to_u32;
 use memchr::memmem::Finder;
 
 /// Ends every name in the buffer. Names cannot hold control characters, so a match never
@@ -23,10 +24,6 @@ pub struct Names {
     /// (`DEAD` once that row was renamed or deleted).
     starts: Vec<(u32, u32)>,
     dead_bytes: usize,
-}
-
-fn to_u32(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Names {

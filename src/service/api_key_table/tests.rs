@@ -93,7 +93,7 @@ proptest! {
             let org = orgs[usize::from(other_org)];
             let category = if n % 3 == 0 { "other" } else { "default" };
             let name = format!("{} {n} {}", NAMES[name], "x".repeat(pad));
-        let k = key(org, n, &name, category, n % 2 == 0);
+            let k = key(org, n, &name, category, n % 2 == 0);
             live.retain(|l| l.digest != k.digest);
             if delete {
                 table.remove(&k.digest);

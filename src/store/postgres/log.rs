@@ -34,14 +34,13 @@ impl PostgresStore {
         Ok(seq)
     }
 
-    /// Digest and organization of each key of `table` (API keys, client tokens), by id.
-    pub(super) async fn org_key_entries(
+    /// Digest and organization of each client token, by id.
+    pub(super) async fn client_token_entry_page(
         &self,
-        table: &str,
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<(KeyDigest, OrgKeyEntry)>> {
-        let rows = self.page_by_id(table, after, limit).await?;
+        let rows = self.page_by_id("client_tokens", after, limit).await?;
         rows.iter()
             .map(|row| {
                 let entry = OrgKeyEntry {

@@ -688,7 +688,7 @@ impl Store for PostgresStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<(KeyDigest, ClientTokenEntry)>> {
-        self.org_key_entries("client_tokens", after, limit).await
+        self.client_token_entry_page(after, limit).await
     }
 
     async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>> {

@@ -114,14 +114,13 @@ impl SqliteStore {
             .await?)
     }
 
-    /// Digest and organization of each key of `table` (API keys, client tokens), by id.
-    async fn org_key_entries(
+    /// Digest and organization of each client token, by id.
+    async fn client_token_entry_page(
         &self,
-        table: &str,
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<(KeyDigest, OrgKeyEntry)>> {
-        let rows = self.page_by_id(table, after, limit).await?;
+        let rows = self.page_by_id("client_tokens", after, limit).await?;
         rows.iter()
             .map(|row| {
                 let entry = OrgKeyEntry {
@@ -976,7 +975,7 @@ impl Store for SqliteStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<(KeyDigest, ClientTokenEntry)>> {
-        self.org_key_entries("client_tokens", after, limit).await
+        self.client_token_entry_page(after, limit).await
     }
 
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
