@@ -57,6 +57,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             free_failures: args.auth_failures_before_delay,
             window: FAILURE_WINDOW,
         },
+        trusted_proxies: args.trusted_proxies.clone(),
     };
     let services = args.store.open(limits).await?;
     let listener = TcpListener::bind(args.listen)
@@ -171,6 +172,7 @@ fn offline_limits(max_api_keys_per_org: u64) -> Limits {
             free_failures: 0,
             window: FAILURE_WINDOW,
         },
+        trusted_proxies: Default::default(),
     }
 }
 

@@ -117,6 +117,11 @@ pub struct ServeArgs {
     )]
     pub auth_failures_before_delay: u32,
 
+    /// Reverse proxies (addresses and CIDR blocks, comma-separated) whose `X-Forwarded-For`
+    /// or `X-Real-IP` names the client, for limits and the audit trail. Nobody else's is read.
+    #[arg(long, env = "KEYPLANE_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: crate::domain::client_addr::TrustedProxies,
+
     /// Seconds a client may take to send a request's headers, and may stay idle between
     /// requests on a kept-alive connection.
     #[arg(long, env = "KEYPLANE_HEADER_READ_TIMEOUT", default_value_t = 30,

@@ -4,6 +4,7 @@
 
 mod browser;
 mod helpers;
+mod intake;
 mod limits;
 
 mod api_keys;
