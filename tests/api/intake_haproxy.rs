@@ -285,7 +285,7 @@ async fn haproxy_map_follows_api_keys_created_and_revoked() {
         "the outage is logged once:\n{}",
         s.logs()
     );
-    assert!(s.logs().contains("HAProxy runtime API reachable again"));
+    assert!(s.logs().contains("HAProxy map sync working again"));
 
     // A key keyplane does not know, and no key at all: Datadog's 403.
     for resp in [
@@ -349,6 +349,36 @@ async fn haproxy_map_follows_api_keys_created_and_revoked() {
             );
         }
     }
+
+    // A live API key on a browser request is refused (browsers get client tokens), and
+    // nothing reaches the backend.
+    for (name, value) in [
+        ("Origin", "https://app.example"),
+        ("Sec-Fetch-Mode", "cors"),
+        ("DD-EVP-ORIGIN", "browser"),
+    ] {
+        let resp = http
+            .post(hx.url("/api/v2/logs"))
+            .header("DD-API-KEY", &key)
+            .header(name, value)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{name}");
+        assert_eq!(resp.text().await.expect("body"), FORBIDDEN);
+    }
+    for query in [
+        format!("dd-api-key={key}&dd-evp-origin=browser"),
+        format!("ddforward=%2Fapi%2Fv2%2Frum%3Fdd-api-key%3D{key}&dd-api-key={key}"),
+    ] {
+        let resp = http
+            .post(hx.url(&format!("/api/v2/rum?{query}")))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{query}");
+    }
+    assert_eq!(seen.lock().expect("seen").len(), 3);
 
     // The Agent's key check goes to keyplane itself.
     let validate = http

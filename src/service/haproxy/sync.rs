@@ -46,7 +46,7 @@ impl Outage {
 
     fn clear(&mut self, map: &HaproxyMap) {
         if self.last.take().is_some() {
-            tracing::info!(socket = %map.socket.display(), "HAProxy runtime API reachable again");
+            tracing::info!(socket = %map.socket.display(), "HAProxy map sync working again");
         }
     }
 }
