@@ -8,6 +8,7 @@ pub mod audit;
 pub mod bootstrap;
 pub mod client_tokens;
 pub mod credential_index;
+pub mod haproxy;
 pub mod intake;
 pub mod limits;
 pub mod notifications;

@@ -19,6 +19,7 @@ mod console_browser_audit;
 mod console_session;
 mod crash;
 mod fuzz;
+mod intake_haproxy;
 mod migrate;
 mod multi_node;
 mod official_client;
