@@ -1811,6 +1811,81 @@ async fn no_key_survives_its_owners_disable(store: Arc<dyn Store>) {
     }
 }
 
+/// Rows written before migration 0004 have no `unique_name`, and may be look-alikes of each
+/// other: the store fills the column at start-up, starts whatever the duplicates, and the
+/// first filled name then holds against new look-alikes. `forget` turns the rows into such
+/// rows with the backend's own connection.
+async fn legacy_names_are_folded_at_start<F, Fut>(url: &str, forget: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let store = keyplane::store::connect(url).await.expect("store");
+    let (o, admin) = seeded(&*store).await;
+    let legacy = api_key(&o, &admin, "Legacy", T0);
+    let twin = api_key(&o, &admin, "twin", T0 + SECOND);
+    for key in [&legacy, &twin] {
+        store.create_api_key(key, 100).await.expect("key");
+    }
+    drop(store);
+    forget().await;
+    let store = keyplane::store::connect(url)
+        .await
+        .expect("starts with look-alike rows from before 0004");
+    let again = store
+        .create_api_key(&api_key(&o, &admin, "legacy", T0), 100)
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict("name"))),
+        "{again:?}"
+    );
+    let twin = store
+        .get_api_key(o.id, twin.id)
+        .await
+        .expect("the twin stays");
+    assert_eq!(twin.name, "LEGACY");
+}
+
+/// What the rows looked like before 0004: no folded name, and look-alikes side by side.
+const FORGET_UNIQUE_NAMES: [&str; 2] = [
+    "UPDATE api_keys SET unique_name = NULL",
+    "UPDATE api_keys SET name = 'LEGACY', name_folded = 'legacy' WHERE name = 'twin'",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_names_are_folded_at_start_on_sqlite() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("keyplane.db").display());
+    legacy_names_are_folded_at_start(&url, || async {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("sqlite");
+        for statement in FORGET_UNIQUE_NAMES {
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .expect("forget");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_names_are_folded_at_start_on_postgres() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    legacy_names_are_folded_at_start(&db.url, || async {
+        let mut conn = db.connect().await;
+        for statement in FORGET_UNIQUE_NAMES {
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .expect("forget");
+        }
+    })
+    .await;
+}
+
 async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("keyplane.db").display());
