@@ -1,7 +1,7 @@
 //! The organization keeps an admin who can act (security review 2026-12, findings 7 and 13):
 //! the rule holds when two admins disable each other at the same moment, on SQLite and on
 //! PostgreSQL, and a Pending admin who has never signed in and holds no password or key does
-//! not count.
+//! not count. And a key minted while its owner is being disabled does not survive it (9).
 
 use crate::helpers::*;
 use reqwest::{Method, StatusCode};
@@ -144,4 +144,65 @@ async fn admins_disabling_each_other_leave_one_on_postgres() {
         return;
     };
     admins_disabling_each_other_leave_one(&s).await;
+}
+
+/// Security review 2026-12, finding 9: a key the user creates while an admin disables it
+/// never survives the disable (and so never comes back when the user is re-enabled).
+async fn keys_minted_during_a_disable_do_not_survive(s: &Server) {
+    let admin = (s.creds.api_key.as_str(), s.creds.app_key.as_str());
+    let body = json!({"data": {"type": "users", "attributes": {"email": "minter@example.com"},
+        "relationships": {"roles": {"data": [{"id": ADMIN_ROLE, "type": "roles"}]}}}});
+    let (status, got) = s.call(Method::POST, "/api/v2/users", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{got}");
+    let minter_id = got["data"]["id"].as_str().expect("id").to_owned();
+    let out = s.admin(&[
+        "create-application-key",
+        "--email",
+        "minter@example.com",
+        "--name",
+        "m",
+    ]);
+    let minter_key = env_value(&out, "DD_APP_KEY");
+    s.await_key_pair(&s.creds.api_key, &minter_key).await;
+    let minter = (s.creds.api_key.as_str(), minter_key.as_str());
+    let mint = |worker: usize| async move {
+        let mut created = 0;
+        for i in 0..40 {
+            let body = json!({"data": {"type": "application_keys",
+                "attributes": {"name": format!("w{worker} k{i}")}}});
+            let path = "/api/v2/current_user/application_keys";
+            let (status, _) = call_with(s, minter, Method::POST, path, Some(body)).await;
+            match status {
+                StatusCode::CREATED => created += 1,
+                StatusCode::FORBIDDEN => break,
+                other => panic!("mint: {other}"),
+            }
+        }
+        created
+    };
+    let disable = async {
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        let path = format!("/api/v2/users/{minter_id}");
+        call_with(s, admin, Method::DELETE, &path, None).await
+    };
+    let (a, b, c, d, disabled) = tokio::join!(mint(0), mint(1), mint(2), mint(3), disable);
+    assert_eq!(disabled.0, StatusCode::NO_CONTENT, "{disabled:?}");
+    assert!(a + b + c + d > 0, "no key was minted before the disable");
+    let path = format!("/api/v2/application_keys?filter[owned_by]={minter_id}");
+    let (_, left) = s.call(Method::GET, &path, None).await;
+    assert_eq!(left["meta"]["page"]["total_filtered_count"], 0, "{left}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_minted_during_a_disable_do_not_survive_on_sqlite() {
+    let s = Server::start_sqlite_with(&[]).await;
+    keys_minted_during_a_disable_do_not_survive(&s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_minted_during_a_disable_do_not_survive_on_postgres() {
+    let Some(s) = Server::start_postgres().await else {
+        return;
+    };
+    keys_minted_during_a_disable_do_not_survive(&s).await;
 }
