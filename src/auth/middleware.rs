@@ -82,7 +82,8 @@ async fn check(
             let own = parts.uri.path_and_query().map_or("", |pq| pq.as_str());
             let own = own.strip_prefix(INTAKE_PATH).unwrap_or(own);
             let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-            let request = intake::inspect(header, intake::original_uri(&header, own));
+            let uri = intake::original_uri(&header, own).ok_or(Error::Forbidden)?;
+            let request = intake::inspect(header, uri);
             let source = client.map(|ClientAddr(ip)| ip.to_string());
             let grant = services.authorize_intake(&request, source).await?;
             parts.extensions.insert(Intake(grant));

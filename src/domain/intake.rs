@@ -64,10 +64,17 @@ const BROWSER_INTAKE: [&str; 8] = [
 /// The original request's path and query, from the gate request: what the proxy names in
 /// `X-Original-URI` (nginx) or `X-Forwarded-Uri` (Caddy, Traefik), else what follows the
 /// gate's own path (Envoy appends the original path and query to its path prefix).
-pub fn original_uri<'a>(header: &impl Fn(&str) -> Option<&'a str>, own: &'a str) -> &'a str {
-    header("x-original-uri")
-        .or_else(|| header("x-forwarded-uri"))
-        .unwrap_or(own)
+/// `None` when both headers are there and disagree: a proxy sets one of them, so the other
+/// came from the client (Caddy and Traefik pass a client's `X-Original-URI` through).
+pub fn original_uri<'a>(
+    header: &impl Fn(&str) -> Option<&'a str>,
+    own: &'a str,
+) -> Option<&'a str> {
+    match (header("x-original-uri"), header("x-forwarded-uri")) {
+        (Some(original), Some(forwarded)) if original != forwarded => None,
+        (Some(uri), _) | (None, Some(uri)) => Some(uri),
+        (None, None) => Some(own),
+    }
 }
 
 /// Inspects a gate request. `header` returns a request header's value by lowercase name;
@@ -98,11 +105,19 @@ pub fn inspect<'a>(header: impl Fn(&str) -> Option<&'a str>, uri: &str) -> Intak
         || evp_browser(header("dd-evp-origin"))
         || header("origin").is_some()
         || header("sec-fetch-mode").is_some();
-    let target = forwarded.as_ref().map_or(path, |(p, _)| p.as_str());
+    // With `ddforward`, the proxy is to send the request to the inner path; the outer one is
+    // the SDK's proxy address, which must not itself be another intake (a proxy that served
+    // the outer path would take a token's data into it).
+    let browser_intake = match &forwarded {
+        Some((inner, _)) => {
+            is_browser_intake(inner) && (is_browser_intake(path) || !is_datadog_api(path))
+        }
+        None => is_browser_intake(path),
+    };
     IntakeRequest {
         credential,
         from_browser,
-        browser_intake: is_browser_intake(target),
+        browser_intake,
     }
 }
 
@@ -143,11 +158,29 @@ fn input_path_key(path: &str) -> Option<&str> {
     (!key.is_empty()).then_some(key)
 }
 
+/// Whether `path` is unambiguous: a backend that resolves dot segments, escapes, doubled
+/// slashes or parameters would serve another path than the one judged here
+/// (`/v1/input/../../api/v2/series`).
+fn is_plain(path: &str) -> bool {
+    !path.contains(['%', ';', '\\'])
+        && !path.contains("//")
+        && path
+            .split('/')
+            .all(|segment| segment != "." && segment != "..")
+}
+
+fn is_datadog_api(path: &str) -> bool {
+    path.contains("/api/") || path.contains("/v1/input")
+}
+
 fn is_browser_intake(path: &str) -> bool {
-    let path = path.trim_end_matches('/');
-    BROWSER_INTAKE.iter().any(|intake| {
-        path.ends_with(intake) || (*intake == "/v1/input" && path.contains("/v1/input/"))
-    })
+    if !is_plain(path) {
+        return false;
+    }
+    // Exactly the intake's path: a backend routing by prefix would take
+    // `/api/v2/series/api/v2/logs` to the series intake.
+    let path = path.strip_suffix('/').unwrap_or(path);
+    BROWSER_INTAKE.contains(&path) || path.starts_with("/v1/input/")
 }
 
 #[cfg(test)]
@@ -248,23 +281,47 @@ mod tests {
         let intake = |uri: &str| inspect_with(&[], uri).browser_intake;
         assert!(intake("/api/v2/rum?batch_time=1"));
         assert!(intake("/api/v2/logs"));
-        assert!(intake("/gateway/api/v2/replay/"));
+        assert!(intake("/api/v2/replay/"));
+        assert!(!intake("/gateway/api/v2/replay"));
+        assert!(!intake("/api/v2/series/api/v2/logs"));
+        assert!(!intake("/api/v2/series/v1/input/x"));
         assert!(intake(&format!("/v1/input/{TOKEN}")));
         assert!(intake("/p?ddforward=%2Fapi%2Fv2%2Frum%3Fdd-api-key%3Dpub"));
         assert!(!intake("/api/v2/series"));
         assert!(!intake("/api/v0.2/traces"));
         assert!(!intake("/api/v2/logsx"));
-        // The proxy's own path does not count when the SDK names the intake in ddforward.
+        // The proxy's own path does not count when the SDK names the intake in ddforward,
+        // and it may not be another intake either.
         assert!(!intake("/api/v2/logs?ddforward=%2Fapi%2Fv2%2Fseries"));
+        assert!(!intake("/api/v1/series?ddforward=%2Fapi%2Fv2%2Flogs"));
+        assert!(intake("/api/v2/logs?ddforward=%2Fapi%2Fv2%2Flogs"));
+        // Paths a backend would resolve to another are never browser intake.
+        for path in [
+            "/v1/input/../../api/v2/series",
+            "/api/v2/logs/..",
+            "/api/v2/./logs",
+            "//api/v2/logs",
+            "/api/v2/%6cogs",
+            "/api/v2/logs;x=1",
+            "/api\\v2/logs",
+        ] {
+            assert!(!intake(path), "{path}");
+        }
+        assert!(!intake(
+            "/p?ddforward=%2Fv1%2Finput%2F..%2F..%2Fapi%2Fv2%2Fseries"
+        ));
     }
 
     #[test]
     fn the_original_uri_comes_from_the_proxy_headers_first() {
         let headers = [("x-forwarded-uri", "/b"), ("x-original-uri", "/a")];
         let h = |name: &str| headers.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-        assert_eq!(original_uri(&h, "/own"), "/a");
+        assert_eq!(original_uri(&h, "/own"), None, "a client wrote one of them");
+        let agree = [("x-forwarded-uri", "/a"), ("x-original-uri", "/a")];
+        let h = |name: &str| agree.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        assert_eq!(original_uri(&h, "/own"), Some("/a"));
         let h = |name: &str| (name == "x-forwarded-uri").then_some("/b");
-        assert_eq!(original_uri(&h, "/own"), "/b");
-        assert_eq!(original_uri(&|_: &str| None, "/own"), "/own");
+        assert_eq!(original_uri(&h, "/own"), Some("/b"));
+        assert_eq!(original_uri(&|_: &str| None, "/own"), Some("/own"));
     }
 }
