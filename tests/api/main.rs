@@ -4,6 +4,7 @@
 
 mod browser;
 mod helpers;
+mod intake_tools;
 mod limits;
 
 mod api_keys;
@@ -18,6 +19,8 @@ mod console_browser_audit;
 mod console_session;
 mod crash;
 mod fuzz;
+mod intake_e2e;
+mod intake_proxies;
 mod migrate;
 mod multi_node;
 mod official_client;
