@@ -156,10 +156,15 @@ async fn gate_matrix(s: &mut Server, backend: &Backend, port: u16) {
     let other_org = org_id(s, "Other");
     let (token_id, token) = client_token(s, "shop").await;
     let live = s.creds.api_key.clone();
+    // The client is 127.0.0.3, the proxy reaches keyplane from 127.0.0.1 (its trusted proxy):
+    // the audit trail must name the client the proxy saw, whatever the client claims.
     let g = Gate {
         backend,
         port,
-        http: reqwest::Client::new(),
+        http: reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, 3]))
+            .build()
+            .expect("client"),
     };
 
     // Live API keys pass in the header and the query; a client's tenant is overwritten.
@@ -272,7 +277,9 @@ async fn gate_matrix(s: &mut Server, backend: &Backend, port: u16) {
     // An API key on browser intake is refused, and recorded as exposed.
     g.refused(
         "api key browser",
-        g.post("api key browser", &browser_proxied(&live)),
+        g.post("api key browser", &browser_proxied(&live))
+            .header("X-Forwarded-For", "203.0.113.9")
+            .header("X-Real-IP", "203.0.113.9"),
     )
     .await;
     g.refused(
@@ -283,7 +290,11 @@ async fn gate_matrix(s: &mut Server, backend: &Backend, port: u16) {
     )
     .await;
     let exposed = await_audit(s, "api_key.exposed").await;
-    assert!(!exposed.is_empty());
+    assert_eq!(exposed.len(), 1, "recorded once an hour: {exposed:?}");
+    assert_eq!(
+        exposed[0]["attributes"]["source"], "127.0.0.3",
+        "{exposed:?}"
+    );
 
     // The Agent's hourly key check goes to keyplane through the proxy.
     let validate = |key: &str| {
@@ -358,7 +369,7 @@ async fn keyplane_down(port: u16, key: &str) -> (StatusCode, String) {
 
 #[tokio::test]
 async fn nginx_deployment_gates_intake() {
-    let mut s = Server::start().await;
+    let mut s = Server::start_with(&["--trusted-proxies", "127.0.0.1"]).await;
     let backend = Backend::start();
     let Some(nginx) = Nginx::start(
         "keyplane.conf",
@@ -386,7 +397,7 @@ async fn nginx_deployment_gates_intake() {
 
 #[tokio::test]
 async fn caddy_deployment_gates_intake() {
-    let mut s = Server::start().await;
+    let mut s = Server::start_with(&["--trusted-proxies", "127.0.0.1"]).await;
     let backend = Backend::start();
     let Some(caddy) = Caddy::start(&[
         ("KEYPLANE_ADDR", format!("127.0.0.1:{}", s.port)),
@@ -466,7 +477,8 @@ async fn envoy_ext_authz_requests_as_deployed() {
         assert!(!allowed.contains(&never.to_owned()), "{never} allowed");
     }
 
-    let s = Server::start().await;
+    // Envoy reaches keyplane from 127.0.0.1 with the client it saw in X-Forwarded-For.
+    let s = Server::start_with(&["--trusted-proxies", "127.0.0.1"]).await;
     let (_, token) = client_token(&s, "mobile").await;
     let org = org_id(&s, "keyplane");
     // What Envoy sends: the client's method, path_prefix + the original path and query,
@@ -578,6 +590,11 @@ async fn envoy_ext_authz_requests_as_deployed() {
         );
         assert_eq!(resp.json::<Value>().await.ok(), Some(errors("Forbidden")));
     }
+    let exposed = await_audit(&s, "api_key.exposed").await;
+    assert_eq!(
+        exposed[0]["attributes"]["source"], "203.0.113.7",
+        "{exposed:?}"
+    );
 }
 
 #[tokio::test]
@@ -608,7 +625,7 @@ async fn traefik_forward_auth_requests_as_deployed() {
         assert_eq!(strip[name].as_str(), Some(""), "{name} not stripped");
     }
 
-    let s = Server::start().await;
+    let s = Server::start_with(&["--trusted-proxies", "127.0.0.1"]).await;
     let (_, token) = client_token(&s, "web").await;
     let org = org_id(&s, "keyplane");
     let url = address.replace("KEYPLANE_ADDR", &format!("127.0.0.1:{}", s.port));
@@ -682,4 +699,9 @@ async fn traefik_forward_auth_requests_as_deployed() {
         assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{uri} {headers:?}");
         assert_eq!(resp.json::<Value>().await.ok(), Some(errors("Forbidden")));
     }
+    let exposed = await_audit(&s, "api_key.exposed").await;
+    assert_eq!(
+        exposed[0]["attributes"]["source"], "203.0.113.7",
+        "{exposed:?}"
+    );
 }

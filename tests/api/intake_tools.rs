@@ -126,7 +126,18 @@ impl Process {
 }
 
 impl Drop for Process {
+    /// SIGTERM first: nginx's master then stops its workers (a SIGKILLed master would leave
+    /// them running, holding the port); SIGKILL if it is still there after two seconds.
     fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
