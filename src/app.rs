@@ -1,6 +1,6 @@
 //! Wiring: open the installation, bootstrap it on first start, serve until a signal.
 
-use crate::cli::{AdminArgs, AdminCommand, AuditArgs, AuditCommand, ServeArgs};
+use crate::cli::{AdminArgs, AdminCommand, AuditArgs, AuditCommand, HaproxyMapArgs, ServeArgs};
 use crate::domain::secret::Secret;
 use crate::domain::session::SessionPolicy;
 use crate::error::Error;
@@ -57,6 +57,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             free_failures: args.auth_failures_before_delay,
             window: FAILURE_WINDOW,
         },
+        trusted_proxies: args.trusted_proxies.clone(),
+    };
+    let haproxy = match (args.haproxy_socket, args.haproxy_map) {
+        (Some(socket), Some(map)) => Some(
+            crate::service::haproxy::HaproxyMap::new(socket, map).map_err(anyhow::Error::msg)?,
+        ),
+        _ => None,
     };
     let services = args.store.open(limits).await?;
     let listener = TcpListener::bind(args.listen)
@@ -83,6 +90,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .await
         })
     };
+    let haproxy = haproxy.map(|map| {
+        tokio::spawn(crate::service::haproxy::sync::run(
+            services.index.clone(),
+            map,
+            stop_background.subscribe(),
+        ))
+    });
     let connections = ConnectionLimits {
         header_read: Duration::from_secs(args.header_read_timeout),
     };
@@ -91,6 +105,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = stop_background.send(true);
     if background.await.is_err() {
         tracing::warn!("background task ended abnormally");
+    }
+    if let Some(haproxy) = haproxy {
+        let _ = haproxy.await;
     }
     tracing::info!("keyplane stopped");
     Ok(())
@@ -171,6 +188,7 @@ fn offline_limits(max_api_keys_per_org: u64) -> Limits {
             free_failures: 0,
             window: FAILURE_WINDOW,
         },
+        trusted_proxies: Default::default(),
     }
 }
 
@@ -197,6 +215,16 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<()> {
             }
         },
     }
+}
+
+/// Prints the HAProxy map of every API key, for HAProxy's start.
+pub async fn haproxy_map(args: HaproxyMapArgs) -> anyhow::Result<()> {
+    let services = args.store.open(offline_limits(u64::MAX)).await?;
+    let entries = services.index.api_key_digests();
+    let mut out = std::io::stdout().lock();
+    out.write_all(crate::service::haproxy::map_file(&entries).as_bytes())?;
+    out.flush()?;
+    Ok(())
 }
 
 pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {

@@ -27,6 +27,15 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// The audit trail.
     Audit(AuditArgs),
+    /// Print the HAProxy map of every API key (`<sha256 hex of the key> <organization id>`
+    /// per line), for HAProxy's start: `keyplane haproxy-map > /etc/haproxy/keyplane.map`.
+    HaproxyMap(HaproxyMapArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct HaproxyMapArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Args, Debug)]
@@ -117,6 +126,11 @@ pub struct ServeArgs {
     )]
     pub auth_failures_before_delay: u32,
 
+    /// Reverse proxies (addresses and CIDR blocks, comma-separated) whose `X-Forwarded-For`
+    /// or `X-Real-IP` names the client, for limits and the audit trail. Nobody else's is read.
+    #[arg(long, env = "KEYPLANE_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: crate::domain::client_addr::TrustedProxies,
+
     /// Seconds a client may take to send a request's headers, and may stay idle between
     /// requests on a kept-alive connection.
     #[arg(long, env = "KEYPLANE_HEADER_READ_TIMEOUT", default_value_t = 30,
@@ -127,6 +141,17 @@ pub struct ServeArgs {
     /// when keyplane is reached through TLS, e.g. behind a load balancer.
     #[arg(long, env = "KEYPLANE_SECURE_COOKIES")]
     pub secure_cookies: bool,
+
+    /// HAProxy's admin socket (`stats socket PATH mode 600 level admin`): keyplane keeps the
+    /// map named by --haproxy-map in sync with the API keys over it, so HAProxy checks keys
+    /// without asking keyplane.
+    #[arg(long, env = "KEYPLANE_HAPROXY_SOCKET", requires = "haproxy_map")]
+    pub haproxy_socket: Option<PathBuf>,
+
+    /// The map's name in HAProxy: the file its configuration's `map(…)` loads, e.g.
+    /// /etc/haproxy/keyplane.map (start it from `keyplane haproxy-map`).
+    #[arg(long, env = "KEYPLANE_HAPROXY_MAP", requires = "haproxy_socket")]
+    pub haproxy_map: Option<String>,
 }
 
 #[derive(Args, Debug)]

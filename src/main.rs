@@ -10,6 +10,7 @@ async fn main() -> std::process::ExitCode {
         Command::Admin(args) => keyplane::app::admin(args).await,
         Command::Migrate(args) => keyplane::migrate::run(args).await,
         Command::Audit(args) => keyplane::app::audit(args).await,
+        Command::HaproxyMap(args) => keyplane::app::haproxy_map(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -20,6 +20,15 @@ pub struct KindLabels {
     pub kind: &'static str,
 }
 
+/// Intake gate decisions. `org` is an organization id (or `none` when the credential named
+/// none), `kind` and `outcome` closed sets: nothing a caller chooses becomes a label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntakeLabels {
+    pub org: String,
+    pub kind: &'static str,
+    pub outcome: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OpLabels {
     pub op: &'static str,
@@ -59,6 +68,7 @@ pub struct Metrics {
     pub db_seconds: Family<OpLabels, Histogram>,
     /// Audit records that could not be appended (each is also logged).
     pub audit_failures: Counter,
+    pub intake: Family<IntakeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -126,6 +136,12 @@ impl Default for Metrics {
             "Audit records that could not be written",
             audit_failures.clone(),
         );
+        let intake = Family::<IntakeLabels, Counter>::default();
+        registry.register(
+            "intake_requests",
+            "Intake gate decisions by organization, credential kind and outcome",
+            intake.clone(),
+        );
         Self {
             registry,
             requests,
@@ -138,6 +154,7 @@ impl Default for Metrics {
             notifications_connected,
             db_seconds,
             audit_failures,
+            intake,
         }
     }
 }

@@ -153,9 +153,37 @@ function sortParam(sort) {
 
 // ---- API Keys ----
 
+/**
+ * When each API key was last seen coming from a browser, by id: the intake gate refuses such
+ * a key and records `api_key.exposed` in the audit trail (readable by admins).
+ */
+async function exposedKeys(signal) {
+  const doc = await request('GET', '/api/v2/audit/events', {
+    query: { 'filter[action]': 'api_key.exposed', 'page[size]': 100 },
+    action: 'view the audit trail',
+    signal,
+  });
+  const seen = new Map();
+  for (const event of (doc && doc.data) || []) {
+    const { target_id: id, timestamp } = event.attributes || {};
+    if (id && !seen.has(id)) seen.set(id, timestamp);
+  }
+  return seen;
+}
+
+function lastUsedCell(item, exposed) {
+  const used = timeEl(item.attributes.date_last_used || (item.attributes.last_used_date && item.attributes.last_used_date.timestamp), 'Never');
+  const at = exposed && exposed.get(item.id);
+  if (!at) return used;
+  return h('span', { class: 'stack' }, used,
+    h('span', { class: 'badge badge-warning', testid: 'api-key-exposed', title: 'The intake gate refused this key from a browser: anyone who loads that page can read it.' },
+      'Used from a browser ', timeEl(at), ': rotate it'));
+}
+
 export function apiKeysPage(app) {
   const canWrite = app.can('api_keys_write');
   const canDelete = app.can('api_keys_delete');
+  const canReadAudit = app.can('audit_logs_read');
   const counter = h('p', { class: 'counter', testid: 'api-keys-count', 'aria-live': 'polite' });
   const limitNote = h('p', { class: 'notice notice-warning', testid: 'api-keys-limit', hidden: true });
   const secretSlot = h('div', { class: 'secret-slot' });
@@ -182,7 +210,7 @@ export function apiKeysPage(app) {
       { id: 'created-by', label: 'Created by', cell: (item, row) => userLabel(relatedUser(item, 'created_by', row.context.users)) },
       { id: 'created', label: 'Created', sort: 'created_at', sortKind: 'date', cell: (item) => timeEl(item.attributes.created_at) },
       { id: 'modified', label: 'Modified', sort: 'modified_at', sortKind: 'date', cell: (item) => timeEl(item.attributes.modified_at) },
-      { id: 'last-used', label: 'Last used', cell: (item) => timeEl(item.attributes.date_last_used || (item.attributes.last_used_date && item.attributes.last_used_date.timestamp), 'Never') },
+      { id: 'last-used', label: 'Last used', cell: (item, row) => lastUsedCell(item, row.context.exposed) },
     ],
     actions: (item, row) => [
       canWrite ? renameButton(row, {
@@ -218,7 +246,8 @@ export function apiKeysPage(app) {
       });
       const total = await unfilteredTotal(doc, { filter }, signal);
       const max = maxFromSession || (doc && doc.meta && doc.meta.max_allowed);
-      return { items: doc.data || [], ...pageCounts(doc), total, max, context: { users: includedIndex(doc) } };
+      const exposed = canReadAudit ? await exposedKeys(signal) : new Map();
+      return { items: doc.data || [], ...pageCounts(doc), total, max, context: { users: includedIndex(doc), exposed } };
     },
     onLoad: (result) => {
       const { total: count, max } = result;

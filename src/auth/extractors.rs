@@ -24,6 +24,14 @@ pub struct ConsoleSession {
 #[derive(Debug, Clone)]
 pub struct ValidClientToken(pub ClientTokenEntry);
 
+/// What the intake gate allowed a request as (routes declared `Access::Intake`).
+#[derive(Debug, Clone)]
+pub struct Intake(pub crate::service::intake::IntakeGrant);
+
+/// The client's address: the peer, or the client a trusted proxy names.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 /// The API key a request presented, valid.
 #[derive(Debug, Clone)]
 pub struct ValidApiKey(pub ApiKeyEntry);
@@ -61,6 +69,30 @@ impl<S: Send + Sync> FromRequestParts<S> for ConsoleSession {
             .get::<ConsoleSession>()
             .cloned()
             .ok_or_else(|| Error::internal("route reads a session it does not authenticate"))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Intake {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Intake>()
+            .cloned()
+            .ok_or_else(|| Error::internal("route reads a gate decision it does not make"))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<ClientAddr>()
+            .copied()
+            .ok_or_else(|| Error::internal("no client address on this request"))
     }
 }
 

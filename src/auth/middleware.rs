@@ -1,7 +1,10 @@
 //! Enforces a route's declared `Access` before its handler runs.
 
-use super::extractors::{Caller, ConsoleSession, ValidApiKey, ValidClientToken};
+use super::extractors::{
+    Caller, ClientAddr, ConsoleSession, Intake, ValidApiKey, ValidClientToken,
+};
 use super::{credentials, session, Access, API_KEY_HEADER, APP_KEY_HEADER, CLIENT_TOKEN_HEADER};
+use crate::domain::intake;
 use crate::domain::secret::Secret;
 use crate::error::Error;
 use crate::service::Services;
@@ -30,7 +33,15 @@ fn query_param(parts: &Parts, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-async fn check(services: &Services, access: Access, parts: &mut Parts) -> Result<(), Error> {
+/// The gate's own path; what follows it is the original request's (Envoy's `path_prefix`).
+pub const INTAKE_PATH: &str = "/intake/authorize";
+
+async fn check(
+    services: &Services,
+    access: Access,
+    parts: &mut Parts,
+    client: Option<ClientAddr>,
+) -> Result<(), Error> {
     let from_query = matches!(access, Access::ApiKey | Access::KeyPairOrQuery);
     let presented = |parts: &Parts, header_name: &str, query_name: &str| {
         header(parts, header_name)
@@ -67,6 +78,15 @@ async fn check(services: &Services, access: Access, parts: &mut Parts) -> Result
                 _ => return Err(Error::Forbidden),
             }
         }
+        Access::Intake => {
+            let own = parts.uri.path_and_query().map_or("", |pq| pq.as_str());
+            let own = own.strip_prefix(INTAKE_PATH).unwrap_or(own);
+            let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+            let request = intake::inspect(header, intake::original_uri(&header, own));
+            let source = client.map(|ClientAddr(ip)| ip.to_string());
+            let grant = services.authorize_intake(&request, source).await?;
+            parts.extensions.insert(Intake(grant));
+        }
         Access::Session => {
             let policy = services.session_policy();
             let token = session::token(parts, &policy)
@@ -102,18 +122,22 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
-    let peer = parts
+    let client = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| *peer);
-    if let Err(err) = check(&services, access, &mut parts).await {
+        .map(|ConnectInfo(peer)| ClientAddr(client_of(&services, &parts, peer.ip())));
+    if let Some(client) = client {
+        parts.extensions.insert(client);
+    }
+    let peer = client.map(|ClientAddr(ip)| ip);
+    if let Err(err) = check(&services, access, &mut parts, client).await {
         if matches!(err, Error::Forbidden | Error::ApiKeyRequired) {
             // A source that keeps presenting unknown keys waits for its refusals; valid
             // requests never reach this branch, so they are never slowed.
             if let Some(peer) = peer {
-                let (delay, burst_began) = services.penalty.failed(peer.ip());
+                let (delay, burst_began) = services.penalty.failed(peer);
                 if burst_began {
-                    services.audit_failure_burst(peer.ip().to_string()).await;
+                    services.audit_failure_burst(peer.to_string()).await;
                 }
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
@@ -123,7 +147,23 @@ pub async fn authenticate(
         return err.into_response();
     }
     if let (Some(Caller(who)), Some(peer)) = (parts.extensions.get_mut::<Caller>(), peer) {
-        who.source = Some(peer.ip().to_string());
+        who.source = Some(peer.to_string());
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// The client behind `peer`: a trusted proxy's `X-Forwarded-For` / `X-Real-IP`, else the peer.
+fn client_of(services: &Services, parts: &Parts, peer: std::net::IpAddr) -> std::net::IpAddr {
+    let trusted = &services.limits.trusted_proxies;
+    if trusted.is_empty() {
+        return peer;
+    }
+    let forwarded: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let real_ip = parts.headers.get("x-real-ip").and_then(|v| v.to_str().ok());
+    trusted.client(peer, forwarded.into_iter(), real_ip)
 }

@@ -7,7 +7,7 @@ pub mod extractors;
 pub mod middleware;
 pub mod session;
 
-pub use extractors::{Caller, ConsoleSession, ValidApiKey, ValidClientToken};
+pub use extractors::{Caller, ClientAddr, ConsoleSession, Intake, ValidApiKey, ValidClientToken};
 
 pub const API_KEY_HEADER: &str = "dd-api-key";
 pub const APP_KEY_HEADER: &str = "dd-application-key";
@@ -27,6 +27,10 @@ pub enum Access {
     /// A client token, in `DD-CLIENT-TOKEN` or `?dd-api-key=` (as browser SDKs send it to
     /// intake): browser-intake proxies check tokens with it. API keys are refused.
     ClientToken,
+    /// The intake gate: a reverse proxy asks whether the request it holds may pass. The
+    /// credential is wherever Datadog's clients put it (`domain::intake`); the proxy's own
+    /// call carries no key pair.
+    Intake,
     /// A console session cookie (and, to change anything, its CSRF token): the console's
     /// own endpoints. `KeyPair` routes accept a session too, so the console calls the API.
     Session,

@@ -17,6 +17,8 @@ pub enum Action {
     ApiKeyCreated,
     ApiKeyRenamed,
     ApiKeyRevoked,
+    /// An API key came to browser intake: it is in a web page, where anyone can read it.
+    ApiKeyExposed,
     ApplicationKeyCreated,
     ApplicationKeyChanged,
     ApplicationKeyRevoked,
@@ -33,10 +35,11 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::ApiKeyCreated,
         Action::ApiKeyRenamed,
         Action::ApiKeyRevoked,
+        Action::ApiKeyExposed,
         Action::ApplicationKeyCreated,
         Action::ApplicationKeyChanged,
         Action::ApplicationKeyRevoked,
@@ -56,6 +59,7 @@ impl Action {
             Action::ApiKeyCreated => "api_key.create",
             Action::ApiKeyRenamed => "api_key.update",
             Action::ApiKeyRevoked => "api_key.revoke",
+            Action::ApiKeyExposed => "api_key.exposed",
             Action::ApplicationKeyCreated => "application_key.create",
             Action::ApplicationKeyChanged => "application_key.update",
             Action::ApplicationKeyRevoked => "application_key.revoke",

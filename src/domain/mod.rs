@@ -4,8 +4,10 @@
 pub mod api_key;
 pub mod application_key;
 pub mod audit;
+pub mod client_addr;
 pub mod client_token;
 pub mod credential;
+pub mod intake;
 pub mod list;
 pub mod name;
 pub mod org;

@@ -5,6 +5,7 @@ pub mod console;
 pub mod error;
 pub mod extract;
 pub mod fuzzing;
+pub mod intake;
 pub mod jsonapi;
 pub mod params;
 pub mod v1;

@@ -1,12 +1,12 @@
 //! Every route of the API, with the access it requires. The router is built from this table
 //! and the authorization test walks it, so a route cannot be added without declaring access.
 
-use super::{console, health, openapi, v1, v2};
+use super::{console, health, intake, openapi, v1, v2};
 use crate::auth::Access;
 use crate::service::Services;
 use axum::handler::Handler;
 use axum::http::Method;
-use axum::routing::{self, MethodRouter};
+use axum::routing::{self, MethodFilter, MethodRouter};
 
 pub struct RouteDef {
     pub method: Method,
@@ -36,6 +36,35 @@ macro_rules! verbs {
 
 verbs!(get => GET, post => POST, put => PUT, patch => PATCH, delete => DELETE);
 
+/// A route for every standard method: proxies call the intake gate with GET (nginx, Caddy,
+/// Traefik) or with the original request's method (Envoy). The table lists it as GET.
+/// (`routing::any` would be a fallback, to which the per-route auth layer cannot apply.)
+fn any<H, T>(path: &'static str, access: Access, handler: H) -> RouteDef
+where
+    H: Handler<T, Services>,
+    T: 'static,
+{
+    RouteDef {
+        method: Method::GET,
+        path,
+        access,
+        handler: routing::on(
+            [
+                MethodFilter::GET,
+                MethodFilter::HEAD,
+                MethodFilter::POST,
+                MethodFilter::PUT,
+                MethodFilter::PATCH,
+                MethodFilter::DELETE,
+                MethodFilter::OPTIONS,
+            ]
+            .into_iter()
+            .fold(MethodFilter::TRACE, MethodFilter::or),
+            handler,
+        ),
+    }
+}
+
 pub fn table() -> Vec<RouteDef> {
     use v2::{
         api_keys, application_keys as app, client_tokens, roles, service_accounts as sa, users,
@@ -52,6 +81,9 @@ pub fn table() -> Vec<RouteDef> {
             ClientToken,
             v1::validate::validate_client_token,
         ),
+        // The intake gate, for reverse proxies in front of Datadog-compatible backends.
+        any("/intake/authorize", Intake, intake::authorize),
+        any("/intake/authorize/{*original}", Intake, intake::authorize),
         // v1: the same use cases in v1's shapes; keys may also come in the query string.
         get("/api/v1/api_key", KeyPairOrQuery, v1::api_keys::list),
         post("/api/v1/api_key", KeyPairOrQuery, v1::api_keys::create),

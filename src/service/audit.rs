@@ -14,7 +14,7 @@ const VERIFY_PAGE: u32 = 10_000;
 pub const CLI_SOURCE: &str = "cli";
 
 impl Services {
-    async fn record(&self, event: AuditEvent) {
+    pub(super) async fn record(&self, event: AuditEvent) {
         let appended = self
             .metrics
             .db("append_audit", self.store.append_audit(&event))

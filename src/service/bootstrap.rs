@@ -66,6 +66,7 @@ impl Services {
             name: org_name.to_owned(),
             one_time_read: false,
             created_at: now,
+            num: None,
         };
         let password = crate::domain::session::new_password();
         let admin = User {

@@ -25,6 +25,18 @@ const BATCH: u32 = 1000;
 const RECORDS: usize = 10_000;
 const RECORD_TTL: Duration = Duration::from_secs(10);
 const LOAD_PAGE: u32 = 2_000;
+/// API key changes a subscriber may fall behind by before it must resync from the index.
+const CHANGE_FEED: usize = 4_096;
+
+/// An API key entering or leaving the index, as the change log is applied (this node's
+/// writes and every other node's), for subscribers that mirror the keys elsewhere (the
+/// HAProxy map). A subscriber that lags receives `Lagged` and must resync from
+/// `api_key_digests`.
+#[derive(Debug, Clone, Copy)]
+pub enum ApiKeyChange {
+    Added { digest: KeyDigest, org_id: Uuid },
+    Removed { digest: KeyDigest },
+}
 
 #[derive(Default)]
 struct State {
@@ -45,6 +57,7 @@ pub struct CredentialIndex {
     /// When the index was last confirmed to reflect the whole log (micros).
     confirmed_at: AtomicI64,
     max_staleness: Duration,
+    api_key_changes: tokio::sync::broadcast::Sender<ApiKeyChange>,
 }
 
 /// Extends `map` page by page, each page starting after the last id of the one before.
@@ -130,6 +143,7 @@ impl CredentialIndex {
             catching_up: tokio::sync::Mutex::new(()),
             confirmed_at: AtomicI64::new(time::now()),
             max_staleness,
+            api_key_changes: tokio::sync::broadcast::Sender::new(CHANGE_FEED),
         };
         index.catch_up(store, metrics).await?;
         index.publish_sizes(metrics);
@@ -257,6 +271,17 @@ impl CredentialIndex {
         }
     }
 
+    /// API key changes from now on. Subscribe before reading `api_key_digests`, so that no
+    /// change falls between the two.
+    pub fn subscribe_api_keys(&self) -> tokio::sync::broadcast::Receiver<ApiKeyChange> {
+        self.api_key_changes.subscribe()
+    }
+
+    /// Every API key's digest and organization (a snapshot; one read lock while copying).
+    pub fn api_key_digests(&self) -> Vec<(KeyDigest, Uuid)> {
+        self.read().api_keys.digests().collect()
+    }
+
     /// Applies every change-log entry written since the last catch-up.
     pub async fn catch_up(&self, store: &dyn Store, metrics: &Metrics) -> Result<usize> {
         let _one_at_a_time = self.catching_up.lock().await;
@@ -299,11 +324,24 @@ impl CredentialIndex {
             (ChangeKind::ApiKey, Some(digest)) => {
                 self.records.remove(&id);
                 let key = store.find_api_key(&digest).await.map_err(Error::internal)?;
-                let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-                match key {
-                    Some(key) => state.api_keys.upsert(&key),
-                    None => state.api_keys.remove(&digest),
-                }
+                let change = {
+                    let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                    match key {
+                        Some(key) => {
+                            state.api_keys.upsert(&key);
+                            ApiKeyChange::Added {
+                                digest,
+                                org_id: key.org_id,
+                            }
+                        }
+                        None => {
+                            state.api_keys.remove(&digest);
+                            ApiKeyChange::Removed { digest }
+                        }
+                    }
+                };
+                // No subscriber is not an error: the feed is optional.
+                let _ = self.api_key_changes.send(change);
             }
             (ChangeKind::ApplicationKey, Some(digest)) => {
                 let key = store

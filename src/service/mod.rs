@@ -8,6 +8,8 @@ pub mod audit;
 pub mod bootstrap;
 pub mod client_tokens;
 pub mod credential_index;
+pub mod haproxy;
+pub mod intake;
 pub mod limits;
 pub mod notifications;
 pub mod orgs;
@@ -34,7 +36,7 @@ const CONFIRM_WHILE_NOTIFIED: Duration = Duration::from_secs(1);
 /// The longest one background catch-up may take before the poller gives up on it.
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(2);
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub max_api_keys_per_org: u64,
     /// How long the credential index may go unconfirmed before keys are refused.
@@ -42,6 +44,8 @@ pub struct Limits {
     pub sessions: SessionPolicy,
     pub rate: limits::RateLimit,
     pub failures: limits::FailureLimit,
+    /// The reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::domain::client_addr::TrustedProxies,
 }
 
 /// Everything a use case needs. The router clones it into every request (state, middleware,
@@ -69,6 +73,7 @@ pub struct ServiceParts {
     pub throttle: Arc<sessions::SignInThrottle>,
     pub rate: Arc<limits::RateLimiter>,
     pub penalty: Arc<limits::FailurePenalty>,
+    pub gate: intake::Gate,
 }
 
 impl Services {
@@ -76,17 +81,20 @@ impl Services {
     pub async fn open(store: Arc<dyn Store>, vault: Vault, limits: Limits) -> Result<Self, Error> {
         let metrics = Arc::new(Metrics::default());
         let index = CredentialIndex::load(&*store, &metrics, limits.max_staleness).await?;
+        let rate = Arc::new(limits::RateLimiter::new(limits.rate));
+        let penalty = Arc::new(limits::FailurePenalty::new(limits.failures));
         Ok(Self(Arc::new(ServiceParts {
             store,
             vault,
             limits,
             index: Arc::new(index),
             usage: Arc::default(),
-            metrics,
             notifications: Arc::default(),
             throttle: Arc::default(),
-            rate: Arc::new(limits::RateLimiter::new(limits.rate)),
-            penalty: Arc::new(limits::FailurePenalty::new(limits.failures)),
+            rate,
+            penalty,
+            gate: intake::Gate::new(&metrics),
+            metrics,
         })))
     }
 

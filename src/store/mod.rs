@@ -61,6 +61,14 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// An organization's number as both backends store it (an integer column, NULL only
+/// before the store assigned it).
+pub(crate) fn org_num(stored: Option<i64>) -> StoreResult<Option<u32>> {
+    stored
+        .map(|n| u32::try_from(n).map_err(|_| StoreError::Backend(format!("orgs.num {n}"))))
+        .transpose()
+}
+
 /// Hints, pushed by the database, that the change log has grown (PostgreSQL's
 /// LISTEN/NOTIFY). A hint only makes a node look sooner: nodes keep polling, so a lost hint
 /// costs latency, never correctness.

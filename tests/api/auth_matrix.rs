@@ -65,6 +65,8 @@ fn permission_of(method: &Method, path: &str) -> Perm {
             | "/api/openapi.yaml"
             | "/api/v1/validate"
             | "/api/v1/validate_client_token"
+            | "/intake/authorize"
+            | "/intake/authorize/{*original}"
             | "/api/v2/validate_keys"
             | "/"
             | "/ui/{file}",
@@ -125,6 +127,9 @@ fn expected(access: Access, perm: Perm, case: Case, method: &Method, v1: bool) -
         Access::Public => success,
         Access::ApiKey if api_key_valid => success,
         Access::ApiKey => StatusCode::FORBIDDEN,
+        // Every case sends its API key in DD-API-KEY to agent intake.
+        Access::Intake if api_key_valid => StatusCode::OK,
+        Access::Intake => StatusCode::FORBIDDEN,
         Access::KeyPair | Access::KeyPairOrQuery if role_grants(case, perm) => success,
         Access::KeyPair | Access::KeyPairOrQuery => StatusCode::FORBIDDEN,
         // Keys are not client tokens, and keys are no console session.
@@ -288,6 +293,7 @@ impl World {
         let mut body = None;
         let sa = &self.service_account;
         path = path.replace("{file}", "app.js");
+        path = path.replace("{*original}", "api/v2/series");
         if path.contains("{service_account_id}") {
             path = path.replace("{service_account_id}", sa);
         }
@@ -462,7 +468,11 @@ async fn organizations_are_sealed_on_every_route() {
     for route in table() {
         if matches!(
             route.access,
-            Access::Public | Access::ApiKey | Access::ClientToken | Access::Session
+            Access::Public
+                | Access::ApiKey
+                | Access::ClientToken
+                | Access::Session
+                | Access::Intake
         ) || !route.path.contains('{')
         {
             continue;

@@ -194,3 +194,51 @@ async fn admins_read_and_filter_the_audit_trail_and_standard_users_do_not_see_it
         })
         .await;
 }
+
+#[tokio::test]
+async fn an_api_key_seen_from_a_browser_is_marked_on_the_api_keys_page() {
+    if !available() {
+        return;
+    }
+    let s = Server::start().await;
+    let (exposed_id, exposed) = s.create_api_key("pasted into a page").await;
+    let (kept_id, _) = s.create_api_key("agents only").await;
+    // The intake gate refuses the key when a browser page sends it.
+    let status = s
+        .http
+        .get(s.url("/intake/authorize"))
+        .header(
+            "X-Original-URI",
+            format!("/api/v2/logs?dd-api-key={exposed}&dd-evp-origin=browser"),
+        )
+        .send()
+        .await
+        .expect("gate")
+        .status();
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (base, email, password) = (s.url("/"), s.creds.email.clone(), s.creds.password.clone());
+    let browser = Browser::launch(LAPTOP).await;
+    browser
+        .run("api_key_exposed", |c| async move {
+            sign_in(&c, &base, &email, &password).await;
+            click(&c, tid("nav-api-keys")).await;
+            let badge = visible(&c, tid("api-key-exposed")).await;
+            let text = badge.text().await.expect("badge text");
+            assert!(text.contains("Used from a browser"), "{text}");
+            // Only that key's row carries the mark.
+            let marked = c.find_all(tid("api-key-exposed")).await.expect("badges");
+            assert_eq!(marked.len(), 1);
+            let rows = c.find_all(Locator::Css("tr[data-id]")).await.expect("rows");
+            let mut seen = Vec::new();
+            for row in rows {
+                let id = row.attr("data-id").await.ok().flatten().unwrap_or_default();
+                let has = row.find(tid("api-key-exposed")).await.is_ok();
+                seen.push((id, has));
+            }
+            assert!(seen.contains(&(exposed_id.clone(), true)), "{seen:?}");
+            assert!(!seen.contains(&(kept_id.clone(), true)), "{seen:?}");
+            assert!(seen.iter().any(|(id, _)| *id == kept_id), "{seen:?}");
+        })
+        .await;
+}

@@ -4,6 +4,7 @@
 
 mod browser;
 mod helpers;
+mod intake;
 mod intake_tools;
 mod limits;
 
@@ -20,6 +21,7 @@ mod console_session;
 mod crash;
 mod fuzz;
 mod intake_e2e;
+mod intake_haproxy;
 mod intake_proxies;
 mod migrate;
 mod multi_node;

@@ -33,6 +33,7 @@ fn org(name: &str) -> Org {
         name: name.to_owned(),
         one_time_read: false,
         created_at: T0,
+        num: None,
     }
 }
 

@@ -201,6 +201,13 @@ impl ApiKeyTable {
         self.len -= 1;
     }
 
+    /// Every key's digest and organization, for the HAProxy map's full resync.
+    pub fn digests(&self) -> impl Iterator<Item = (KeyDigest, Uuid)> + '_ {
+        self.orgs
+            .iter()
+            .flat_map(|org| org.rows.iter().flatten().map(|r| (r.digest, org.org_id)))
+    }
+
     /// Frees what loading over-allocated.
     pub fn shrink_to_fit(&mut self) {
         for org in &mut self.orgs {

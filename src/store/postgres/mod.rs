@@ -141,12 +141,14 @@ impl Store for PostgresStore {
 
     async fn create_org(&self, org: &Org) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO orgs (id, name, one_time_read, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO orgs (id, name, one_time_read, created_at, num) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(org.id)
         .bind(&org.name)
         .bind(org.one_time_read)
         .bind(org.created_at)
+        .bind(org.num.map(i64::from))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -162,12 +164,14 @@ impl Store for PostgresStore {
         let scopes = scopes_json(&app_key.scopes)?;
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO orgs (id, name, one_time_read, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO orgs (id, name, one_time_read, created_at, num) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(org.id)
         .bind(&org.name)
         .bind(org.one_time_read)
         .bind(org.created_at)
+        .bind(org.num.map(i64::from))
         .execute(&mut *tx)
         .await?;
         insert_user(&mut tx, admin).await?;

@@ -53,6 +53,7 @@ pub(super) fn org_from(row: &PgRow) -> StoreResult<Org> {
         name: row.try_get("name")?,
         one_time_read: row.try_get("one_time_read")?,
         created_at: row.try_get("created_at")?,
+        num: crate::store::org_num(row.try_get("num")?)?,
     })
 }
 

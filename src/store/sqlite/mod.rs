@@ -211,6 +211,7 @@ fn org_from(row: &SqliteRow) -> StoreResult<Org> {
         name: row.try_get("name")?,
         one_time_read: row.try_get("one_time_read")?,
         created_at: row.try_get("created_at")?,
+        num: crate::store::org_num(row.try_get("num")?)?,
     })
 }
 
@@ -302,11 +303,14 @@ fn app_key_from(row: &SqliteRow) -> StoreResult<ApplicationKey> {
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 fn insert_org(org: &Org) -> SqliteQuery<'_> {
-    sqlx::query("INSERT INTO orgs (id, name, one_time_read, created_at) VALUES (?, ?, ?, ?)")
-        .bind(org.id.to_string())
-        .bind(&org.name)
-        .bind(org.one_time_read)
-        .bind(org.created_at)
+    sqlx::query(
+        "INSERT INTO orgs (id, name, one_time_read, created_at, num) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(org.id.to_string())
+    .bind(&org.name)
+    .bind(org.one_time_read)
+    .bind(org.created_at)
+    .bind(org.num.map(i64::from))
 }
 
 /// The insert of `user`; on the pool or inside a transaction.
