@@ -315,6 +315,17 @@ async fn gate_matrix(s: &mut Server, backend: &Backend, port: u16) {
         .get(format!("http://127.0.0.1:{port}/api/v1/validate"))
         .header("DD-API-KEY", &live);
     assert_eq!(send(header_form).await.0, StatusCode::OK);
+    // /api/v2/validate goes to keyplane too, never ungated to the backend.
+    let v2 = g
+        .http
+        .get(format!("http://127.0.0.1:{port}/api/v2/validate"))
+        .header("DD-API-KEY", &live)
+        .header("X-Test", "v2 validate");
+    assert_ne!(send(v2).await.0, StatusCode::ACCEPTED);
+    assert!(
+        g.received("v2 validate").is_none(),
+        "v2 validate reached the backend"
+    );
 
     // A key revoked through the API is refused on the very next request, and so is a token.
     let (id, key) = s.create_api_key("revoked at the gate").await;
