@@ -274,6 +274,34 @@ async fn gate_matrix(s: &mut Server, backend: &Backend, port: u16) {
     )
     .await;
 
+    // Paths a backend may normalize into another route are refused before keyplane is asked:
+    // keyplane judges the path as written, so each of these is a browser path to it.
+    for (n, path) in [
+        "/v1/input/../../api/v2/series",
+        "/v1/input/%2e%2e/%2e%2e/api/v2/series",
+        "/api/v2/series;/api/v2/logs",
+        "/api/v2/series%3F/api/v2/logs",
+        "/api/v2/series//v1/input/x",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (status, body) = raw_http(
+            port,
+            &format!("POST {path} HTTP/1.1\r\nDD-API-KEY: {token}\r\nX-Test: ambiguous {n}"),
+            SERIES,
+        );
+        assert_eq!(
+            (status, body.as_str()),
+            (403, r#"{"errors":["Forbidden"]}"#),
+            "{path}"
+        );
+        assert!(
+            g.received(&format!("ambiguous {n}")).is_none(),
+            "{path} reached the backend"
+        );
+    }
+
     // An API key on browser intake is refused, and recorded as exposed.
     g.refused(
         "api key browser",
@@ -478,6 +506,13 @@ async fn envoy_ext_authz_requests_as_deployed() {
     let prefix = service["path_prefix"].as_str().expect("path_prefix");
     let allowed = exact_patterns(find(service, "allowed_headers"));
     let upstream = exact_patterns(find(service, "allowed_upstream_headers"));
+    // keyplane and the backend must see one path: Envoy normalizes it before asking.
+    for (flag, value) in [("normalize_path", "true"), ("merge_slashes", "true")] {
+        let set = find(&yaml, flag)
+            .and_then(|v| v.as_bool())
+            .map(|b| b.to_string());
+        assert_eq!(set.as_deref(), Some(value), "{flag}");
+    }
     let on_error = find(&yaml, "status_on_error").expect("status_on_error");
     assert_eq!(on_error["code"].as_str(), Some("ServiceUnavailable"));
     for needed in ["dd-api-key", "dd-client-token", "origin", "sec-fetch-mode"] {
