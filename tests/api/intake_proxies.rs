@@ -36,9 +36,13 @@ fn browser_logs(credential: &str) -> String {
     format!("/api/v2/logs?ddsource=browser&dd-api-key={credential}&dd-evp-origin=browser&dd-request-id=1")
 }
 
-/// The same request through the SDK's `proxy` option: the intake path nested in ddforward.
+/// The same request through the SDK's `proxy` option, set to the deployments'
+/// /browser-intake: the intake path nested in ddforward.
 fn browser_proxied(credential: &str) -> String {
-    format!("/proxy?ddforward={}", encoded(&browser_logs(credential)))
+    format!(
+        "/browser-intake?ddforward={}",
+        encoded(&browser_logs(credential))
+    )
 }
 
 fn random_api_key() -> String {
@@ -271,6 +275,31 @@ async fn gate_matrix(s: &mut Server, backend: &Backend, port: u16) {
             .header("DD-CLIENT-TOKEN", &token)
             .header("X-Original-URI", browser_logs(&token))
             .header("X-Forwarded-Uri", browser_logs(&token)),
+    )
+    .await;
+
+    // ddforward elsewhere than the SDK's proxy path: keyplane judges the inner path, the
+    // backend would serve the outer one.
+    g.refused(
+        "ddforward on series",
+        g.post(
+            "ddforward on series",
+            &format!(
+                "/api/v1/series?ddforward={}",
+                encoded(&browser_logs(&token))
+            ),
+        ),
+    )
+    .await;
+    g.refused(
+        "ddforward second",
+        g.post(
+            "ddforward second",
+            &format!(
+                "/api/v2/series?x=1&ddforward={}",
+                encoded(&browser_logs(&token))
+            ),
+        ),
     )
     .await;
 
@@ -513,6 +542,22 @@ async fn envoy_ext_authz_requests_as_deployed() {
             .map(|b| b.to_string());
         assert_eq!(set.as_deref(), Some(value), "{flag}");
     }
+    // ddforward is refused on every path but the SDK's proxy path.
+    let routes = find(&yaml, "routes")
+        .and_then(|r| r.as_sequence())
+        .expect("routes");
+    let ddforward = routes
+        .iter()
+        .position(|r| find(r, "query_parameters").is_some_and(|q| q[0]["name"] == "ddforward"))
+        .expect("a ddforward route");
+    assert_eq!(
+        routes[ddforward]["direct_response"]["status"].as_u64(),
+        Some(403)
+    );
+    assert_eq!(
+        routes[ddforward - 1]["match"]["path"].as_str(),
+        Some("/browser-intake")
+    );
     let on_error = find(&yaml, "status_on_error").expect("status_on_error");
     assert_eq!(on_error["code"].as_str(), Some("ServiceUnavailable"));
     for needed in ["dd-api-key", "dd-client-token", "origin", "sec-fetch-mode"] {
@@ -666,6 +711,12 @@ async fn traefik_forward_auth_requests_as_deployed() {
         strings(&router["middlewares"]),
         ["keyplane-authorize", "keyplane-strip"]
     );
+    assert_eq!(
+        strings(&yaml["http"]["routers"]["browser-intake"]["middlewares"]),
+        ["keyplane-authorize", "keyplane-strip"]
+    );
+    let rule = router["rule"].as_str().expect("rule");
+    assert!(rule.contains("!QueryRegexp(`ddforward`"), "{rule}");
     let strip = &middlewares["keyplane-strip"]["headers"]["customRequestHeaders"];
     for name in ["DD-API-KEY", "DD-CLIENT-TOKEN", "X-Scope-OrgID"] {
         assert_eq!(strip[name].as_str(), Some(""), "{name} not stripped");
