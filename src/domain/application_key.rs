@@ -1,6 +1,7 @@
 use super::list::{Page, Sort};
 use super::secret::KeyDigest;
 use super::time::Micros;
+use super::user::Permission;
 use crate::error::Error;
 use uuid::Uuid;
 
@@ -25,31 +26,41 @@ pub struct ApplicationKey {
     pub last_used_at: Option<Micros>,
 }
 
-/// Scopes as sent: `null` means all of the owner's permissions; a list is kept exactly as
-/// given (Datadog echoes it), but each entry must look like a permission name.
+/// Scopes as sent: `null` or `[]` (what Terraform sends for "no scopes") mean all of the
+/// owner's permissions; a list is kept as given (Datadog echoes it), and each entry must be
+/// a permission keyplane knows (`Permission::ALL`).
 pub fn parse_scopes(raw: Option<Vec<String>>) -> Result<Option<Vec<String>>, Error> {
-    let Some(scopes) = raw else {
+    let Some(scopes) = raw.filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
-    if scopes.is_empty() {
-        return Err(Error::invalid(
-            "scopes must not be empty; send null for all of the owner's permissions",
-        ));
-    }
     if scopes.len() > MAX_SCOPES {
         return Err(Error::invalid(format!("at most {MAX_SCOPES} scopes")));
     }
-    for scope in &scopes {
-        let valid = !scope.is_empty()
-            && scope.len() <= MAX_SCOPE_CHARS
-            && scope
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !valid {
-            return Err(Error::invalid(format!("Invalid scope: {scope}")));
-        }
+    let unknown: Vec<&str> = scopes
+        .iter()
+        .filter(|s| Permission::parse(s).is_none())
+        .map(|s| truncated(s))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::invalid(format!(
+            "Invalid scopes: {}",
+            unknown.join(", ")
+        )));
     }
     Ok(Some(scopes))
+}
+
+/// At most `MAX_SCOPE_CHARS` of an unknown scope go back in the error message.
+fn truncated(scope: &str) -> &str {
+    match scope.char_indices().nth(MAX_SCOPE_CHARS) {
+        Some((at, _)) => &scope[..at],
+        None => scope,
+    }
+}
+
+/// Whether every scope in `scopes` is one of `ceiling`'s.
+pub fn within(scopes: &[String], ceiling: &[String]) -> bool {
+    scopes.iter().all(|s| ceiling.contains(s))
 }
 
 /// A validated change: `None` leaves a field as it is; `scopes: Some(None)` sets them to null.

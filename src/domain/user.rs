@@ -116,6 +116,12 @@ impl Permission {
             AuditLogsRead => "audit_logs_read",
         }
     }
+
+    /// The permission named `name`: the one list of names an application key's scopes
+    /// may hold.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +179,20 @@ impl User {
     pub fn grants(&self, permission: Permission) -> bool {
         self.roles.iter().any(|r| r.grants(permission))
     }
+
+    /// Whether this user can act at all: signed in once (Active), or holding a password or
+    /// an application key. A Pending admin who has none of these cannot manage anything.
+    pub fn can_act(&self, holds_app_key: bool) -> bool {
+        !self.disabled()
+            && (self.status == UserStatus::Active || self.password_hash.is_some() || holds_app_key)
+    }
+}
+
+/// Every permission any of `roles` grants.
+pub fn permissions_of(roles: &[Role]) -> impl Iterator<Item = Permission> + '_ {
+    Permission::ALL
+        .into_iter()
+        .filter(|p| roles.iter().any(|r| r.grants(*p)))
 }
 
 /// A validated change to a user; `None` leaves a field as it is.

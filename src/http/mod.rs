@@ -33,11 +33,16 @@ pub use server::{serve, ConnectionLimits};
 
 pub fn router(services: Services) -> Router {
     let mut router = Router::new();
+    let refunds = std::sync::Arc::new(rate_limit::Refunds::default());
     for route in routes::table() {
         let auth =
             axum::middleware::from_fn_with_state((services.clone(), route.access), authenticate);
         let limit = axum::middleware::from_fn_with_state(
-            (services.clone(), rate_limit::group(route.path)),
+            (
+                services.clone(),
+                rate_limit::group(route.path),
+                refunds.clone(),
+            ),
             rate_limit::limit,
         );
         // The last layer added runs first: authenticate, then count the caller's organization.

@@ -4,8 +4,8 @@
 
 use super::{all_pages, unexpected, Services};
 use crate::domain::application_key::{
-    ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
-    MAX_PER_USER,
+    within, ApplicationKey, ApplicationKeyChange, ApplicationKeyFilter, ApplicationKeyQuery,
+    ApplicationKeySortField, MAX_PER_USER,
 };
 use crate::domain::audit::Action;
 use crate::domain::list::Sort;
@@ -13,7 +13,7 @@ use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
 use crate::domain::secret::{Secret, APP_KEY_BYTES};
 use crate::domain::time;
-use crate::domain::user::{Permission, User};
+use crate::domain::user::{permissions_of, Permission, Role, User};
 use crate::error::{Error, Result};
 use crate::store::StoreError;
 use uuid::Uuid;
@@ -47,6 +47,50 @@ impl Surface {
     }
 }
 
+/// Scopes are a ceiling: a scoped caller makes only keys whose scopes are a non-empty subset
+/// of its own (an unscoped key would hold every permission of its owner).
+fn within_ceiling(who: &Principal, scopes: &Option<Vec<String>>) -> Result<()> {
+    match (&who.scopes, scopes) {
+        (None, _) => Ok(()),
+        (Some(ceiling), Some(scopes)) if within(scopes, ceiling) => Ok(()),
+        _ => Err(Error::Forbidden),
+    }
+}
+
+/// Whether `key` is no wider than the caller: a scoped caller is never shown the secret of a
+/// key with more permissions than its own (its owner's unscoped key, say).
+fn within_reach(who: &Principal, key: &ApplicationKey) -> bool {
+    within_ceiling(who, &key.scopes).is_ok()
+}
+
+/// A scoped caller may only narrow a key's scopes, and never change those of the key it
+/// presents (a key that could rescope itself would have no ceiling).
+fn may_rescope(who: &Principal, key: &ApplicationKey, scopes: &Option<Vec<String>>) -> Result<()> {
+    if who.scopes.is_none() {
+        return Ok(());
+    }
+    if who.app_key_id == Some(key.id) {
+        return Err(Error::Forbidden);
+    }
+    within_ceiling(who, scopes)?;
+    match (&key.scopes, scopes) {
+        (Some(present), Some(scopes)) if !within(scopes, present) => Err(Error::Forbidden),
+        _ => Ok(()),
+    }
+}
+
+/// A scoped caller cannot reach, through a service account, permissions its scopes lack.
+pub(super) fn roles_within_ceiling(who: &Principal, roles: &[Role]) -> Result<()> {
+    let Some(ceiling) = &who.scopes else {
+        return Ok(());
+    };
+    if permissions_of(roles).all(|p| ceiling.iter().any(|s| s == p.as_str())) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
 impl Services {
     fn app_key_error(&self, name: &str, err: StoreError) -> Error {
         match err {
@@ -54,6 +98,8 @@ impl Services {
             StoreError::Conflict("name") => Error::Conflict(format!(
                 "An application key with the name {name} already exists"
             )),
+            // The owner was disabled while the key was being made: it never exists.
+            StoreError::OwnerDisabled => Error::Forbidden,
             StoreError::LimitReached { count } => Error::Refused(format!(
                 "The owner has {count} application keys; at most {MAX_PER_USER} are allowed."
             )),
@@ -109,8 +155,13 @@ impl Services {
 
     /// The secret, where Datadog shows it after creation: GET and PATCH on the current
     /// user's surface, unless the organization is in One-Time Read mode.
-    async fn revealed(&self, surface: Surface, key: &ApplicationKey) -> Result<Option<Secret>> {
-        if surface != Surface::CurrentUser {
+    async fn revealed(
+        &self,
+        who: &Principal,
+        surface: Surface,
+        key: &ApplicationKey,
+    ) -> Result<Option<Secret>> {
+        if surface != Surface::CurrentUser || !within_reach(who, key) {
             return Ok(None);
         }
         let org = self.store.get_org(key.org_id).await.map_err(unexpected)?;
@@ -153,25 +204,36 @@ impl Services {
         }
     }
 
-    /// Every key in reach of `surface`, each with its secret (v1 lists keys in full).
-    pub async fn all_application_keys(
+    /// The caller's own keys, each with its secret: v1 lists keys in full, so it lists only
+    /// the caller's (another owner's secret is never shown to a read permission), and to a
+    /// scoped caller only those no wider than itself.
+    pub async fn own_application_keys(
         &self,
         who: &Principal,
-        surface: Surface,
     ) -> Result<Vec<(ApplicationKey, Secret)>> {
+        self.legacy_surface(who, false).await?;
         let keys = all_pages(|page| {
             let query = ApplicationKeyQuery {
-                filter: Default::default(),
+                filter: ApplicationKeyFilter {
+                    owner_id: Some(who.user_id),
+                    ..Default::default()
+                },
                 sort: Sort {
                     field: ApplicationKeySortField::Name,
                     descending: false,
                 },
                 page,
             };
-            self.list_application_keys(who, surface, query)
+            async move {
+                self.store
+                    .list_application_keys(who.org_id, &query)
+                    .await
+                    .map_err(unexpected)
+            }
         })
         .await?;
         keys.into_iter()
+            .filter(|key| within_reach(who, key))
             .map(|key| {
                 let secret = self.unseal(key.id, &key.sealed_key)?;
                 Ok((key, secret))
@@ -232,8 +294,11 @@ impl Services {
             .surface_owner(who, surface, Access::Write)
             .await?
             .ok_or_else(|| Error::internal("application keys are created for an owner"))?;
+        within_ceiling(who, &scopes)?;
         if let Surface::ServiceAccount(id) = surface {
-            if self.service_account(who.org_id, id).await?.disabled() {
+            let account = self.service_account(who.org_id, id).await?;
+            roles_within_ceiling(who, &account.roles)?;
+            if account.disabled() {
                 return Err(Error::invalid("the service account is disabled"));
             }
         }
@@ -252,7 +317,7 @@ impl Services {
         id: Uuid,
     ) -> Result<(ApplicationKey, Option<Secret>)> {
         let key = self.reachable_key(who, surface, Access::Read, id).await?;
-        let secret = self.revealed(surface, &key).await?;
+        let secret = self.revealed(who, surface, &key).await?;
         Ok((key, secret))
     }
 
@@ -279,7 +344,10 @@ impl Services {
         id: Uuid,
         change: ApplicationKeyChange,
     ) -> Result<(ApplicationKey, Option<Secret>)> {
-        self.reachable_key(who, surface, Access::Write, id).await?;
+        let present = self.reachable_key(who, surface, Access::Write, id).await?;
+        if let Some(scopes) = &change.scopes {
+            may_rescope(who, &present, scopes)?;
+        }
         let name = change.name.as_ref().map(|n| n.as_str().to_owned());
         let key = self
             .store
@@ -289,7 +357,7 @@ impl Services {
         self.refresh_credentials().await;
         self.audit(who, Action::ApplicationKeyChanged, Some(id))
             .await;
-        let secret = self.revealed(surface, &key).await?;
+        let secret = self.revealed(who, surface, &key).await?;
         Ok((key, secret))
     }
 

@@ -69,6 +69,10 @@ impl Services {
                 "A user with the email {} already exists",
                 email.unwrap_or_default()
             )),
+            // Counted in the store's write, so two admins disabling each other cannot both pass.
+            StoreError::LastAdmin => Error::Refused(
+                "The organization's last enabled admin cannot be disabled".to_owned(),
+            ),
             other => unexpected(other),
         }
     }
@@ -116,6 +120,8 @@ impl Services {
 
     pub async fn create_service_account(&self, who: &Principal, new: NewUser) -> Result<User> {
         who.require(Permission::ServiceAccountWrite)?;
+        // A scoped key cannot make an identity with permissions its scopes lack.
+        super::application_keys::roles_within_ceiling(who, &new.roles)?;
         let user = self.insert_user(who.org_id, new, true).await?;
         self.audit(who, Action::UserCreated, Some(user.id)).await;
         Ok(user)
@@ -153,9 +159,6 @@ impl Services {
         } else {
             who.require(Permission::UserAccessManage)?;
         }
-        if change.disabled == Some(true) && !target.disabled() {
-            self.refuse_last_admin(&target).await?;
-        }
         let user = self
             .store
             .update_user(who.org_id, id, &change, time::now())
@@ -182,24 +185,6 @@ impl Services {
             ..UserChange::default()
         };
         self.update_user(who, id, change).await.map(|_| ())
-    }
-
-    /// An organization must keep an active admin, or nobody could manage it.
-    async fn refuse_last_admin(&self, target: &User) -> Result<()> {
-        if target.service_account || !target.roles.contains(&Role::Admin) {
-            return Ok(());
-        }
-        let admins = self
-            .store
-            .list_admins(target.org_id)
-            .await
-            .map_err(unexpected)?;
-        if admins.iter().all(|a| a.id == target.id) {
-            return Err(Error::Refused(
-                "The organization's last enabled admin cannot be disabled".to_owned(),
-            ));
-        }
-        Ok(())
     }
 
     /// The users of the caller's organization with these ids, each once whatever the

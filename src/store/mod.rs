@@ -13,7 +13,7 @@ use crate::domain::credential::{AppKeyEntry, Change, ClientTokenEntry, UserEntry
 use crate::domain::org::Org;
 use crate::domain::secret::KeyDigest;
 use crate::domain::session::Session;
-use crate::domain::user::{User, UserChange, UserQuery};
+use crate::domain::user::{Role, User, UserChange, UserQuery};
 use async_trait::async_trait;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -34,11 +34,26 @@ pub enum StoreError {
     /// Deleting the organization's last API key.
     #[error("the organization's last API key")]
     LastKey,
+    /// Disabling the organization's last admin who can act.
+    #[error("the organization's last enabled admin")]
+    LastAdmin,
+    /// A key for an owner that is disabled (or was disabled meanwhile).
+    #[error("the owner is disabled")]
+    OwnerDisabled,
     #[error("database error: {0}")]
     Backend(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Whether `change` disables `user` while it is an enabled human admin: then the store
+/// checks, in the same transaction, that another admin who can act remains.
+pub(crate) fn last_admin_at_stake(user: &User, change: &UserChange) -> bool {
+    change.disabled == Some(true)
+        && !user.disabled()
+        && !user.service_account
+        && user.roles.contains(&Role::Admin)
+}
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {

@@ -106,8 +106,8 @@ fn role_grants(case: Case, perm: Perm) -> bool {
                 | ClientTokensWrite
         ),
         Case::ReadOnly => matches!(perm, None | UserAccessRead | ClientTokensRead),
-        // Scoped to dashboards_read only: no key-management permission is in scope.
-        Case::NarrowScope => perm == None,
+        // An Admin's key scoped to audit_logs_read: that permission only.
+        Case::NarrowScope => matches!(perm, None | AuditLogsRead),
         _ => false,
     }
 }
@@ -213,7 +213,7 @@ impl World {
             .await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         let narrow = json!({"data": {"type": "application_keys",
-            "attributes": {"name": unique("narrow"), "scopes": ["dashboards_read"]}}});
+            "attributes": {"name": unique("narrow"), "scopes": ["audit_logs_read"]}}});
         let (status, narrow) = s
             .call(
                 Method::POST,

@@ -225,7 +225,7 @@ async fn every_bad_request_is_a_clear_4xx_and_changes_nothing() {
 async fn arrays_never_pass_for_objects() {
     let s = Server::start().await;
     let scoped = json!({"data": {"type": "application_keys",
-        "attributes": {"name": "scoped", "scopes": ["dashboards_read"]}}});
+        "attributes": {"name": "scoped", "scopes": ["client_tokens_read"]}}});
     let (status, key) = s
         .call(
             Method::POST,
@@ -288,7 +288,7 @@ async fn arrays_never_pass_for_objects() {
     let (_, after) = s.call(Method::GET, &key_path, None).await;
     assert_eq!(
         after["data"]["attributes"]["scopes"],
-        json!(["dashboards_read"])
+        json!(["client_tokens_read"])
     );
     let (_, users) = s.call(Method::GET, "/api/v2/users", None).await;
     assert_eq!(users["meta"]["page"]["total_count"], 1, "{users}");

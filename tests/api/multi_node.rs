@@ -16,6 +16,16 @@ async fn validate(node: &Server, key: &str) -> StatusCode {
     req.send().await.expect("validate").status()
 }
 
+/// The intake gate, asked as nginx asks it.
+async fn gate(node: &Server, key: &str) -> StatusCode {
+    let req = node
+        .http
+        .get(node.url("/intake/authorize"))
+        .header("X-Original-URI", "/api/v2/series")
+        .header("DD-API-KEY", key);
+    req.send().await.expect("gate").status()
+}
+
 async fn health(node: &Server) -> serde_json::Value {
     send(node.http.get(node.url("/healthz"))).await.1
 }
@@ -222,6 +232,11 @@ async fn a_node_that_cannot_confirm_its_view_refuses_keys() {
         .expect("terminate");
         let status = validate(&b, &a.creds.api_key).await;
         if status == StatusCode::SERVICE_UNAVAILABLE && b.logs().contains("refusing every key") {
+            // The gate says so too: a 5xx, which agents retry, not a 403, which drops data.
+            assert_eq!(
+                gate(&b, &a.creds.api_key).await,
+                StatusCode::SERVICE_UNAVAILABLE
+            );
             break true;
         }
         if Instant::now() > deadline {
@@ -256,4 +271,45 @@ async fn a_node_that_cannot_confirm_its_view_refuses_keys() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gate_on_another_node_refuses_a_revoked_key_within_the_bound() {
+    let Some(a) = Server::start_postgres().await else {
+        return;
+    };
+    let b = Server::start_node_of(&a, &[]).await;
+    let mut lags = Vec::new();
+    for i in 0..20 {
+        let (id, key) = a.create_api_key(&format!("gated {i}")).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while gate(&b, &key).await != StatusCode::OK {
+            assert!(
+                Instant::now() < deadline,
+                "a key made on A never passed B's gate"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let (status, body) = a
+            .call(Method::DELETE, &format!("/api/v2/api_keys/{id}"), None)
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let revoked = Instant::now();
+        loop {
+            match gate(&b, &key).await {
+                StatusCode::FORBIDDEN => break,
+                StatusCode::OK => {}
+                other => panic!("B's gate answered {other}"),
+            }
+            assert!(
+                revoked.elapsed() < Duration::from_secs(10),
+                "B's gate still passes a key revoked 10 s ago"
+            );
+        }
+        lags.push(revoked.elapsed());
+        // The node that revoked it refuses it on the very next request.
+        assert_eq!(gate(&a, &key).await, StatusCode::FORBIDDEN);
+    }
+    let (_, p99, _) = report("through the intake gate", lags);
+    assert!(p99 < Duration::from_secs(1), "p99 {p99:?}");
 }

@@ -208,7 +208,7 @@ async fn current_user_keys_carry_their_secret_scopes_and_owner() {
     let server = Server::start().await;
     let api = KeyManagementAPI::with_config(server.dd_config());
 
-    let created = create_mine(&api, "dashboards", Some(&["dashboards_read"])).await;
+    let created = create_mine(&api, "dashboards", Some(&["client_tokens_read"])).await;
     let key = created.key.clone().expect("key");
     assert_eq!(key.len(), 40, "{key}");
     assert!(key.chars().all(|c| "0123456789abcdef".contains(c)), "{key}");
@@ -216,7 +216,7 @@ async fn current_user_keys_carry_their_secret_scopes_and_owner() {
         (created.last4.as_str(), created.name.as_str()),
         (&key[36..], "dashboards")
     );
-    assert_eq!(created.scopes, Some(strings(&["dashboards_read"])));
+    assert_eq!(created.scopes, Some(strings(&["client_tokens_read"])));
     let admin_id = created.owner.clone().expect("owned_by");
     let key_id = created.id.clone();
 
@@ -235,7 +235,7 @@ async fn current_user_keys_carry_their_secret_scopes_and_owner() {
     let role_name = role.attributes.as_ref().and_then(|a| a.name.as_deref());
     assert_eq!(role_name, Some(ADMIN_ROLE));
 
-    let scopes = strings(&["dashboards_read", "dashboards_write"]);
+    let scopes = strings(&["client_tokens_read", "client_tokens_write"]);
     let change = renamed("Dashboards RO").scopes(Some(scopes.clone()));
     let body = update_body(&key_id, change);
     let updated = api.update_current_user_application_key(key_id.clone(), body);
@@ -385,7 +385,7 @@ async fn service_account_keys_live_on_their_surface_and_act_as_the_account() {
     let sa = ServiceAccountsAPI::with_config(server.dd_config());
     let account_id = || account.clone();
 
-    let body = create_body("ci", Some(&["dashboards_read"]));
+    let body = create_body("ci", Some(&["client_tokens_read"]));
     let created = sa.create_service_account_application_key(account_id(), body);
     let created = full(created.await.expect("create service-account key"));
     let key = created.key.clone().expect("key");

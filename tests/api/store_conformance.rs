@@ -1583,6 +1583,310 @@ async fn change_log_in_commit_order(store: Arc<dyn Store>) {
     );
 }
 
+/// Names are unique as read (NFKC, case folded, trimmed), for API keys, application keys and
+/// client tokens, on create and on rename; the index holds it, not a check before the write.
+async fn look_alike_names(store: Arc<dyn Store>) {
+    let store = &*store;
+    let (o, admin) = seeded(store).await;
+    let look_alikes = [
+        "PROD AGENT",
+        "prod agent",
+        "Prod agent ",
+        "Prod\u{a0}agent",
+        "ＰＲＯＤ agent",
+    ];
+    let conflict = |r: &Result<(), StoreError>| matches!(r, Err(StoreError::Conflict("name")));
+    store
+        .create_api_key(&api_key(&o, &admin, "Prod agent", T0), 100)
+        .await
+        .expect("api key");
+    store
+        .create_application_key(&app_key(&admin, "Prod agent", T0), 100)
+        .await
+        .expect("app key");
+    store
+        .create_client_token(&client_token(&o, &admin, "Prod agent", T0))
+        .await
+        .expect("token");
+    for name in look_alikes {
+        let api = store
+            .create_api_key(&api_key(&o, &admin, name, T0), 100)
+            .await;
+        assert!(conflict(&api), "API key {name:?}: {api:?}");
+        let app = store
+            .create_application_key(&app_key(&admin, name, T0), 100)
+            .await;
+        assert!(conflict(&app), "application key {name:?}: {app:?}");
+        let token = store
+            .create_client_token(&client_token(&o, &admin, name, T0))
+            .await;
+        assert!(conflict(&token), "client token {name:?}: {token:?}");
+    }
+    for (a, b) in [("Café", "Cafe\u{301}"), ("Straße", "STRASSE")] {
+        store
+            .create_client_token(&client_token(&o, &admin, a, T0))
+            .await
+            .expect("first");
+        let second = store
+            .create_client_token(&client_token(&o, &admin, b, T0))
+            .await;
+        assert!(conflict(&second), "{b:?} beside {a:?}: {second:?}");
+    }
+    // A rename to a look-alike is refused too; renaming a key to its own case variant is not.
+    let other = api_key(&o, &admin, "other", T0);
+    store.create_api_key(&other, 100).await.expect("other");
+    let rename = |name: &str| ApiKeyChange {
+        name: key_name(name),
+        category: None,
+        remote_config_read_enabled: None,
+        modified_by: admin.id,
+        modified_at: T0 + SECOND,
+    };
+    let renamed = store
+        .update_api_key(o.id, other.id, &rename("prod AGENT"))
+        .await;
+    assert!(
+        matches!(renamed, Err(StoreError::Conflict("name"))),
+        "{renamed:?}"
+    );
+    store
+        .update_api_key(o.id, other.id, &rename("OTHER"))
+        .await
+        .expect("own case variant");
+    let app = app_key(&admin, "second", T0);
+    store.create_application_key(&app, 100).await.expect("app");
+    let change = ApplicationKeyChange {
+        name: Some(key_name("PROD agent")),
+        scopes: None,
+    };
+    let renamed = store.update_application_key(o.id, app.id, &change).await;
+    assert!(
+        matches!(renamed, Err(StoreError::Conflict("name"))),
+        "{renamed:?}"
+    );
+    let token = client_token(&o, &admin, "web", T0);
+    store.create_client_token(&token).await.expect("web");
+    let change = ClientTokenChange {
+        name: key_name("Prod Agent"),
+        modified_by: admin.id,
+        modified_at: T0 + SECOND,
+    };
+    let renamed = store.update_client_token(o.id, token.id, &change).await;
+    assert!(
+        matches!(renamed, Err(StoreError::Conflict("name"))),
+        "{renamed:?}"
+    );
+    // Names are unique per organization only.
+    let elsewhere = org("elsewhere");
+    store.create_org(&elsewhere).await.expect("org");
+    let stranger = user(&elsewhere, "s@elsewhere.test", &[Role::Admin], T0);
+    store.create_user(&stranger).await.expect("user");
+    store
+        .create_api_key(&api_key(&elsewhere, &stranger, "PROD AGENT", T0), 100)
+        .await
+        .expect("same name in another org");
+}
+
+fn disable() -> UserChange {
+    UserChange {
+        disabled: Some(true),
+        ..UserChange::default()
+    }
+}
+
+/// The organization keeps an admin who can act: the rule is checked inside the disabling
+/// write, a Pending admin without password or key does not count, and two admins disabling
+/// each other at once cannot both succeed.
+async fn last_admin_who_can_act(store: Arc<dyn Store>) {
+    let store: &dyn Store = &*store;
+    let (o, admin) = seeded(store).await;
+    let refused = store.update_user(o.id, admin.id, &disable(), T0).await;
+    assert!(matches!(refused, Err(StoreError::LastAdmin)), "{refused:?}");
+    let mut ghost = user(&o, "ghost@acme.test", &[Role::Admin], T0);
+    ghost.status = UserStatus::Pending;
+    ghost.password_hash = None;
+    store.create_user(&ghost).await.expect("ghost");
+    let mut robot = user(&o, "robot@acme.test", &[Role::Admin], T0);
+    robot.service_account = true;
+    store.create_user(&robot).await.expect("robot");
+    let refused = store.update_user(o.id, admin.id, &disable(), T0).await;
+    assert!(
+        matches!(refused, Err(StoreError::LastAdmin)),
+        "a Pending admin without password or key cannot act: {refused:?}"
+    );
+    // A key lets the Pending admin act: then the last real admin may go.
+    store
+        .create_application_key(&app_key(&ghost, "ghost's", T0), 10)
+        .await
+        .expect("ghost key");
+    store
+        .update_user(o.id, admin.id, &disable(), T0)
+        .await
+        .expect("another admin can act");
+    // Now the ghost is the one admin who can act.
+    let refused = store.update_user(o.id, ghost.id, &disable(), T0).await;
+    assert!(matches!(refused, Err(StoreError::LastAdmin)), "{refused:?}");
+
+    for round in 0..8 {
+        let team = org(&format!("race {round}"));
+        store.create_org(&team).await.expect("org");
+        let a = user(&team, "a@race.test", &[Role::Admin], T0);
+        let b = user(&team, "b@race.test", &[Role::Admin], T0);
+        store.create_user(&a).await.expect("a");
+        store.create_user(&b).await.expect("b");
+        let change = disable();
+        let (by_a, by_b) = tokio::join!(
+            store.update_user(team.id, b.id, &change, T0),
+            store.update_user(team.id, a.id, &change, T0),
+        );
+        let outcomes = [&by_a, &by_b].map(|r| match r {
+            Ok(_) => "disabled",
+            Err(StoreError::LastAdmin) => "refused",
+            Err(_) => "error",
+        });
+        outcomes
+            .iter()
+            .for_each(|o| assert_ne!(*o, "error", "{by_a:?} {by_b:?}"));
+        let mut sorted = outcomes;
+        sorted.sort_unstable();
+        assert_eq!(sorted, ["disabled", "refused"], "round {round}");
+        let enabled = [a.id, b.id].len() - disabled_count(store, team.id, &[a.id, b.id]).await;
+        assert_eq!(enabled, 1, "round {round}: one admin stays");
+    }
+}
+
+async fn disabled_count(store: &dyn Store, org_id: Uuid, ids: &[Uuid]) -> usize {
+    let mut disabled = 0;
+    for id in ids {
+        if store.get_user(org_id, *id).await.expect("user").status == UserStatus::Disabled {
+            disabled += 1;
+        }
+    }
+    disabled
+}
+
+/// A key is never added to a disabled owner, even by a write racing the disable: after the
+/// disable commits, the owner holds no key, and a later insert is refused.
+async fn no_key_survives_its_owners_disable(store: Arc<dyn Store>) {
+    let store: &dyn Store = &*store;
+    let (o, _admin) = seeded(store).await;
+    for round in 0..8 {
+        let bob = user(&o, &format!("bob{round}@acme.test"), &[Role::Standard], T0);
+        store.create_user(&bob).await.expect("bob");
+        let mint = async {
+            let mut minted = 0;
+            for i in 0..20 {
+                match store
+                    .create_application_key(&app_key(&bob, &format!("r{round} k{i}"), T0), 1000)
+                    .await
+                {
+                    Ok(()) => minted += 1,
+                    Err(StoreError::OwnerDisabled) => {}
+                    Err(e) => panic!("insert: {e:?}"),
+                }
+                tokio::task::yield_now().await;
+            }
+            minted
+        };
+        let disabling = async {
+            tokio::task::yield_now().await;
+            store.update_user(o.id, bob.id, &disable(), T0).await
+        };
+        let (_, disabled) = tokio::join!(mint, disabling);
+        disabled.expect("disable");
+        let mut query = app_query(ApplicationKeySortField::Name, false);
+        query.filter.owner_id = Some(bob.id);
+        let (left, _) = store
+            .list_application_keys(o.id, &query)
+            .await
+            .expect("list");
+        assert_eq!(
+            left.len(),
+            0,
+            "round {round}: keys of the disabled owner survived"
+        );
+        let late = store
+            .create_application_key(&app_key(&bob, &format!("late {round}"), T0), 1000)
+            .await;
+        assert!(matches!(late, Err(StoreError::OwnerDisabled)), "{late:?}");
+    }
+}
+
+/// Rows written before migration 0004 have no `unique_name`, and may be look-alikes of each
+/// other: the store fills the column at start-up, starts whatever the duplicates, and the
+/// first filled name then holds against new look-alikes. `forget` turns the rows into such
+/// rows with the backend's own connection.
+async fn legacy_names_are_folded_at_start<F, Fut>(url: &str, forget: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let store = keyplane::store::connect(url).await.expect("store");
+    let (o, admin) = seeded(&*store).await;
+    let legacy = api_key(&o, &admin, "Legacy", T0);
+    let twin = api_key(&o, &admin, "twin", T0 + SECOND);
+    for key in [&legacy, &twin] {
+        store.create_api_key(key, 100).await.expect("key");
+    }
+    drop(store);
+    forget().await;
+    let store = keyplane::store::connect(url)
+        .await
+        .expect("starts with look-alike rows from before 0004");
+    let again = store
+        .create_api_key(&api_key(&o, &admin, "legacy", T0), 100)
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict("name"))),
+        "{again:?}"
+    );
+    let twin = store
+        .get_api_key(o.id, twin.id)
+        .await
+        .expect("the twin stays");
+    assert_eq!(twin.name, "LEGACY");
+}
+
+/// What the rows looked like before 0004: no folded name, and look-alikes side by side.
+const FORGET_UNIQUE_NAMES: [&str; 2] = [
+    "UPDATE api_keys SET unique_name = NULL",
+    "UPDATE api_keys SET name = 'LEGACY', name_folded = 'legacy' WHERE name = 'twin'",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_names_are_folded_at_start_on_sqlite() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("keyplane.db").display());
+    legacy_names_are_folded_at_start(&url, || async {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("sqlite");
+        for statement in FORGET_UNIQUE_NAMES {
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .expect("forget");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_names_are_folded_at_start_on_postgres() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    legacy_names_are_folded_at_start(&db.url, || async {
+        let mut conn = db.connect().await;
+        for statement in FORGET_UNIQUE_NAMES {
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .expect("forget");
+        }
+    })
+    .await;
+}
+
 async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("keyplane.db").display());
@@ -1636,4 +1940,7 @@ on_every_backend!(
     imports,
     concurrent_writers,
     change_log_in_commit_order,
+    look_alike_names,
+    last_admin_who_can_act,
+    no_key_survives_its_owners_disable,
 );

@@ -80,9 +80,10 @@ async fn by_value(
     Ok(s.get_application_key(who, surface, id).await?.0)
 }
 
+/// Only the caller's own keys: v1 shows every listed key's value, and another owner's value
+/// would let a read permission act as that owner.
 pub async fn list(State(s): State<Services>, Caller(who): Caller) -> Result<Json<All>> {
-    let surface = s.legacy_surface(&who, false).await?;
-    let keys = s.all_application_keys(&who, surface).await?;
+    let keys = s.own_application_keys(&who).await?;
     Ok(Json(All {
         application_keys: render(&s, &who, keys, false).await?,
     }))
@@ -94,8 +95,9 @@ pub async fn create(
     ApiJson(body): ApiJson<NameBody>,
 ) -> Result<Json<One>> {
     s.legacy_surface(&who, true).await?;
+    // v1 cannot name scopes: the new key gets the caller's, so it is no wider than the caller.
     let (key, secret) = s
-        .create_application_key(&who, Surface::CurrentUser, body.name()?, None)
+        .create_application_key(&who, Surface::CurrentUser, body.name()?, who.scopes.clone())
         .await?;
     one(&s, &who, key, secret, false).await
 }

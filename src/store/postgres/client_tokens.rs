@@ -5,7 +5,7 @@ use super::{direction, PostgresStore};
 use crate::domain::client_token::{
     ClientToken, ClientTokenChange, ClientTokenQuery, ClientTokenSortField,
 };
-use crate::domain::name::fold;
+use crate::domain::name::{fold, unique_name};
 use crate::domain::secret::KeyDigest;
 use crate::store::{StoreError, StoreResult};
 use sqlx::postgres::PgRow;
@@ -32,8 +32,8 @@ impl PostgresStore {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO client_tokens (id, org_id, name, name_folded, digest, sealed_key, \
-             last4, created_by, modified_by, created_at, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             last4, created_by, modified_by, created_at, modified_at, unique_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(token.id)
         .bind(token.org_id)
@@ -46,6 +46,7 @@ impl PostgresStore {
         .bind(token.modified_by)
         .bind(token.created_at)
         .bind(token.modified_at)
+        .bind(unique_name(&token.name))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -108,7 +109,7 @@ impl PostgresStore {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE client_tokens SET name = $1, name_folded = $2, modified_by = $3, \
-             modified_at = $4 WHERE org_id = $5 AND id = $6 RETURNING *",
+             modified_at = $4, unique_name = $7 WHERE org_id = $5 AND id = $6 RETURNING *",
         )
         .bind(change.name.as_str())
         .bind(change.name.folded())
@@ -116,6 +117,7 @@ impl PostgresStore {
         .bind(change.modified_at)
         .bind(org_id)
         .bind(id)
+        .bind(change.name.unique())
         .fetch_one(&mut *tx)
         .await?;
         let token = token_from(&row)?;

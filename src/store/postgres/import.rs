@@ -7,7 +7,7 @@ use super::PostgresStore;
 use crate::domain::api_key::ApiKey;
 use crate::domain::application_key::ApplicationKey;
 use crate::domain::client_token::ClientToken;
-use crate::domain::name::fold;
+use crate::domain::name::{fold, unique_name};
 use crate::domain::user::User;
 use crate::store::StoreResult;
 use sqlx::{Postgres, QueryBuilder};
@@ -48,7 +48,8 @@ impl PostgresStore {
         let mut tx = self.begin_write().await?;
         for chunk in keys.chunks(ROWS_PER_INSERT) {
             let mut qb = QueryBuilder::<Postgres>::new(
-                "INSERT INTO api_keys (id, org_id, name, name_folded, digest, sealed_key, last4, \
+                "INSERT INTO api_keys (id, org_id, name, name_folded, unique_name, digest, \
+                 sealed_key, last4, \
                  category, remote_config_read_enabled, created_by, modified_by, created_at, \
                  modified_at, date_last_used) ",
             );
@@ -57,6 +58,7 @@ impl PostgresStore {
                     .push_bind(key.org_id)
                     .push_bind(&key.name)
                     .push_bind(fold(&key.name))
+                    .push_bind(unique_name(&key.name))
                     .push_bind(key.digest.0.to_vec())
                     .push_bind(&key.sealed_key)
                     .push_bind(&key.last4)
@@ -87,8 +89,8 @@ impl PostgresStore {
             .chunks(ROWS_PER_INSERT)
         {
             let mut qb = QueryBuilder::<Postgres>::new(
-                "INSERT INTO application_keys (id, org_id, owner_id, name, name_folded, digest, \
-                 sealed_key, last4, scopes, created_at, last_used_at) ",
+                "INSERT INTO application_keys (id, org_id, owner_id, name, name_folded, \
+                 unique_name, digest, sealed_key, last4, scopes, created_at, last_used_at) ",
             );
             qb.push_values(chunk, |mut row, (key, scopes)| {
                 row.push_bind(key.id)
@@ -96,6 +98,7 @@ impl PostgresStore {
                     .push_bind(key.owner_id)
                     .push_bind(&key.name)
                     .push_bind(fold(&key.name))
+                    .push_bind(unique_name(&key.name))
                     .push_bind(key.digest.0.to_vec())
                     .push_bind(&key.sealed_key)
                     .push_bind(&key.last4)
@@ -113,14 +116,15 @@ impl PostgresStore {
         let mut tx = self.begin_write().await?;
         for chunk in tokens.chunks(ROWS_PER_INSERT) {
             let mut qb = QueryBuilder::<Postgres>::new(
-                "INSERT INTO client_tokens (id, org_id, name, name_folded, digest, sealed_key, \
-                 last4, created_by, modified_by, created_at, modified_at) ",
+                "INSERT INTO client_tokens (id, org_id, name, name_folded, unique_name, digest, \
+                 sealed_key, last4, created_by, modified_by, created_at, modified_at) ",
             );
             qb.push_values(chunk, |mut row, token| {
                 row.push_bind(token.id)
                     .push_bind(token.org_id)
                     .push_bind(&token.name)
                     .push_bind(fold(&token.name))
+                    .push_bind(unique_name(&token.name))
                     .push_bind(token.digest.0.to_vec())
                     .push_bind(&token.sealed_key)
                     .push_bind(&token.last4)

@@ -4,7 +4,7 @@
 use super::rows::roles_text;
 use crate::domain::api_key::ApiKey;
 use crate::domain::application_key::ApplicationKey;
-use crate::domain::name::fold;
+use crate::domain::name::{fold, unique_name};
 use crate::domain::user::User;
 use crate::store::StoreResult;
 use sqlx::PgConnection;
@@ -37,8 +37,8 @@ pub(super) async fn insert_api_key(conn: &mut PgConnection, key: &ApiKey) -> Sto
     sqlx::query(
         "INSERT INTO api_keys (id, org_id, name, name_folded, digest, sealed_key, last4, \
              category, remote_config_read_enabled, created_by, modified_by, created_at, \
-             modified_at, date_last_used) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             modified_at, date_last_used, unique_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(key.id)
     .bind(key.org_id)
@@ -54,6 +54,7 @@ pub(super) async fn insert_api_key(conn: &mut PgConnection, key: &ApiKey) -> Sto
     .bind(key.created_at)
     .bind(key.modified_at)
     .bind(key.date_last_used)
+    .bind(unique_name(&key.name))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -66,8 +67,8 @@ pub(super) async fn insert_app_key(
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO application_keys (id, org_id, owner_id, name, name_folded, digest, \
-             sealed_key, last4, scopes, created_at, last_used_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             sealed_key, last4, scopes, created_at, last_used_at, unique_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(key.id)
     .bind(key.org_id)
@@ -80,6 +81,7 @@ pub(super) async fn insert_app_key(
     .bind(scopes)
     .bind(key.created_at)
     .bind(key.last_used_at)
+    .bind(unique_name(&key.name))
     .execute(&mut *conn)
     .await?;
     Ok(())

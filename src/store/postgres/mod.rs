@@ -29,7 +29,7 @@ use crate::domain::audit::{AuditEvent, AuditQuery, AuditRecord, Hash};
 use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
 use crate::domain::credential::{AppKeyEntry, Change, ClientTokenEntry, UserEntry};
 use crate::domain::list::{Page, Sort};
-use crate::domain::name::fold;
+use crate::domain::name::{fold, unique_name};
 use crate::domain::org::Org;
 use crate::domain::secret::KeyDigest;
 use crate::domain::session::Session;
@@ -49,6 +49,64 @@ pub struct PostgresStore {
     listen_pool: PgPool,
 }
 
+/// Fills `unique_name` for rows written before migration 0004 (SQL cannot fold Unicode), a
+/// thousand rows a statement. A row whose name is a look-alike of one filled before it keeps
+/// NULL: it goes on working, and the first of them holds the name. Nodes starting together
+/// may both fill; `unique_name IS NULL` makes the second a no-op.
+async fn fill_unique_names(pool: &PgPool) -> StoreResult<()> {
+    for table in ["api_keys", "application_keys", "client_tokens"] {
+        let mut after = Uuid::nil();
+        loop {
+            let rows: Vec<(Uuid, String)> = sqlx::query_as(&format!(
+                "SELECT id, name FROM {table} WHERE unique_name IS NULL AND id > $1 \
+                 ORDER BY id LIMIT 1000"
+            ))
+            .bind(after)
+            .fetch_all(pool)
+            .await?;
+            let Some((last, _)) = rows.last() else {
+                break;
+            };
+            after = *last;
+            let ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
+            let names: Vec<String> = rows.iter().map(|(_, n)| unique_name(n)).collect();
+            let batch = sqlx::query(&format!(
+                "UPDATE {table} t SET unique_name = v.u \
+                 FROM unnest($1::uuid[], $2::text[]) AS v(id, u) \
+                 WHERE t.id = v.id AND t.unique_name IS NULL"
+            ))
+            .bind(&ids)
+            .bind(&names)
+            .execute(pool)
+            .await
+            .map_err(StoreError::from);
+            match batch {
+                Ok(_) => {}
+                // Look-alikes in this batch: one row at a time, leaving the refused ones NULL.
+                Err(StoreError::Conflict(_)) => {
+                    for (id, name) in ids.iter().zip(&names) {
+                        let one = sqlx::query(&format!(
+                            "UPDATE {table} SET unique_name = $1 \
+                             WHERE id = $2 AND unique_name IS NULL"
+                        ))
+                        .bind(name)
+                        .bind(id)
+                        .execute(pool)
+                        .await
+                        .map_err(StoreError::from);
+                        match one {
+                            Ok(_) | Err(StoreError::Conflict(_)) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
 impl PostgresStore {
     pub async fn open(url: &str) -> anyhow::Result<Self> {
         let mut options = PgConnectOptions::from_str(url)?;
@@ -66,6 +124,7 @@ impl PostgresStore {
         // sqlx holds an advisory lock while migrating, so nodes starting together apply
         // each migration once.
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        fill_unique_names(&pool).await?;
         let listen_pool = PgPoolOptions::new()
             .max_connections(1)
             .min_connections(0)
@@ -305,6 +364,23 @@ impl Store for PostgresStore {
             .fetch_one(&mut *tx)
             .await?;
         let mut user = user_from(&row)?;
+        if crate::store::last_admin_at_stake(&user, change) {
+            // The other admins' rows are locked, so a concurrent disable of one of them
+            // waits for this commit and then counts again.
+            let others: Vec<bool> = sqlx::query_scalar(
+                "SELECT (status = 'Active' OR password_hash IS NOT NULL OR app_key_count > 0) \
+                 FROM users WHERE org_id = $1 AND id <> $2 \
+                 AND ',' || roles || ',' LIKE '%,admin,%' AND NOT disabled \
+                 AND NOT service_account FOR UPDATE",
+            )
+            .bind(org_id)
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+            if !others.into_iter().any(|can_act| can_act) {
+                return Err(StoreError::LastAdmin);
+            }
+        }
         if let Some(email) = &change.email {
             if !user.service_account {
                 user.handle = email.clone();
@@ -429,7 +505,8 @@ impl Store for PostgresStore {
             "UPDATE api_keys SET name = $1, name_folded = $2, \
              category = COALESCE($3, category), \
              remote_config_read_enabled = COALESCE($4, remote_config_read_enabled), \
-             modified_by = $5, modified_at = $6 WHERE org_id = $7 AND id = $8 RETURNING *",
+             modified_by = $5, modified_at = $6, unique_name = $9 \
+             WHERE org_id = $7 AND id = $8 RETURNING *",
         )
         .bind(change.name.as_str())
         .bind(change.name.folded())
@@ -439,6 +516,7 @@ impl Store for PostgresStore {
         .bind(change.modified_at)
         .bind(org_id)
         .bind(id)
+        .bind(change.name.unique())
         .fetch_one(&mut *tx)
         .await?;
         let key = api_key_from(&row)?;
@@ -481,13 +559,18 @@ impl Store for PostgresStore {
     ) -> StoreResult<()> {
         let scopes = scopes_json(&key.scopes)?;
         let mut tx = self.begin_write().await?;
-        let count: Option<i64> =
-            sqlx::query_scalar("SELECT app_key_count FROM users WHERE id = $1 FOR UPDATE")
+        // The owner's row lock orders this insert with a disable of the owner (which locks
+        // the same row): a key is never added to an owner being disabled.
+        let owner: Option<(i64, bool)> =
+            sqlx::query_as("SELECT app_key_count, disabled FROM users WHERE id = $1 FOR UPDATE")
                 .bind(key.owner_id)
                 .fetch_optional(&mut *tx)
                 .await?;
+        if owner.is_some_and(|(_, disabled)| disabled) {
+            return Err(StoreError::OwnerDisabled);
+        }
         // As on SQLite, a missing owner counts as full: the insert would have no owner.
-        if count.is_none_or(|n| to_u64(n) >= max_per_owner) {
+        if owner.is_none_or(|(n, _)| to_u64(n) >= max_per_owner) {
             return Err(StoreError::LimitReached {
                 count: max_per_owner,
             });
@@ -561,14 +644,15 @@ impl Store for PostgresStore {
             key.scopes = scopes.clone();
         }
         sqlx::query(
-            "UPDATE application_keys SET name = $1, name_folded = $2, scopes = $3 \
-             WHERE org_id = $4 AND id = $5",
+            "UPDATE application_keys SET name = $1, name_folded = $2, scopes = $3, \
+             unique_name = $6 WHERE org_id = $4 AND id = $5",
         )
         .bind(&key.name)
         .bind(fold(&key.name))
         .bind(scopes_json(&key.scopes)?)
         .bind(org_id)
         .bind(id)
+        .bind(unique_name(&key.name))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

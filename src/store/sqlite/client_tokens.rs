@@ -4,7 +4,7 @@ use super::{digest_col, direction, opt_uuid_col, push_key_filter, uuid_col, Sqli
 use crate::domain::client_token::{
     ClientToken, ClientTokenChange, ClientTokenQuery, ClientTokenSortField,
 };
-use crate::domain::name::fold;
+use crate::domain::name::{fold, unique_name};
 use crate::domain::secret::KeyDigest;
 use crate::store::StoreResult;
 use sqlx::sqlite::SqliteRow;
@@ -33,14 +33,15 @@ impl SqliteStore {
             .run(move |conn| {
                 Box::pin(async move {
                     sqlx::query(
-                        "INSERT INTO client_tokens (id, org_id, name, name_folded, digest, \
-                         sealed_key, last4, created_by, modified_by, created_at, modified_at) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO client_tokens (id, org_id, name, name_folded, unique_name, \
+                         digest, sealed_key, last4, created_by, modified_by, created_at, \
+                         modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     )
                     .bind(token.id.to_string())
                     .bind(token.org_id.to_string())
                     .bind(&token.name)
                     .bind(fold(&token.name))
+                    .bind(unique_name(&token.name))
                     .bind(token.digest.0.as_slice())
                     .bind(&token.sealed_key)
                     .bind(&token.last4)
@@ -114,11 +115,13 @@ impl SqliteStore {
             .run(move |conn| {
                 Box::pin(async move {
                     let row = sqlx::query(
-                        "UPDATE client_tokens SET name = ?, name_folded = ?, modified_by = ?, \
+                        "UPDATE client_tokens SET name = ?, name_folded = ?, unique_name = ?, \
+                         modified_by = ?, \
                          modified_at = ? WHERE org_id = ? AND id = ? RETURNING *",
                     )
                     .bind(change.name.as_str())
                     .bind(change.name.folded())
+                    .bind(change.name.unique())
                     .bind(change.modified_by.to_string())
                     .bind(change.modified_at)
                     .bind(org_id.to_string())

@@ -22,7 +22,7 @@ use crate::domain::credential::{
     AppKeyEntry, Change, ChangeKind, ClientTokenEntry, OrgKeyEntry, UserEntry,
 };
 use crate::domain::list::{Page, Sort};
-use crate::domain::name::fold;
+use crate::domain::name::{fold, unique_name};
 use crate::domain::org::Org;
 use crate::domain::secret::KeyDigest;
 use crate::domain::session::Session;
@@ -89,6 +89,7 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        fill_unique_names(&pool).await?;
         let writer = Arc::default();
         Ok(Self {
             writes: GroupCommit::start(pool.clone(), Arc::clone(&writer)),
@@ -339,16 +340,17 @@ fn insert_user(user: &User) -> SqliteQuery<'_> {
 /// and the insert are one statement).
 fn insert_api_key(key: &ApiKey, max_per_org: u64) -> SqliteQuery<'_> {
     sqlx::query(
-        "INSERT INTO api_keys (id, org_id, name, name_folded, digest, sealed_key, last4, \
-         category, remote_config_read_enabled, created_by, modified_by, created_at, \
+        "INSERT INTO api_keys (id, org_id, name, name_folded, unique_name, digest, sealed_key, \
+         last4, category, remote_config_read_enabled, created_by, modified_by, created_at, \
          modified_at, date_last_used) \
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
          WHERE (SELECT api_key_count FROM orgs WHERE id = ?) < ?",
     )
     .bind(key.id.to_string())
     .bind(key.org_id.to_string())
     .bind(&key.name)
     .bind(fold(&key.name))
+    .bind(unique_name(&key.name))
     .bind(key.digest.0.as_slice())
     .bind(&key.sealed_key)
     .bind(&key.last4)
@@ -370,16 +372,18 @@ fn insert_app_key(
     max_per_owner: u64,
 ) -> SqliteQuery<'_> {
     sqlx::query(
-        "INSERT INTO application_keys (id, org_id, owner_id, name, name_folded, digest, \
-         sealed_key, last4, scopes, created_at, last_used_at) \
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
-         WHERE (SELECT app_key_count FROM users WHERE id = ?) < ?",
+        "INSERT INTO application_keys (id, org_id, owner_id, name, name_folded, unique_name, \
+         digest, sealed_key, last4, scopes, created_at, last_used_at) \
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
+         WHERE (SELECT app_key_count FROM users WHERE id = ?) < ? \
+         AND (SELECT disabled FROM users WHERE id = ?) = 0",
     )
     .bind(key.id.to_string())
     .bind(key.org_id.to_string())
     .bind(key.owner_id.to_string())
     .bind(&key.name)
     .bind(fold(&key.name))
+    .bind(unique_name(&key.name))
     .bind(key.digest.0.as_slice())
     .bind(&key.sealed_key)
     .bind(&key.last4)
@@ -388,6 +392,43 @@ fn insert_app_key(
     .bind(key.last_used_at)
     .bind(key.owner_id.to_string())
     .bind(i64::try_from(max_per_owner).unwrap_or(i64::MAX))
+    .bind(key.owner_id.to_string())
+}
+
+/// For each other enabled human admin of the organization (`?1` org, `?2` the one being
+/// disabled): whether it can act, i.e. signed in once, holds a password or an application key.
+/// A Pending admin with none of these cannot manage the organization.
+const OTHER_ADMINS_CAN_ACT: &str = "SELECT (status = 'Active' OR password_hash IS NOT NULL \
+     OR app_key_count > 0) FROM users WHERE org_id = ? AND id <> ? \
+     AND ',' || roles || ',' LIKE '%,admin,%' AND disabled = 0 AND service_account = 0";
+
+/// Fills `unique_name` for rows written before migration 0004 (SQL cannot fold Unicode).
+/// A row whose name is a look-alike of one filled before it keeps NULL: it goes on working,
+/// and the first of them holds the name. One transaction; a refused row only skips itself.
+async fn fill_unique_names(pool: &SqlitePool) -> StoreResult<()> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for table in ["api_keys", "application_keys", "client_tokens"] {
+        let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+            "SELECT id, name FROM {table} WHERE unique_name IS NULL ORDER BY created_at, id"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        for (id, name) in rows {
+            let filled = sqlx::query(&format!(
+                "UPDATE {table} SET unique_name = ? WHERE id = ? AND unique_name IS NULL"
+            ))
+            .bind(unique_name(&name))
+            .bind(&id)
+            .execute(&mut *tx)
+            .await;
+            match filled.map_err(StoreError::from) {
+                Ok(_) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 fn to_u64(count: i64) -> u64 {
@@ -652,6 +693,18 @@ impl Store for SqliteStore {
             .fetch_one(&mut *tx)
             .await?;
         let mut user = user_from(&row)?;
+        if crate::store::last_admin_at_stake(&user, change) {
+            // Inside the write: SQLite runs one write at a time, so two admins disabling
+            // each other are counted one after the other.
+            let others: Vec<bool> = sqlx::query_scalar(OTHER_ADMINS_CAN_ACT)
+                .bind(org_id.to_string())
+                .bind(id.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+            if !others.into_iter().any(|can_act| can_act) {
+                return Err(StoreError::LastAdmin);
+            }
+        }
         if let Some(email) = &change.email {
             if !user.service_account {
                 user.handle = email.clone();
@@ -777,13 +830,14 @@ impl Store for SqliteStore {
             .run(move |conn| {
                 Box::pin(async move {
                     let updated = sqlx::query(
-                        "UPDATE api_keys SET name = ?, name_folded = ?, \
+                        "UPDATE api_keys SET name = ?, name_folded = ?, unique_name = ?, \
                          category = COALESCE(?, category), \
                          remote_config_read_enabled = COALESCE(?, remote_config_read_enabled), \
                          modified_by = ?, modified_at = ? WHERE org_id = ? AND id = ?",
                     )
                     .bind(change.name.as_str())
                     .bind(change.name.folded())
+                    .bind(change.name.unique())
                     .bind(&change.category)
                     .bind(change.remote_config_read_enabled)
                     .bind(change.modified_by.to_string())
@@ -854,8 +908,19 @@ impl Store for SqliteStore {
                         .execute(&mut *conn)
                         .await?;
                     if inserted.rows_affected() == 0 {
-                        return Err(StoreError::LimitReached {
-                            count: max_per_owner,
+                        // Which condition refused it: the owner's state, read in the same
+                        // write, so a disable that committed first is seen here.
+                        let disabled: Option<bool> =
+                            sqlx::query_scalar("SELECT disabled FROM users WHERE id = ?")
+                                .bind(key.owner_id.to_string())
+                                .fetch_optional(&mut *conn)
+                                .await?;
+                        return Err(if disabled == Some(true) {
+                            StoreError::OwnerDisabled
+                        } else {
+                            StoreError::LimitReached {
+                                count: max_per_owner,
+                            }
                         });
                     }
                     Ok(())
@@ -921,11 +986,13 @@ impl Store for SqliteStore {
                     }
                     let scopes = scopes_json(&key.scopes)?;
                     sqlx::query(
-                        "UPDATE application_keys SET name = ?, name_folded = ?, scopes = ? \
+                        "UPDATE application_keys SET name = ?, name_folded = ?, \
+                         unique_name = ?, scopes = ? \
                          WHERE org_id = ? AND id = ?",
                     )
                     .bind(&key.name)
                     .bind(fold(&key.name))
+                    .bind(unique_name(&key.name))
                     .bind(scopes)
                     .bind(org_id.to_string())
                     .bind(id.to_string())
