@@ -5,6 +5,7 @@
 mod browser;
 mod helpers;
 mod intake;
+mod intake_tools;
 mod limits;
 
 mod api_keys;
@@ -19,7 +20,9 @@ mod console_browser_audit;
 mod console_session;
 mod crash;
 mod fuzz;
+mod intake_e2e;
 mod intake_haproxy;
+mod intake_proxies;
 mod last_admin;
 mod migrate;
 mod multi_node;
