@@ -107,16 +107,15 @@ pub async fn authenticate(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| *peer);
     if let Err(err) = check(&services, access, &mut parts).await {
-        if matches!(err, Error::Forbidden | Error::ApiKeyRequired) {
-            // A source that keeps presenting unknown keys waits for its refusals; valid
-            // requests never reach this branch, so they are never slowed.
+        if matches!(
+            err,
+            Error::Forbidden | Error::ApiKeyRequired | Error::Unauthorized(_)
+        ) {
+            // Counted per source (a bad session cookie too) for the audit trail's burst
+            // record; never delayed.
             if let Some(peer) = peer {
-                let (delay, burst_began) = services.penalty.failed(peer.ip());
-                if burst_began {
+                if services.penalty.failed(peer.ip()) {
                     services.audit_failure_burst(peer.ip().to_string()).await;
-                }
-                if !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
                 }
             }
         }

@@ -17,6 +17,7 @@ mod console_browser;
 mod console_browser_audit;
 mod console_session;
 mod crash;
+mod exhaustion;
 mod fuzz;
 mod migrate;
 mod multi_node;
