@@ -119,10 +119,14 @@ async fn connection(
     mut stopping: watch::Receiver<bool>,
     _slot: OwnedSemaphorePermit,
 ) {
-    let first = match tokio::time::timeout(idle, read_version(&mut stream)).await {
-        Ok(Ok(Some(first))) => first,
-        // Silent, closed, or still inside the HTTP/2 preface: close.
-        _ => return,
+    let first = tokio::select! {
+        read = tokio::time::timeout(idle, read_version(&mut stream)) => match read {
+            Ok(Ok(Some(first))) => first,
+            // Silent, closed, or still inside the HTTP/2 preface: close.
+            _ => return,
+        },
+        // Nothing was asked yet, so nothing is left to finish.
+        _ = stopping.changed() => return,
     };
     let activity = Arc::new(Activity::new());
     let service = Tracked {

@@ -630,3 +630,21 @@ async fn connections_past_the_cap_wait_until_one_ends() {
     assert!(took < Duration::from_secs(5), "{took:?}");
     drop(held);
 }
+
+#[tokio::test]
+async fn a_silent_connection_does_not_hold_up_shutdown() {
+    let mut s = Server::start().await;
+    let silent = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    let idle = s.http.get(s.url("/ping")).send().await.expect("ping");
+    assert_eq!(idle.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    assert!(s.stop().await, "unclean stop:\n{}", s.logs());
+    // The header timeout is 30 s: neither the silent nor the kept-alive one is waited for.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(silent);
+}
