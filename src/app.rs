@@ -54,7 +54,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             period: Duration::from_secs(args.rate_limit_period),
         },
         failures: FailureLimit {
-            free_failures: args.auth_failures_before_delay,
+            free_failures: args.auth_failure_burst(),
             window: FAILURE_WINDOW,
         },
         trusted_proxies: args.trusted_proxies.clone(),
@@ -99,6 +99,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     });
     let connections = ConnectionLimits {
         header_read: Duration::from_secs(args.header_read_timeout),
+        max_connections: args.max_connections as usize,
     };
     run(listener, services, connections, shutdown_signal()).await?;
     // The background task writes the last usage counts before it ends.

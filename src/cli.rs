@@ -117,14 +117,15 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub rate_limit_period: u64,
 
-    /// Failed authentications a source address may make per 10 seconds before each further
-    /// refusal is delayed (100 ms, doubling to 2 s); 0 turns the delay off.
-    #[arg(
-        long,
-        env = "KEYPLANE_AUTH_FAILURES_BEFORE_DELAY",
-        default_value_t = 50
-    )]
-    pub auth_failures_before_delay: u32,
+    /// Failed authentications (unknown keys, bad session cookies, failed console sign-ins) a
+    /// source address (IPv6: its /64) may make per 10 seconds before the next one is
+    /// recorded in the audit trail as a burst; 0 turns the records off. Nothing is delayed.
+    #[arg(long, env = "KEYPLANE_AUTH_FAILURE_BURST")]
+    pub auth_failure_burst: Option<u32>,
+
+    /// The former name of --auth-failure-burst, still accepted.
+    #[arg(long, env = "KEYPLANE_AUTH_FAILURES_BEFORE_DELAY", hide = true)]
+    pub auth_failures_before_delay: Option<u32>,
 
     /// Reverse proxies (addresses and CIDR blocks, comma-separated) whose `X-Forwarded-For`
     /// or `X-Real-IP` names the client, for limits and the audit trail. Nobody else's is read.
@@ -136,6 +137,12 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYPLANE_HEADER_READ_TIMEOUT", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub header_read_timeout: u64,
+
+    /// Connections served at once; past it new ones wait in the listen backlog until one
+    /// ends.
+    #[arg(long, env = "KEYPLANE_MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 
     /// Mark the session cookie `Secure` (browsers then send it over HTTPS only). Turn it on
     /// when keyplane is reached through TLS, e.g. behind a load balancer.
@@ -152,6 +159,15 @@ pub struct ServeArgs {
     /// /etc/haproxy/keyplane.map (start it from `keyplane haproxy-map`).
     #[arg(long, env = "KEYPLANE_HAPROXY_MAP", requires = "haproxy_socket")]
     pub haproxy_map: Option<String>,
+}
+
+impl ServeArgs {
+    /// --auth-failure-burst, or its former name; 50 by default.
+    pub fn auth_failure_burst(&self) -> u32 {
+        self.auth_failure_burst
+            .or(self.auth_failures_before_delay)
+            .unwrap_or(50)
+    }
 }
 
 #[derive(Args, Debug)]

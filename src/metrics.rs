@@ -10,7 +10,8 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub method: String,
+    /// One of a closed set (`GET` … `OPTIONS`, else `other`): never the caller's own text.
+    pub method: &'static str,
     pub route: String,
     pub status: u16,
 }

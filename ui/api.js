@@ -113,6 +113,9 @@ function describe(status, messages, action, allow401) {
   if (messages.length) {
     return new ApiError('http', messages.join(' '), status, messages);
   }
+  if (status === 429) {
+    return new ApiError('http', 'Too many attempts. Wait a moment and try again.', status);
+  }
   if (status === 502 || status === 503 || status === 504) {
     return new ApiError('http', `keyplane is unavailable right now (HTTP ${status}). Try again in a moment.`, status);
   }

@@ -132,16 +132,15 @@ pub async fn authenticate(
     }
     let peer = client.map(|ClientAddr(ip)| ip);
     if let Err(err) = check(&services, access, &mut parts, client).await {
-        if matches!(err, Error::Forbidden | Error::ApiKeyRequired) {
-            // A source that keeps presenting unknown keys waits for its refusals; valid
-            // requests never reach this branch, so they are never slowed.
+        if matches!(
+            err,
+            Error::Forbidden | Error::ApiKeyRequired | Error::Unauthorized(_)
+        ) {
+            // Counted per source (a bad session cookie too) for the audit trail's burst
+            // record; never delayed.
             if let Some(peer) = peer {
-                let (delay, burst_began) = services.penalty.failed(peer);
-                if burst_began {
+                if services.penalty.failed(peer) {
                     services.audit_failure_burst(peer.to_string()).await;
-                }
-                if !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
                 }
             }
         }

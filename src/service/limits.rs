@@ -1,13 +1,59 @@
 //! Abuse limits kept in memory on each node: request rates per organization on management
-//! endpoints (answered with Datadog's `X-RateLimit-*` headers), and a growing delay for a
-//! source that keeps presenting unknown keys. Valid traffic never waits on either: the rate
-//! check is one map lookup, and only failed authentications are delayed.
+//! endpoints (answered with Datadog's `X-RateLimit-*` headers), and a count of a source's
+//! failed authentications, which writes one audit record when a burst begins. Neither ever
+//! delays an answer: a refusal held back would hold a reverse proxy's kept-alive connection,
+//! and the valid requests queued behind it, while 128-bit keys cannot be guessed anyway.
+//!
+//! Every table here a stranger can grow is bounded, with O(1) eviction (`quick_cache`), and
+//! counts IPv6 sources by their /64, so a pool of addresses cannot grow it without end.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
+
+/// A fixed-capacity table: past its capacity the least useful entry goes, in O(1). Behind
+/// one mutex, since every use is a few O(1) steps (and several keys may change together).
+pub struct Bounded<K, V>(Mutex<quick_cache::unsync::Cache<K, V>>);
+
+impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
+    pub fn new(capacity: usize) -> Self {
+        Self(Mutex::new(quick_cache::unsync::Cache::new(capacity)))
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, quick_cache::unsync::Cache<K, V>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// `key`'s entry, made with `fresh` when absent. `None` when the table declines to keep a
+/// new entry; callers then treat the key as unseen.
+pub fn entry<'a, K: Eq + Hash + Clone, V: Clone>(
+    table: &'a mut quick_cache::unsync::Cache<K, V>,
+    key: &K,
+    fresh: impl FnOnce() -> V,
+) -> Option<impl std::ops::DerefMut<Target = V> + 'a> {
+    table
+        .get_mut_or_insert_with(key, || Ok::<_, std::convert::Infallible>(fresh()))
+        .ok()
+        .flatten()
+}
+
+/// The address a source is counted as: IPv4 as it is, IPv6 by its /64 (one subscriber's
+/// allocation, which it can fill with addresses at will), IPv4-mapped IPv6 as IPv4.
+pub fn source_bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
+    }
+}
+
+/// Entries each table keeps: rate windows, failure counters.
+const TABLE_CAPACITY: usize = 100_000;
 
 /// Requests allowed per organization and endpoint group within one period; 0 turns it off.
 #[derive(Debug, Clone, Copy)]
@@ -32,17 +78,14 @@ type Window = (Instant, u32);
 
 pub struct RateLimiter {
     config: RateLimit,
-    windows: Mutex<HashMap<(Uuid, &'static str), Window>>,
+    windows: Bounded<(Uuid, &'static str), Window>,
 }
-
-/// Windows older than this many periods are dropped when the map is swept.
-const SWEEP_AT: usize = 100_000;
 
 impl RateLimiter {
     pub fn new(config: RateLimit) -> Self {
         Self {
             config,
-            windows: Mutex::default(),
+            windows: Bounded::new(TABLE_CAPACITY),
         }
     }
 
@@ -54,11 +97,10 @@ impl RateLimiter {
     pub fn check(&self, org: Uuid, name: &'static str) -> RateStatus {
         let RateLimit { limit, period } = self.config;
         let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        if windows.len() >= SWEEP_AT {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < period);
-        }
-        let window = windows.entry((org, name)).or_insert((now, 0));
+        let mut windows = self.windows.lock();
+        let mut unkept = (now, 0);
+        let mut kept = entry(&mut windows, &(org, name), || (now, 0));
+        let window = kept.as_deref_mut().unwrap_or(&mut unkept);
         if now.duration_since(window.0) >= period {
             *window = (now, 0);
         }
@@ -77,8 +119,8 @@ impl RateLimiter {
     }
 }
 
-/// How many failed authentications a source may make per window before answers slow down;
-/// 0 turns it off.
+/// How many failed authentications a source may make per window before the next one is
+/// recorded as a burst in the audit trail; 0 turns the records off.
 #[derive(Debug, Clone, Copy)]
 pub struct FailureLimit {
     pub free_failures: u32,
@@ -87,47 +129,38 @@ pub struct FailureLimit {
 
 pub struct FailurePenalty {
     config: FailureLimit,
-    sources: Mutex<HashMap<IpAddr, Window>>,
+    sources: Bounded<IpAddr, Window>,
 }
-
-const FIRST_DELAY: Duration = Duration::from_millis(100);
-const MAX_DELAY: Duration = Duration::from_secs(2);
 
 impl FailurePenalty {
     pub fn new(config: FailureLimit) -> Self {
         Self {
             config,
-            sources: Mutex::default(),
+            sources: Bounded::new(TABLE_CAPACITY),
         }
     }
 
-    /// Records a failed authentication from `source` and says how long to hold its answer:
-    /// nothing for the first `free_failures` of a window, then 100 ms doubling up to 2 s; and
-    /// whether this failure is the one that began a burst (for the audit trail).
-    pub fn failed(&self, source: IpAddr) -> (Duration, bool) {
+    /// Records a failed authentication from `source` (IPv6 by its /64) and says whether it
+    /// is the one that began a burst: the first past `free_failures` in its window. It
+    /// never delays anything.
+    pub fn failed(&self, source: IpAddr) -> bool {
         let FailureLimit {
             free_failures,
             window,
         } = self.config;
         if free_failures == 0 {
-            return (Duration::ZERO, false);
+            return false;
         }
         let now = Instant::now();
-        let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
-        if sources.len() >= SWEEP_AT {
-            sources.retain(|_, (start, _)| now.duration_since(*start) < window);
-        }
-        let entry = sources.entry(source).or_insert((now, 0));
+        let mut sources = self.sources.lock();
+        let Some(mut entry) = entry(&mut sources, &source_bucket(source), || (now, 0)) else {
+            return false;
+        };
         if now.duration_since(entry.0) >= window {
             *entry = (now, 0);
         }
         entry.1 = entry.1.saturating_add(1);
-        let over = entry.1.saturating_sub(free_failures);
-        if over == 0 {
-            return (Duration::ZERO, false);
-        }
-        let delay = (FIRST_DELAY * 2u32.saturating_pow((over - 1).min(5))).min(MAX_DELAY);
-        (delay, over == 1)
+        entry.1 == free_failures.saturating_add(1)
     }
 }
 
@@ -156,29 +189,41 @@ mod tests {
     }
 
     #[test]
-    fn failures_slow_down_only_past_the_free_ones() {
+    fn a_burst_begins_once_past_the_free_failures_and_never_waits() {
         let penalty = FailurePenalty::new(FailureLimit {
             free_failures: 2,
             window: Duration::from_secs(10),
         });
         let ip: IpAddr = [10, 0, 0, 1].into();
-        let seen: Vec<(u128, bool)> = (0..5)
-            .map(|_| penalty.failed(ip))
-            .map(|(d, began)| (d.as_millis(), began))
-            .collect();
-        assert_eq!(
-            seen,
-            [
-                (0, false),
-                (0, false),
-                (100, true),
-                (200, false),
-                (400, false)
-            ]
-        );
-        assert_eq!(
-            penalty.failed([10, 0, 0, 2].into()),
-            (Duration::ZERO, false)
-        );
+        let seen: Vec<bool> = (0..5).map(|_| penalty.failed(ip)).collect();
+        assert_eq!(seen, [false, false, true, false, false]);
+        assert!(!penalty.failed([10, 0, 0, 2].into()));
+    }
+
+    #[test]
+    fn ipv6_sources_count_by_their_64() {
+        let penalty = FailurePenalty::new(FailureLimit {
+            free_failures: 2,
+            window: Duration::from_secs(10),
+        });
+        let addr = |low: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, low));
+        let began: Vec<bool> = (1..=3).map(|low| penalty.failed(addr(low))).collect();
+        assert_eq!(began, [false, false, true]);
+        let other = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1));
+        assert!(!penalty.failed(other));
+        let mapped: IpAddr = "::ffff:10.0.0.9".parse().expect("mapped");
+        assert_eq!(source_bucket(mapped), IpAddr::from([10, 0, 0, 9]));
+    }
+
+    #[test]
+    fn the_tables_stay_within_their_capacity() {
+        let penalty = FailurePenalty::new(FailureLimit {
+            free_failures: 5,
+            window: Duration::from_secs(10),
+        });
+        for n in 0..(TABLE_CAPACITY as u128 * 2) {
+            penalty.failed(IpAddr::V6(Ipv6Addr::from(n << 64)));
+        }
+        assert!(penalty.sources.lock().len() <= TABLE_CAPACITY);
     }
 }

@@ -19,6 +19,7 @@ mod console_browser;
 mod console_browser_audit;
 mod console_session;
 mod crash;
+mod exhaustion;
 mod fuzz;
 mod intake_e2e;
 mod intake_haproxy;

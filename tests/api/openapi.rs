@@ -212,10 +212,12 @@ async fn every_operation_documents_its_errors_in_datadogs_shape() {
             Access::KeyPairOrQuery => needed.extend(["403", "429", "503"]),
             Access::ApiKey | Access::ClientToken | Access::Intake => needed.extend(["403", "503"]),
         }
+        // Console sign-in (public) has a limit of its own: 429 with Retry-After.
         if !matches!(
             route.access,
             Access::KeyPair | Access::KeyPairOrQuery | Access::Session
-        ) && responses.contains_key("429")
+        ) && route.path != "/api/console/session"
+            && responses.contains_key("429")
         {
             problems.push(format!(
                 "{name}: 429 documented on a route that is not limited"

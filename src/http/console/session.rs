@@ -8,11 +8,13 @@ use crate::domain::session::{csrf_token, Session};
 use crate::domain::time;
 use crate::domain::user::{Permission, User};
 use crate::error::Result;
+use crate::http::error::error_response;
 use crate::http::extract::ApiJson;
+use crate::service::sessions::{Locked, SignInError};
 use crate::service::Services;
 use axum::extract::{ConnectInfo, State};
-use axum::http::header::SET_COOKIE;
-use axum::http::StatusCode;
+use axum::http::header::{RETRY_AFTER, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -93,9 +95,14 @@ pub async fn create(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(form): ApiJson<SignIn>,
 ) -> Result<Response> {
-    let signed_in = services
+    let signed_in = match services
         .sign_in(&form.email, &form.password, Some(peer.ip()))
-        .await?;
+        .await
+    {
+        Ok(signed_in) => signed_in,
+        Err(SignInError::Locked(Locked(wait))) => return Ok(locked(wait)),
+        Err(SignInError::Other(err)) => return Err(err),
+    };
     let who = Principal {
         org_id: signed_in.user.org_id,
         user_id: signed_in.user.id,
@@ -112,6 +119,18 @@ pub async fn create(
     let cookie = set_cookie(&services.session_policy(), token);
     // 201: signing in creates a session resource, as POST creates keys.
     Ok((StatusCode::CREATED, [(SET_COOKIE, cookie)], json).into_response())
+}
+
+/// 429 in Datadog's shape, with the wait in `Retry-After` and `X-RateLimit-Reset` (the
+/// header Datadog's clients read) and in the message the console shows.
+fn locked(wait: std::time::Duration) -> Response {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let message = format!("Too many failed sign-ins; try again in {secs} s");
+    let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, message);
+    let headers = response.headers_mut();
+    headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(secs));
+    response
 }
 
 pub async fn get(
