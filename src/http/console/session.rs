@@ -1,7 +1,7 @@
 //! `/api/console/session`: sign in, who am I, sign out.
 
 use crate::auth::session::{clear_cookie, set_cookie};
-use crate::auth::{Caller, ConsoleSession};
+use crate::auth::{Caller, ClientAddr, ConsoleSession};
 use crate::domain::audit::Action;
 use crate::domain::principal::Principal;
 use crate::domain::session::{csrf_token, Session};
@@ -12,13 +12,12 @@ use crate::http::error::error_response;
 use crate::http::extract::ApiJson;
 use crate::service::sessions::{Locked, SignInError};
 use crate::service::Services;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::header::{RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use uuid::Uuid;
 
 #[derive(Deserialize)]
@@ -92,11 +91,11 @@ async fn body(
 
 pub async fn create(
     State(services): State<Services>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiJson(form): ApiJson<SignIn>,
 ) -> Result<Response> {
     let signed_in = match services
-        .sign_in(&form.email, &form.password, Some(peer.ip()))
+        .sign_in(&form.email, &form.password, Some(client))
         .await
     {
         Ok(signed_in) => signed_in,
@@ -109,7 +108,7 @@ pub async fn create(
         roles: signed_in.user.roles.clone(),
         app_key_id: None,
         scopes: None,
-        source: Some(peer.ip().to_string()),
+        source: Some(client.to_string()),
     };
     services
         .audit(&who, Action::SignedIn, Some(signed_in.user.id))
