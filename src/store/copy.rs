@@ -2,8 +2,10 @@
 //! Through the `Store` trait only, so it works between any two backends; rows keep their ids,
 //! timestamps and sealed secrets, and the target's triggers rebuild its counts and its own
 //! change log. Console sessions are not copied: they are short-lived, and users sign in again.
+//! The audit trail is verified as it is read and re-keyed as it lands (see `copy_audit`).
 
 use super::{Store, StoreError, StoreResult};
+use crate::domain::audit::{AuditKey, Broken, Verifier};
 use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyFilter, ApplicationKeyQuery, ApplicationKeySortField,
@@ -165,7 +167,7 @@ pub async fn totals(store: &dyn Store) -> StoreResult<Totals> {
         totals.application_keys += store.list_application_keys(org.id, &app).await?.1;
         totals.client_tokens += store.list_client_tokens(org.id, &token_query(one)).await?.1;
     }
-    let head = store.audit_head().await?.map(|(seq, _)| seq).unwrap_or(0);
+    let head = store.audit_head().await?.map(|h| h.seq).unwrap_or(0);
     totals.audit_records = u64::try_from(head).unwrap_or(0);
     Ok(totals)
 }
@@ -177,17 +179,21 @@ pub enum CopyError {
     TargetNotEmpty(u64),
     #[error("the target's audit trail is not empty; migrate copies only into an empty database")]
     TargetHasAudit,
-    #[error("audit record {0} did not chain to the same hash in the target")]
+    #[error("audit record {0} did not land at the same position in the target")]
     AuditChain(i64),
+    #[error("the source's audit trail does not verify, so it is not copied: {0}")]
+    AuditBroken(Broken),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// Copies every organization with its users and keys from `from` into the empty `to`,
 /// calling `copied` with the number of rows after each write. No key limit applies: the rows are copied as they are.
+/// `key` is the installation's audit key (from its master key).
 pub async fn copy_installation(
     from: &dyn Store,
     to: &dyn Store,
+    key: &AuditKey,
     mut copied: impl FnMut(u64),
 ) -> Result<Totals, CopyError> {
     let present = to.org_count().await?;
@@ -201,25 +207,33 @@ pub async fn copy_installation(
     for org in from.list_orgs().await? {
         copy_org(from, to, &org, &mut totals, &mut copied).await?;
     }
-    copy_audit(from, to, &mut totals, &mut copied).await?;
+    copy_audit(from, to, key, &mut totals, &mut copied).await?;
     Ok(totals)
 }
 
-/// The audit trail, in chain order. Appending the same events in the same order onto an
-/// empty trail yields the same positions and hashes, so the chain still verifies; each
-/// record is checked as it lands.
+/// The audit trail, in chain order. Each record is verified under the source's rules as it
+/// is read (a broken trail is not laundered into a fresh chain), then appended to the empty
+/// target, which links every record by MAC: records the source kept under the unkeyed
+/// rule of before migration 0005 are keyed in the target. Positions and events stay the same.
 async fn copy_audit(
     from: &dyn Store,
     to: &dyn Store,
+    key: &AuditKey,
     totals: &mut Totals,
     copied: &mut impl FnMut(u64),
 ) -> Result<(), CopyError> {
+    let head = from.audit_head().await?;
+    let mut verifier = Verifier::new(key.clone(), head.as_ref(), None);
+    verifier
+        .check_head(head.as_ref())
+        .map_err(CopyError::AuditBroken)?;
     let mut after = 0;
     loop {
         let page = from.audit_records(after, PAGE).await?;
         for record in &page {
-            let landed = to.append_audit(&record.event).await?;
-            if (landed.seq, landed.hash) != (record.seq, record.hash) {
+            verifier.check(record).map_err(CopyError::AuditBroken)?;
+            let landed = to.append_audit(&record.event, key).await?;
+            if landed.seq != record.seq || landed.event != record.event {
                 return Err(CopyError::AuditChain(record.seq));
             }
             after = record.seq;
@@ -227,6 +241,9 @@ async fn copy_audit(
         totals.audit_records += page.len() as u64;
         copied(page.len() as u64);
         if page.len() < PAGE as usize {
+            verifier
+                .finish(head.as_ref())
+                .map_err(CopyError::AuditBroken)?;
             return Ok(());
         }
     }

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyplane");
+/// Read by `keyplane serve` and `keyplane admin create-organization`.
+pub const ONE_TIME_READ_ENV: &str = "KEYPLANE_ONE_TIME_READ";
 
 /// Credentials as written to `<data-dir>/initial-credentials`.
 #[derive(Debug, Clone)]
@@ -188,6 +190,10 @@ impl Server {
             .arg(self.dir.path())
             .args(&self.extra_args)
             .env("RUST_LOG", "debug")
+            // New organizations start in One-Time Read mode; most tests read application key
+            // secrets after creating them, so test servers start without it. Tests about it
+            // pass `--one-time-read true` (a flag beats the environment).
+            .env(ONE_TIME_READ_ENV, "false")
             .env_remove("KEYPLANE_DATABASE_URL")
             .env_remove("KEYPLANE_MAX_API_KEYS_PER_ORG")
             .env_remove("KEYPLANE_MASTER_KEY_FILE")
@@ -335,6 +341,7 @@ impl Server {
 
     fn admin_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(BIN);
+        command.env(ONE_TIME_READ_ENV, "false");
         command.args(["admin", "--data-dir"]).arg(self.dir.path());
         if let Some(db) = &self.db {
             command.args(["--database-url", db.url.as_str()]);

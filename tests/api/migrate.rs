@@ -251,11 +251,22 @@ async fn an_embedded_installation_moves_to_postgres_with_every_key() {
         to.audit_records(0, 10_000).await.expect("audit"),
     );
     assert!(chain_from.len() > 10, "{}", chain_from.len());
+    // The same records at the same positions; the target links them all by MAC (the source
+    // too, here: it was created keyed), so the chains match record for record.
+    let events = |chain: &[keyplane::domain::audit::AuditRecord]| {
+        chain
+            .iter()
+            .map(|r| (r.seq, r.event.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(events(&chain_from), events(&chain_to));
     assert_eq!(format!("{chain_from:?}"), format!("{chain_to:?}"));
-    assert_eq!(
+    let (head_from, head_to) = (
         from.audit_head().await.expect("head"),
-        to.audit_head().await.expect("head")
+        to.audit_head().await.expect("head"),
     );
+    assert_eq!(head_from, head_to);
+    assert!(head_to.and_then(|h| h.mac).is_some(), "the target's head is signed");
     drop((from, to));
     let verify = Command::new(BIN)
         .args(["audit", "--data-dir"])
