@@ -34,7 +34,14 @@ pub async fn run(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    run_with_metrics(listener, services, limits, MetricsAccess::default(), shutdown).await
+    run_with_metrics(
+        listener,
+        services,
+        limits,
+        MetricsAccess::default(),
+        shutdown,
+    )
+    .await
 }
 
 async fn run_with_metrics(
@@ -115,7 +122,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let path = args.store.credentials_path();
     let keep =
         |creds: &InitialCredentials| write_credentials(&path, creds).map_err(Error::Internal);
-    if let Some(creds) = services.bootstrap_if_empty(args.one_time_read, keep).await? {
+    if let Some(creds) = services
+        .bootstrap_if_empty(args.one_time_read, keep)
+        .await?
+    {
         print_first_start(&creds, &path, addr);
         tracing::info!(path = %path.display(), "first start: initial credentials written");
     }

@@ -21,8 +21,9 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         "--to must be a postgres:// URL"
     );
     // The audit trail is verified and re-keyed under the installation's master key.
-    let master_key = crate::crypto::load_or_create_master_key(&args.from.join(MASTER_KEY_FILE), false)
-        .context("reading the installation's master key")?;
+    let master_key =
+        crate::crypto::load_or_create_master_key(&args.from.join(MASTER_KEY_FILE), false)
+            .context("reading the installation's master key")?;
     let audit_key = AuditKey::derive(&master_key);
     let from = crate::store::connect(&format!("sqlite://{}", database.display()))
         .await

@@ -206,7 +206,8 @@ impl AuditHead {
 
     /// Whether the head's MAC verifies under `key`.
     pub fn signed_by(&self, key: &AuditKey) -> bool {
-        self.mac.is_some_and(|mac| key.verify(&key.head_mac(self), &mac))
+        self.mac
+            .is_some_and(|mac| key.verify(&key.head_mac(self), &mac))
     }
 
     /// The head as operators note it: `SEQ:HASH`.
@@ -297,7 +298,10 @@ impl AuditKey {
         let mut mac = self.mac();
         field(&mut mac, b"keyplane audit v2 record");
         common_fields(&mut mac, prev, seq, event);
-        field(&mut mac, event.via.map(Via::as_str).unwrap_or("").as_bytes());
+        field(
+            &mut mac,
+            event.via.map(Via::as_str).unwrap_or("").as_bytes(),
+        );
         field(&mut mac, &opt_uuid(event.credential_id));
         mac.finalize().into_bytes().into()
     }
@@ -601,7 +605,10 @@ mod tests {
             ..head
         };
         assert_eq!(verify(cut, &copied), Err(Broken::HeadForged));
-        let unsigned = AuditHead { mac: None, ..copied };
+        let unsigned = AuditHead {
+            mac: None,
+            ..copied
+        };
         assert_eq!(verify(cut, &unsigned), Err(Broken::HeadUnsigned));
         // Moving the unkeyed boundary is covered by the head's MAC.
         let moved = AuditHead {
@@ -680,7 +687,10 @@ mod tests {
             next_link(&key(), Some(&migrated), Action::ChainKeyed),
             Ok((4, records[2].hash, 4))
         );
-        assert_eq!(next_link(&key(), None, Action::SignedIn), Ok((1, GENESIS, 1)));
+        assert_eq!(
+            next_link(&key(), None, Action::SignedIn),
+            Ok((1, GENESIS, 1))
+        );
     }
 
     #[test]

@@ -5,11 +5,11 @@
 //! The audit trail is verified as it is read and re-keyed as it lands (see `copy_audit`).
 
 use super::{Store, StoreError, StoreResult};
-use crate::domain::audit::{AuditKey, Broken, Verifier};
 use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyFilter, ApplicationKeyQuery, ApplicationKeySortField,
 };
+use crate::domain::audit::{AuditKey, Broken, Verifier};
 use crate::domain::client_token::{
     ClientToken, ClientTokenFilter, ClientTokenQuery, ClientTokenSortField,
 };

@@ -266,7 +266,10 @@ async fn an_embedded_installation_moves_to_postgres_with_every_key() {
         to.audit_head().await.expect("head"),
     );
     assert_eq!(head_from, head_to);
-    assert!(head_to.and_then(|h| h.mac).is_some(), "the target's head is signed");
+    assert!(
+        head_to.and_then(|h| h.mac).is_some(),
+        "the target's head is signed"
+    );
     drop((from, to));
     let verify = Command::new(BIN)
         .args(["audit", "--data-dir"])

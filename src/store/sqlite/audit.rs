@@ -80,9 +80,8 @@ impl SqliteStore {
                 Box::pin(async move {
                     let head = sqlx::query(HEAD).fetch_optional(&mut *conn).await?;
                     let head = head.as_ref().map(head_from).transpose()?;
-                    let (seq, prev_hash, keyed_from) =
-                        next_link(&key, head.as_ref(), event.action)
-                            .map_err(|b| StoreError::Backend(format!("audit append: {b}")))?;
+                    let (seq, prev_hash, keyed_from) = next_link(&key, head.as_ref(), event.action)
+                        .map_err(|b| StoreError::Backend(format!("audit append: {b}")))?;
                     let hash = key.record_mac(&prev_hash, seq, &event);
                     let head = AuditHead::next(&key, seq, hash, keyed_from);
                     sqlx::query(
