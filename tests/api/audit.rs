@@ -701,3 +701,24 @@ async fn bursts_of_unknown_keys_are_listed_by_the_audit_cli() {
         .unwrap_or_else(|| panic!("no burst in {stdout}"));
     assert!(line.ends_with("127.0.0.1"), "{line}");
 }
+
+#[tokio::test]
+async fn re_enabling_a_user_is_recorded_as_user_enable() {
+    let s = Server::start().await;
+    let user = json!({"data": {"type": "users", "attributes": {"email": "back@example.com"}}});
+    let (_, user) = s.call(Method::POST, "/api/v2/users", Some(user)).await;
+    let id = user["data"]["id"].as_str().expect("user id").to_owned();
+    let (status, _) = s
+        .call(Method::DELETE, &format!("/api/v2/users/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let enable = json!({"data": {"type": "users", "id": id, "attributes": {"disabled": false}}});
+    let (status, body) = s
+        .call(Method::PATCH, &format!("/api/v2/users/{id}"), Some(enable))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        actions(&events(&s, "").await),
+        ["user.enable", "user.disable", "user.create"]
+    );
+}
