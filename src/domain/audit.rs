@@ -226,6 +226,7 @@ pub fn next_link(
     action: Action,
 ) -> Result<(i64, Hash, i64), Broken> {
     match head {
+        None if action == Action::ChainKeyed => Err(Broken::KeyedAlready),
         None => Ok((1, GENESIS, 1)),
         Some(h) if h.mac.is_none() => {
             if action == Action::ChainKeyed && h.keyed_from == h.seq + 1 {
@@ -234,6 +235,8 @@ pub fn next_link(
                 Err(Broken::HeadUnsigned)
             }
         }
+        // Another node started the keyed part first: one marker is enough.
+        Some(_) if action == Action::ChainKeyed => Err(Broken::KeyedAlready),
         Some(h) if h.signed_by(key) => Ok((h.seq + 1, h.hash, h.keyed_from)),
         Some(_) => Err(Broken::HeadForged),
     }
@@ -346,6 +349,8 @@ pub enum Broken {
     HeadUnsigned,
     /// The operator's anchor (`--expect SEQ:HASH`) is not in the trail.
     NotAsExpected { seq: i64 },
+    /// Not a break: the chain-keyed marker is due only once, on an unsigned head.
+    KeyedAlready,
 }
 
 impl std::fmt::Display for Broken {
@@ -374,6 +379,7 @@ impl std::fmt::Display for Broken {
             Broken::HeadUnsigned => f.write_str(
                 "the head carries no MAC although the chain is keyed (the head was rewritten)",
             ),
+            Broken::KeyedAlready => f.write_str("the chain is keyed already"),
             Broken::NotAsExpected { seq } => write!(
                 f,
                 "record {seq} is not the expected one (--expect): the trail was cut or rewritten back to an older head"
@@ -690,6 +696,10 @@ mod tests {
         assert_eq!(
             next_link(&key(), None, Action::SignedIn),
             Ok((1, GENESIS, 1))
+        );
+        assert_eq!(
+            next_link(&key(), Some(&head), Action::ChainKeyed),
+            Err(Broken::KeyedAlready)
         );
     }
 

@@ -9,6 +9,7 @@ use crate::domain::principal::Principal;
 use crate::domain::time;
 use crate::domain::user::Permission;
 use crate::error::Result;
+use crate::store::StoreError;
 use uuid::Uuid;
 
 const VERIFY_PAGE: u32 = 10_000;
@@ -118,7 +119,7 @@ impl Services {
                  their unkeyed SHA-256 links (expected once, on the first start after the upgrade)",
                 head.keyed_from
             );
-            self.record(AuditEvent {
+            let marker = AuditEvent {
                 at: time::now(),
                 org_id: None,
                 actor_id: None,
@@ -127,8 +128,16 @@ impl Services {
                 source: Some(CLI_SOURCE.to_owned()),
                 via: Some(Via::Cli),
                 credential_id: None,
-            })
-            .await;
+            };
+            match self
+                .store
+                .append_audit(&marker, self.vault.audit_key())
+                .await
+            {
+                // Conflict: another node, starting at the same time, keyed it first.
+                Ok(_) | Err(StoreError::Conflict(_)) => {}
+                Err(other) => return Err(unexpected(other)),
+            }
         }
         Ok(())
     }

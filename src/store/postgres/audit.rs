@@ -4,7 +4,7 @@
 use super::rows::to_u64;
 use super::PostgresStore;
 use crate::domain::audit::{
-    next_link, Action, AuditEvent, AuditHead, AuditKey, AuditQuery, AuditRecord, Hash, Via,
+    next_link, Action, AuditEvent, AuditHead, AuditKey, AuditQuery, AuditRecord, Broken, Hash, Via,
 };
 use crate::store::{StoreError, StoreResult};
 use sqlx::postgres::PgRow;
@@ -32,6 +32,15 @@ fn via_col(row: &PgRow) -> StoreResult<Option<Via>> {
     let via: Option<String> = row.try_get("via")?;
     via.map(|v| Via::parse(&v).ok_or_else(|| StoreError::Backend(format!("audit via {v}"))))
         .transpose()
+}
+
+/// A link `next_link` refused: a second chain-keyed marker is a conflict (another node
+/// keyed the chain first), anything else a head that does not verify.
+fn refused(broken: Broken) -> StoreError {
+    match broken {
+        Broken::KeyedAlready => StoreError::Conflict("audit_chain_keyed"),
+        other => StoreError::Backend(format!("audit append: {other}")),
+    }
 }
 
 fn head_from(row: &PgRow) -> StoreResult<AuditHead> {
@@ -77,8 +86,8 @@ impl PostgresStore {
             .await?;
         let head = sqlx::query(HEAD).fetch_optional(&mut *tx).await?;
         let head = head.as_ref().map(head_from).transpose()?;
-        let (seq, prev_hash, keyed_from) = next_link(key, head.as_ref(), event.action)
-            .map_err(|b| StoreError::Backend(format!("audit append: {b}")))?;
+        let (seq, prev_hash, keyed_from) =
+            next_link(key, head.as_ref(), event.action).map_err(refused)?;
         let hash = key.record_mac(&prev_hash, seq, event);
         let head = AuditHead::next(key, seq, hash, keyed_from);
         sqlx::query(
