@@ -9,7 +9,7 @@ use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField}
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyFilter, ApplicationKeyQuery, ApplicationKeySortField,
 };
-use crate::domain::audit::{AuditKey, Broken, Verifier};
+use crate::domain::audit::{AuditHead, AuditKey, AuditRecord, Broken, Verifier};
 use crate::domain::client_token::{
     ClientToken, ClientTokenFilter, ClientTokenQuery, ClientTokenSortField,
 };
@@ -203,6 +203,8 @@ pub async fn copy_installation(
     if to.audit_head().await?.is_some() {
         return Err(CopyError::TargetHasAudit);
     }
+    // A broken trail is refused before anything is written, so the target stays empty.
+    VerifiedTrail::open(from, key).await?.check_all().await?;
     let mut totals = Totals::default();
     for org in from.list_orgs().await? {
         copy_org(from, to, &org, &mut totals, &mut copied).await?;
@@ -222,30 +224,70 @@ async fn copy_audit(
     totals: &mut Totals,
     copied: &mut impl FnMut(u64),
 ) -> Result<(), CopyError> {
-    let head = from.audit_head().await?;
-    let mut verifier = Verifier::new(key.clone(), head.as_ref(), None);
-    verifier
-        .check_head(head.as_ref())
-        .map_err(CopyError::AuditBroken)?;
-    let mut after = 0;
-    loop {
-        let page = from.audit_records(after, PAGE).await?;
+    let mut trail = VerifiedTrail::open(from, key).await?;
+    while let Some(page) = trail.next_page().await? {
         for record in &page {
-            verifier.check(record).map_err(CopyError::AuditBroken)?;
             let landed = to.append_audit(&record.event, key).await?;
             if landed.seq != record.seq || landed.event != record.event {
                 return Err(CopyError::AuditChain(record.seq));
             }
-            after = record.seq;
         }
         totals.audit_records += page.len() as u64;
         copied(page.len() as u64);
-        if page.len() < PAGE as usize {
-            verifier
-                .finish(head.as_ref())
-                .map_err(CopyError::AuditBroken)?;
-            return Ok(());
+    }
+    Ok(())
+}
+
+/// The source's trail page by page, each record (and at the end the head) verified under the
+/// source's rules before it is handed out.
+struct VerifiedTrail<'a> {
+    from: &'a dyn Store,
+    head: Option<AuditHead>,
+    verifier: Verifier,
+    after: i64,
+    done: bool,
+}
+
+impl<'a> VerifiedTrail<'a> {
+    async fn open(from: &'a dyn Store, key: &AuditKey) -> Result<Self, CopyError> {
+        let head = from.audit_head().await?;
+        let verifier = Verifier::new(key.clone(), head.as_ref(), None);
+        verifier
+            .check_head(head.as_ref())
+            .map_err(CopyError::AuditBroken)?;
+        Ok(Self {
+            from,
+            head,
+            verifier,
+            after: 0,
+            done: false,
+        })
+    }
+
+    /// Walks the whole trail, copying nothing.
+    async fn check_all(mut self) -> Result<(), CopyError> {
+        while self.next_page().await?.is_some() {}
+        Ok(())
+    }
+
+    async fn next_page(&mut self) -> Result<Option<Vec<AuditRecord>>, CopyError> {
+        if self.done {
+            return Ok(None);
         }
+        let page = self.from.audit_records(self.after, PAGE).await?;
+        for record in &page {
+            self.verifier
+                .check(record)
+                .map_err(CopyError::AuditBroken)?;
+            self.after = record.seq;
+        }
+        if page.len() < PAGE as usize {
+            self.done = true;
+            self.verifier
+                .finish(self.head.as_ref())
+                .map_err(CopyError::AuditBroken)?;
+        }
+        Ok(Some(page))
     }
 }
 
