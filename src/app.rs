@@ -60,17 +60,7 @@ async fn run_with_metrics(
 /// The bearer token of `--metrics-token-file`: its first line, from a file only its owner
 /// can read (it guards what the review called reconnaissance data).
 fn metrics_token(path: &Path) -> anyhow::Result<Secret> {
-    let mode = std::fs::metadata(path)
-        .with_context(|| format!("reading metrics token file {}", path.display()))?
-        .permissions()
-        .mode();
-    anyhow::ensure!(
-        mode & 0o077 == 0,
-        "metrics token file {} is readable by its group or others (mode {:04o}); restrict it with `chmod 600 {}`",
-        path.display(),
-        mode & 0o7777,
-        path.display()
-    );
+    crate::crypto::refuse_shared(path, "metrics token file")?;
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading metrics token file {}", path.display()))?;
     let token = text.lines().next().unwrap_or_default().trim().to_owned();

@@ -111,7 +111,7 @@ pub fn load_or_create_master_key(path: &Path, create: bool) -> anyhow::Result<[u
             }
         }
     }
-    refuse_shared(path)?;
+    refuse_shared(path, "master key file")?;
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading master key file {}", path.display()))?;
     let bytes = hex::decode(text.trim())
@@ -128,15 +128,16 @@ pub fn load_or_create_master_key(path: &Path, create: bool) -> anyhow::Result<[u
     Ok(key)
 }
 
-/// A master key others can read is every key in plaintext: refused, not warned about.
-fn refuse_shared(path: &Path) -> anyhow::Result<()> {
+/// Refuses a secret file (`what`) its group or others can read: a master key others can
+/// read is every key in plaintext, so it is refused, not warned about.
+pub fn refuse_shared(path: &Path, what: &str) -> anyhow::Result<()> {
     let mode = std::fs::metadata(path)
-        .with_context(|| format!("reading master key file {}", path.display()))?
+        .with_context(|| format!("reading {what} {}", path.display()))?
         .permissions()
         .mode();
     if mode & 0o077 != 0 {
         bail!(
-            "master key file {} is readable by its group or others (mode {:04o}); \
+            "{what} {} is readable by its group or others (mode {:04o}); \
              restrict it with `chmod 600 {}`",
             path.display(),
             mode & 0o7777,
