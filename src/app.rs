@@ -4,7 +4,7 @@ use crate::cli::{AdminArgs, AdminCommand, AuditArgs, AuditCommand, HaproxyMapArg
 use crate::domain::secret::Secret;
 use crate::domain::session::SessionPolicy;
 use crate::error::Error;
-use crate::http::ConnectionLimits;
+use crate::http::{ConnectionLimits, MetricsAccess};
 use crate::service::bootstrap::InitialCredentials;
 use crate::service::limits::{FailureLimit, RateLimit};
 use crate::service::{Limits, Services};
@@ -34,10 +34,42 @@ pub async fn run(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = crate::http::router(services);
+    run_with_metrics(
+        listener,
+        services,
+        limits,
+        MetricsAccess::default(),
+        shutdown,
+    )
+    .await
+}
+
+async fn run_with_metrics(
+    listener: TcpListener,
+    services: Services,
+    limits: ConnectionLimits,
+    metrics: MetricsAccess,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = crate::http::router(services, metrics);
     crate::http::serve(listener, app, limits, shutdown)
         .await
         .context("serving HTTP")
+}
+
+/// The bearer token of `--metrics-token-file`: its first line, from a file only its owner
+/// can read (it guards what the review called reconnaissance data).
+fn metrics_token(path: &Path) -> anyhow::Result<Secret> {
+    crate::crypto::refuse_shared(path, "metrics token file")?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading metrics token file {}", path.display()))?;
+    let token = text.lines().next().unwrap_or_default().trim().to_owned();
+    anyhow::ensure!(
+        token.len() >= 16,
+        "metrics token file {} must hold a token of at least 16 characters on its first line",
+        path.display()
+    );
+    Ok(Secret::new(token))
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -65,15 +97,32 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
         _ => None,
     };
+    let token = args
+        .metrics_token_file
+        .as_deref()
+        .map(metrics_token)
+        .transpose()?
+        .map(std::sync::Arc::new);
     let services = args.store.open(limits).await?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
+    let metrics_listener = match args.metrics_listen {
+        Some(at) => Some(
+            TcpListener::bind(at)
+                .await
+                .with_context(|| format!("listening for /metrics on {at}"))?,
+        ),
+        None => None,
+    };
     let addr = listener.local_addr()?;
     let path = args.store.credentials_path();
     let keep =
         |creds: &InitialCredentials| write_credentials(&path, creds).map_err(Error::Internal);
-    if let Some(creds) = services.bootstrap_if_empty(keep).await? {
+    if let Some(creds) = services
+        .bootstrap_if_empty(args.one_time_read, keep)
+        .await?
+    {
         print_first_start(&creds, &path, addr);
         tracing::info!(path = %path.display(), "first start: initial credentials written");
     }
@@ -101,7 +150,47 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         header_read: Duration::from_secs(args.header_read_timeout),
         max_connections: args.max_connections as usize,
     };
-    run(listener, services, connections, shutdown_signal()).await?;
+    let main_metrics = MetricsAccess {
+        served_here: metrics_listener.is_none(),
+        token: token.clone(),
+    };
+    // One signal stops both listeners.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let metrics_task = match metrics_listener {
+        Some(listener) => {
+            tracing::info!(
+                "metrics listening on http://{}/metrics",
+                listener.local_addr()?
+            );
+            let app = crate::http::metrics_router(
+                services.clone(),
+                MetricsAccess {
+                    served_here: true,
+                    token,
+                },
+            );
+            let mut stopping = stopping.clone();
+            Some(tokio::spawn(async move {
+                let stopped = async move {
+                    let _ = stopping.wait_for(|s| *s).await;
+                };
+                crate::http::serve(listener, app, connections, stopped).await
+            }))
+        }
+        None => None,
+    };
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    run_with_metrics(listener, services, connections, main_metrics, signal).await?;
+    if let Some(task) = metrics_task {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!(error = %err, "metrics listener failed"),
+            Err(_) => tracing::warn!("metrics listener ended abnormally"),
+        }
+    }
     // The background task writes the last usage counts before it ends.
     let _ = stop_background.send(true);
     if background.await.is_err() {
@@ -193,28 +282,57 @@ fn offline_limits(max_api_keys_per_org: u64) -> Limits {
     }
 }
 
+/// `SEQ:HASH` as `keyplane audit verify` prints the head.
+fn parse_anchor(text: &str) -> anyhow::Result<(i64, crate::domain::audit::Hash)> {
+    let parsed = text.split_once(':').and_then(|(seq, hash)| {
+        let seq = seq.trim().parse::<i64>().ok().filter(|s| *s > 0)?;
+        let hash: [u8; 32] = hex::decode(hash.trim()).ok()?.try_into().ok()?;
+        Some((seq, hash))
+    });
+    parsed.with_context(|| {
+        format!("--expect must be SEQ:HASH (a record number and 64 hex characters), not {text}")
+    })
+}
+
 pub async fn audit(args: AuditArgs) -> anyhow::Result<()> {
     let services = args.store.open(offline_limits(u64::MAX)).await?;
     match args.command {
-        AuditCommand::Verify => match services.verify_audit().await? {
-            Ok(count) => {
-                println!("audit trail intact: {count} records, every hash chained");
-                Ok(())
-            }
-            Err(broken) => {
-                use crate::domain::audit::Broken;
-                let what = match broken {
-                    Broken::Altered { seq } => format!("record {seq} was edited"),
-                    Broken::Unlinked { seq } => {
-                        format!("record {seq} does not follow its predecessor (a record was removed)")
+        AuditCommand::Verify { expect } => {
+            let expect = expect.as_deref().map(parse_anchor).transpose()?;
+            match services.verify_audit(expect).await? {
+                Ok(verified) => {
+                    println!(
+                        "audit trail intact: {} records, every MAC chained under the master key",
+                        verified.records
+                    );
+                    if let Some(head) = verified.head {
+                        if head.keyed_from > 1 {
+                            println!(
+                                "records 1..{} predate the keyed chain and verify under the unkeyed SHA-256 rule",
+                                head.keyed_from - 1
+                            );
+                        }
+                        println!("head: {}", head.anchor());
+                        println!("(keep the head outside this database; `verify --expect {}` later proves nothing was cut back to an older head)", head.anchor());
                     }
-                    Broken::Truncated { head_seq, last_seq } => format!(
-                        "the trail ends at record {last_seq} but its head says {head_seq} (records were cut)"
-                    ),
-                };
-                anyhow::bail!("audit trail BROKEN: {what}")
+                    Ok(())
+                }
+                Err(broken) => anyhow::bail!("audit trail BROKEN: {broken}"),
             }
-        },
+        }
+        AuditCommand::Bursts => {
+            for record in services.audit_without_org().await? {
+                let e = &record.event;
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    record.seq,
+                    crate::domain::time::format(e.at),
+                    e.action.as_str(),
+                    e.source.as_deref().unwrap_or("-")
+                );
+            }
+            Ok(())
+        }
     }
 }
 
@@ -238,10 +356,17 @@ pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
     };
     let services = args.store.open(offline_limits(max)).await?;
     match args.command {
-        AdminCommand::CreateOrganization { name, admin_email } => {
-            let creds = services.create_organization(&name, &admin_email).await?;
+        AdminCommand::CreateOrganization {
+            name,
+            admin_email,
+            one_time_read,
+        } => {
+            let creds = services
+                .create_organization(&name, &admin_email, one_time_read)
+                .await?;
+            let otr = if one_time_read { "on" } else { "off" };
             println!(
-                "# organization \"{name}\" ({}); shown only now",
+                "# organization \"{name}\" ({}), one-time read {otr}; shown only now",
                 creds.org_id
             );
             print!("{}", creds.env_file());
@@ -273,11 +398,14 @@ pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
                 if enabled { "on" } else { "off" }
             );
         }
-        AdminCommand::CreateApplicationKey { email, name } => {
-            let (owner, secret) = services
-                .mint_application_key(email.as_deref(), &name)
+        AdminCommand::CreateApplicationKey { email, org, name } => {
+            let (owner, org, secret) = services
+                .mint_application_key(email.as_deref(), org, &name)
                 .await?;
-            println!("# application key \"{name}\" owned by {}", owner.email);
+            println!(
+                "# application key \"{name}\" owned by {} in organization {} ({})",
+                owner.email, org.id, org.name
+            );
             println!("DD_APP_KEY={}", secret.expose());
         }
         AdminCommand::SetPassword {
@@ -300,11 +428,13 @@ pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
                 println!("KEYPLANE_PASSWORD={}", password.expose());
             }
         }
-        AdminCommand::CreateApiKey { email, name, .. } => {
-            let (admin, secret) = services.mint_api_key(email.as_deref(), &name).await?;
+        AdminCommand::CreateApiKey {
+            email, org, name, ..
+        } => {
+            let (admin, org, secret) = services.mint_api_key(email.as_deref(), org, &name).await?;
             println!(
-                "# API key \"{name}\" in the organization of {}",
-                admin.email
+                "# API key \"{name}\" in organization {} ({}), for its admin {}",
+                org.id, org.name, admin.email
             );
             println!("DD_API_KEY={}", secret.expose());
         }

@@ -49,9 +49,19 @@ pub struct AuditArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
-    /// Recompute the hash chain of every record; exits 1 naming the first edited, removed
-    /// or cut record.
-    Verify,
+    /// Recompute the MAC chain of every record under the master key, and the head's own MAC;
+    /// exits 1 naming the first edited, removed or cut record. Prints the head (SEQ:HASH):
+    /// keep it outside the database and pass it back with --expect.
+    Verify {
+        /// A head printed by an earlier verify (SEQ:HASH): that record must still be in the
+        /// trail, unchanged. Catches a rollback to an older head, which the database alone
+        /// cannot show.
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect: Option<String>,
+    },
+    /// List the records of no organization (failure bursts from unknown keys, the
+    /// chain-keyed marker), which the API shows to no organization.
+    Bursts,
 }
 
 #[derive(Args, Debug)]
@@ -159,6 +169,22 @@ pub struct ServeArgs {
     /// /etc/haproxy/keyplane.map (start it from `keyplane haproxy-map`).
     #[arg(long, env = "KEYPLANE_HAPROXY_MAP", requires = "haproxy_socket")]
     pub haproxy_map: Option<String>,
+
+    /// One-Time Read mode for the organization the first start creates (as Datadog's
+    /// organizations since August 2025): application key secrets are shown only when created,
+    /// and the v1 application key endpoints are refused. Existing organizations keep theirs.
+    #[arg(long, env = "KEYPLANE_ONE_TIME_READ", default_value_t = true,
+          action = clap::ArgAction::Set, value_name = "true|false")]
+    pub one_time_read: bool,
+
+    /// Serve /metrics on this address instead (the main listener then answers 404 for it).
+    #[arg(long, env = "KEYPLANE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Require `Authorization: Bearer <token>` on /metrics, the token being this file's
+    /// first line (it must not be readable by group or others).
+    #[arg(long, env = "KEYPLANE_METRICS_TOKEN_FILE")]
+    pub metrics_token_file: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -190,6 +216,10 @@ pub enum AdminCommand {
         /// Email of the organization's first admin.
         #[arg(long)]
         admin_email: String,
+        /// One-Time Read mode for the new organization (on by default, as Datadog's).
+        #[arg(long, env = "KEYPLANE_ONE_TIME_READ", default_value_t = true,
+              action = clap::ArgAction::Set, value_name = "true|false")]
+        one_time_read: bool,
     },
     /// List the organizations with their ids.
     ListOrganizations,
@@ -208,6 +238,9 @@ pub enum AdminCommand {
         /// The user who will own the key (default: the first admin of the first organization).
         #[arg(long)]
         email: Option<String>,
+        /// Organization id; required when the email belongs to users of several organizations.
+        #[arg(long)]
+        org: Option<uuid::Uuid>,
         /// Name of the new key; names are unique within the organization.
         #[arg(long, default_value = "Recovery application key")]
         name: String,
@@ -231,6 +264,9 @@ pub enum AdminCommand {
         /// An admin of the organization (default: the first organization).
         #[arg(long)]
         email: Option<String>,
+        /// Organization id; required when the email belongs to admins of several organizations.
+        #[arg(long)]
+        org: Option<uuid::Uuid>,
         /// Name of the new key; names are unique within the organization.
         #[arg(long, default_value = "Recovery API key")]
         name: String,

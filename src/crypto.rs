@@ -1,6 +1,8 @@
-//! Encryption at rest for key secrets: AES-256-GCM under the installation's master key.
-//! Every node of a deployment is given the same master key file.
+//! Encryption at rest for key secrets: AES-256-GCM under the installation's master key, and
+//! the audit trail's MAC key derived from it. Every node of a deployment is given the same
+//! master key file.
 
+use crate::domain::audit::AuditKey;
 use crate::domain::secret::Secret;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -9,7 +11,7 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use uuid::Uuid;
 
@@ -20,13 +22,20 @@ const NONCE_LEN: usize = 12;
 #[derive(Clone)]
 pub struct Vault {
     cipher: Aes256Gcm,
+    audit: AuditKey,
 }
 
 impl Vault {
     pub fn new(master_key: &[u8; 32]) -> Self {
         Self {
             cipher: Aes256Gcm::new(master_key.into()),
+            audit: AuditKey::derive(master_key),
         }
+    }
+
+    /// The key of the audit trail's MACs.
+    pub fn audit_key(&self) -> &AuditKey {
+        &self.audit
     }
 
     pub fn seal(&self, id: Uuid, secret: &Secret) -> anyhow::Result<Vec<u8>> {
@@ -102,6 +111,7 @@ pub fn load_or_create_master_key(path: &Path, create: bool) -> anyhow::Result<[u
             }
         }
     }
+    refuse_shared(path, "master key file")?;
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading master key file {}", path.display()))?;
     let bytes = hex::decode(text.trim())
@@ -116,6 +126,25 @@ pub fn load_or_create_master_key(path: &Path, create: bool) -> anyhow::Result<[u
     let mut key = [0u8; 32];
     key.copy_from_slice(&bytes);
     Ok(key)
+}
+
+/// Refuses a secret file (`what`) its group or others can read: a master key others can
+/// read is every key in plaintext, so it is refused, not warned about.
+pub fn refuse_shared(path: &Path, what: &str) -> anyhow::Result<()> {
+    let mode = std::fs::metadata(path)
+        .with_context(|| format!("reading {what} {}", path.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        bail!(
+            "{what} {} is readable by its group or others (mode {:04o}); \
+             restrict it with `chmod 600 {}`",
+            path.display(),
+            mode & 0o7777,
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -146,5 +175,9 @@ mod tests {
         assert_eq!(load_or_create_master_key(&path, false).expect("read"), key);
         std::fs::write(&path, "nothex").expect("write");
         assert!(load_or_create_master_key(&path, false).is_err());
+        std::fs::write(&path, hex::encode(key)).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let refused = load_or_create_master_key(&path, false).expect_err("group-readable");
+        assert!(refused.to_string().contains("chmod 600"), "{refused}");
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::cli::MigrateArgs;
 use crate::config::{DATABASE_FILE, MASTER_KEY_FILE};
+use crate::domain::audit::AuditKey;
 use crate::store::copy::{copy_installation, totals};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -19,6 +20,11 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         args.to.starts_with("postgres:") || args.to.starts_with("postgresql:"),
         "--to must be a postgres:// URL"
     );
+    // The audit trail is verified and re-keyed under the installation's master key.
+    let master_key =
+        crate::crypto::load_or_create_master_key(&args.from.join(MASTER_KEY_FILE), false)
+            .context("reading the installation's master key")?;
+    let audit_key = AuditKey::derive(&master_key);
     let from = crate::store::connect(&format!("sqlite://{}", database.display()))
         .await
         .context("opening the embedded installation")?;
@@ -52,7 +58,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} rows  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let copied = copy_installation(&*from, &*to, |n| bar.inc(n)).await;
+    let copied = copy_installation(&*from, &*to, &audit_key, |n| bar.inc(n)).await;
     bar.finish_and_clear();
     let copied = copied?;
     let landed = totals(&*to).await?;

@@ -25,6 +25,17 @@ pub fn api_key(services: &Services, presented: &str) -> Result<ApiKeyEntry> {
     found
 }
 
+/// The organization of `presented` if it is a live API key, without counting it as used or
+/// refused: for naming the organization in a failure-burst record.
+pub fn api_key_org(services: &Services, presented: &str) -> Option<uuid::Uuid> {
+    let digest = KeyDigest::of(presented);
+    services
+        .index
+        .api_key(&digest, &services.metrics)
+        .ok()
+        .map(|entry| entry.org_id)
+}
+
 /// The caller: the application key's owner, within the API key's organization.
 pub fn key_pair(services: &Services, api: &str, app: &str) -> Result<Principal> {
     let found =

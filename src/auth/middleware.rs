@@ -140,7 +140,10 @@ pub async fn authenticate(
             // record; never delayed.
             if let Some(peer) = peer {
                 if services.penalty.failed(peer) {
-                    services.audit_failure_burst(peer.to_string()).await;
+                    // A valid API key names the organization whose admins should hear of it.
+                    let org = header(&parts, API_KEY_HEADER)
+                        .and_then(|key| credentials::api_key_org(&services, &key));
+                    services.audit_failure_burst_in(org, peer.to_string()).await;
                 }
             }
         }

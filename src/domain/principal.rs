@@ -12,6 +12,9 @@ pub struct Principal {
     pub roles: Vec<Role>,
     /// The application key presented; `None` for a console session.
     pub app_key_id: Option<Uuid>,
+    /// The console session, by its audit reference (`domain::audit::session_ref`, derived
+    /// from the stored digest, never the token); `None` for an application key.
+    pub session_id: Option<Uuid>,
     /// The application key's scopes; `None` means all of the owner's permissions.
     pub scopes: Option<Vec<String>>,
     /// The client's address, for the audit trail.

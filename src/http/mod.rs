@@ -29,9 +29,10 @@ use error::error_response;
 /// Bodies are small JSON documents; anything larger is refused before it is buffered.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+pub use health::MetricsAccess;
 pub use server::{serve, ConnectionLimits};
 
-pub fn router(services: Services) -> Router {
+pub fn router(services: Services, metrics: MetricsAccess) -> Router {
     let mut router = Router::new();
     let refunds = std::sync::Arc::new(rate_limit::Refunds::default());
     for route in routes::table() {
@@ -63,5 +64,15 @@ pub fn router(services: Services) -> Router {
             services.clone(),
             middleware::log_request,
         ))
+        .layer(axum::Extension(metrics))
+        .with_state(services)
+}
+
+/// `/metrics` alone, for its own listener (`--metrics-listen`).
+pub fn metrics_router(services: Services, metrics: MetricsAccess) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(health::metrics))
+        .fallback(|| async { error_response(StatusCode::NOT_FOUND, "Not found") })
+        .layer(axum::Extension(metrics))
         .with_state(services)
 }

@@ -55,7 +55,12 @@ struct NewOrganization {
 }
 
 impl Services {
-    fn new_organization(&self, org_name: &str, admin_email: &str) -> Result<NewOrganization> {
+    fn new_organization(
+        &self,
+        org_name: &str,
+        admin_email: &str,
+        one_time_read: bool,
+    ) -> Result<NewOrganization> {
         if org_name.trim().is_empty() {
             return Err(Error::invalid("organization name must not be blank"));
         }
@@ -64,7 +69,7 @@ impl Services {
         let org = Org {
             id: Uuid::new_v4(),
             name: org_name.to_owned(),
-            one_time_read: false,
+            one_time_read,
             created_at: now,
             num: None,
         };
@@ -120,13 +125,19 @@ impl Services {
     }
 
     /// Creates an organization with its first admin and keys; the secrets are returned once.
+    /// New organizations start in One-Time Read mode unless `one_time_read` is false.
     pub async fn create_organization(
         &self,
         org_name: &str,
         admin_email: &str,
+        one_time_read: bool,
     ) -> Result<InitialCredentials> {
-        let new = self.new_organization(org_name, admin_email)?;
-        self.store_organization(new).await
+        let new = self.new_organization(org_name, admin_email, one_time_read)?;
+        let org = new.org.id;
+        let credentials = self.store_organization(new).await?;
+        // One record stands for the organization, its admin and first keys.
+        self.audit_cli(org, Action::OrgCreated, Some(org)).await;
+        Ok(credentials)
     }
 
     /// Bootstraps an empty installation; `None` when it already has an organization.
@@ -135,29 +146,69 @@ impl Services {
     /// a crash after it leaves them saved.
     pub async fn bootstrap_if_empty(
         &self,
+        one_time_read: bool,
         keep: impl FnOnce(&InitialCredentials) -> Result<()>,
     ) -> Result<Option<InitialCredentials>> {
         if self.store.org_count().await.map_err(unexpected)? > 0 {
             return Ok(None);
         }
-        let new = self.new_organization("keyplane", DEFAULT_ADMIN_EMAIL)?;
+        let new = self.new_organization("keyplane", DEFAULT_ADMIN_EMAIL, one_time_read)?;
         keep(&new.credentials)?;
         self.store_organization(new).await.map(Some)
     }
 
-    /// The admin an offline recovery acts for: the active admin with `email`, or the first
-    /// active admin of the installation's first organization.
-    async fn recovery_admin(&self, email: Option<&str>) -> Result<User> {
+    /// The organizations an offline command may act in: `org` alone (which must exist), or
+    /// every organization in creation order.
+    async fn candidate_orgs(&self, org: Option<Uuid>) -> Result<Vec<Org>> {
+        match org {
+            Some(id) => match self.store.get_org(id).await {
+                Ok(org) => Ok(vec![org]),
+                Err(StoreError::NotFound) => Err(Error::invalid(format!("no organization {id}"))),
+                Err(e) => Err(unexpected(e)),
+            },
+            None => self.store.list_orgs().await.map_err(unexpected),
+        }
+    }
+
+    /// The one match across organizations; several are refused, so a tenant who plants
+    /// another org's admin email in its own org cannot catch the recovery key.
+    fn only_match(found: Vec<(User, Org)>, email: &str) -> Result<Option<(User, Org)>> {
+        if found.len() > 1 {
+            let orgs: Vec<String> = found
+                .iter()
+                .map(|(_, o)| format!("{} ({})", o.id, o.name))
+                .collect();
+            return Err(Error::invalid(format!(
+                "{email} belongs to users of several organizations: {}; choose one with --org",
+                orgs.join(", ")
+            )));
+        }
+        Ok(found.into_iter().next())
+    }
+
+    /// The admin an offline recovery acts for: the active admin with `email` (in `org`, or
+    /// the only organization holding one), or the first active admin of `org` or of the
+    /// installation's first organization.
+    async fn recovery_admin(&self, email: Option<&str>, org: Option<Uuid>) -> Result<(User, Org)> {
         let wanted = email.map(|e| e.trim().to_lowercase());
-        for org in self.store.list_orgs().await.map_err(unexpected)? {
+        let mut found = Vec::new();
+        for org in self.candidate_orgs(org).await? {
             let admins = self.store.list_admins(org.id).await.map_err(unexpected)?;
-            let hit = match &wanted {
-                Some(e) => admins.into_iter().find(|u| &u.email == e),
-                None => admins.into_iter().next(),
-            };
-            if let Some(admin) = hit {
-                return Ok(admin);
+            match &wanted {
+                Some(e) => {
+                    if let Some(admin) = admins.into_iter().find(|u| &u.email == e) {
+                        found.push((admin, org));
+                    }
+                }
+                None => {
+                    if let Some(admin) = admins.into_iter().next() {
+                        return Ok((admin, org));
+                    }
+                }
             }
+        }
+        if let Some(hit) = Self::only_match(found, email.unwrap_or_default())? {
+            return Ok(hit);
         }
         Err(match email {
             Some(e) => Error::invalid(format!("no active admin user with email {e}")),
@@ -166,45 +217,47 @@ impl Services {
     }
 
     /// Offline: a new application key owned by the enabled user with `email` (any role),
-    /// or by the first admin of the first organization.
+    /// or by the first admin of `org` or of the first organization.
     pub async fn mint_application_key(
         &self,
         email: Option<&str>,
+        org: Option<Uuid>,
         key_name: &str,
-    ) -> Result<(User, Secret)> {
-        let owner = match email {
-            None => self.recovery_admin(None).await?,
-            Some(e) => self.enabled_user(e).await?,
+    ) -> Result<(User, Org, Secret)> {
+        let (owner, org) = match email {
+            None => self.recovery_admin(None, org).await?,
+            Some(e) => self.enabled_user(e, org).await?,
         };
         let (key, secret) = self
             .insert_application_key(owner.org_id, owner.id, KeyName::parse(key_name)?, None)
             .await?;
         self.audit_cli(owner.org_id, Action::ApplicationKeyCreated, Some(key.id))
             .await;
-        Ok((owner, secret))
+        Ok((owner, org, secret))
     }
 
-    async fn enabled_user(&self, email: &str) -> Result<User> {
+    async fn enabled_user(&self, email: &str, org: Option<Uuid>) -> Result<(User, Org)> {
         let wanted = email.trim().to_lowercase();
-        for org in self.store.list_orgs().await.map_err(unexpected)? {
+        let mut found = Vec::new();
+        for org in self.candidate_orgs(org).await? {
             match self.store.find_user_by_email(org.id, &wanted).await {
-                Ok(user) if !user.disabled() => return Ok(user),
+                Ok(user) if !user.disabled() => found.push((user, org)),
                 Ok(_) | Err(StoreError::NotFound) => {}
                 Err(e) => return Err(unexpected(e)),
             }
         }
-        Err(Error::invalid(format!(
-            "no enabled user with email {email}"
-        )))
+        Self::only_match(found, email)?
+            .ok_or_else(|| Error::invalid(format!("no enabled user with email {email}")))
     }
 
     /// Offline recovery: a new API key in an admin's organization, within the key limit.
     pub async fn mint_api_key(
         &self,
         email: Option<&str>,
+        org: Option<Uuid>,
         key_name: &str,
-    ) -> Result<(User, Secret)> {
-        let admin = self.recovery_admin(email).await?;
+    ) -> Result<(User, Org, Secret)> {
+        let (admin, org) = self.recovery_admin(email, org).await?;
         let new = NewApiKey {
             name: KeyName::parse(key_name)?,
             category: None,
@@ -213,6 +266,6 @@ impl Services {
         let (key, secret) = self.insert_api_key(admin.org_id, admin.id, new).await?;
         self.audit_cli(admin.org_id, Action::ApiKeyCreated, Some(key.id))
             .await;
-        Ok((admin, secret))
+        Ok((admin, org, secret))
     }
 }

@@ -236,6 +236,7 @@ impl CredentialIndex {
                     user_id: app_key.owner_id,
                     roles: owner.roles.clone(),
                     app_key_id: Some(app_key.id),
+                    session_id: None,
                     scopes: app_key.scopes.clone(),
                     source: None,
                 },

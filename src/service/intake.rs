@@ -190,6 +190,9 @@ impl Services {
             action: Action::ApiKeyExposed,
             target_id: Some(key.id),
             source,
+            // The key did not act: it was refused, and it is the record's target.
+            via: None,
+            credential_id: None,
         })
         .await;
     }

@@ -1,6 +1,7 @@
 //! Organization settings, changed by the operator (`keyplane admin`).
 
 use super::{unexpected, Services};
+use crate::domain::audit::Action;
 use crate::error::{Error, Result};
 use crate::store::StoreError;
 use uuid::Uuid;
@@ -14,6 +15,13 @@ impl Services {
             .map_err(|e| match e {
                 StoreError::NotFound => Error::invalid(format!("no organization {org_id}")),
                 other => unexpected(other),
-            })
+            })?;
+        let action = if enabled {
+            Action::OneTimeReadEnabled
+        } else {
+            Action::OneTimeReadDisabled
+        };
+        self.audit_cli(org_id, action, Some(org_id)).await;
+        Ok(())
     }
 }

@@ -429,6 +429,7 @@ impl Services {
             user_id: session.user_id,
             roles: user.roles,
             app_key_id: None,
+            session_id: Some(crate::domain::audit::session_ref(&session.digest)),
             scopes: None,
             source: None,
         };

@@ -165,11 +165,7 @@ impl Services {
             .await
             .map_err(|e| self.map_user_error(id, change.email.as_deref(), e))?;
         self.refresh_credentials().await;
-        let action = if user.disabled() && !target.disabled() {
-            Action::UserDisabled
-        } else {
-            Action::UserChanged
-        };
+        let action = Action::of_user_change(target.disabled(), user.disabled());
         self.audit(who, action, Some(id)).await;
         Ok(user)
     }

@@ -2,12 +2,14 @@
 //! Through the `Store` trait only, so it works between any two backends; rows keep their ids,
 //! timestamps and sealed secrets, and the target's triggers rebuild its counts and its own
 //! change log. Console sessions are not copied: they are short-lived, and users sign in again.
+//! The audit trail is verified as it is read and re-keyed as it lands (see `copy_audit`).
 
 use super::{Store, StoreError, StoreResult};
 use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyFilter, ApplicationKeyQuery, ApplicationKeySortField,
 };
+use crate::domain::audit::{AuditHead, AuditKey, AuditRecord, Broken, Verifier};
 use crate::domain::client_token::{
     ClientToken, ClientTokenFilter, ClientTokenQuery, ClientTokenSortField,
 };
@@ -165,7 +167,7 @@ pub async fn totals(store: &dyn Store) -> StoreResult<Totals> {
         totals.application_keys += store.list_application_keys(org.id, &app).await?.1;
         totals.client_tokens += store.list_client_tokens(org.id, &token_query(one)).await?.1;
     }
-    let head = store.audit_head().await?.map(|(seq, _)| seq).unwrap_or(0);
+    let head = store.audit_head().await?.map(|h| h.seq).unwrap_or(0);
     totals.audit_records = u64::try_from(head).unwrap_or(0);
     Ok(totals)
 }
@@ -177,17 +179,21 @@ pub enum CopyError {
     TargetNotEmpty(u64),
     #[error("the target's audit trail is not empty; migrate copies only into an empty database")]
     TargetHasAudit,
-    #[error("audit record {0} did not chain to the same hash in the target")]
+    #[error("audit record {0} did not land at the same position in the target")]
     AuditChain(i64),
+    #[error("the source's audit trail does not verify, so it is not copied: {0}")]
+    AuditBroken(Broken),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// Copies every organization with its users and keys from `from` into the empty `to`,
 /// calling `copied` with the number of rows after each write. No key limit applies: the rows are copied as they are.
+/// `key` is the installation's audit key (from its master key).
 pub async fn copy_installation(
     from: &dyn Store,
     to: &dyn Store,
+    key: &AuditKey,
     mut copied: impl FnMut(u64),
 ) -> Result<Totals, CopyError> {
     let present = to.org_count().await?;
@@ -197,38 +203,91 @@ pub async fn copy_installation(
     if to.audit_head().await?.is_some() {
         return Err(CopyError::TargetHasAudit);
     }
+    // A broken trail is refused before anything is written, so the target stays empty.
+    VerifiedTrail::open(from, key).await?.check_all().await?;
     let mut totals = Totals::default();
     for org in from.list_orgs().await? {
         copy_org(from, to, &org, &mut totals, &mut copied).await?;
     }
-    copy_audit(from, to, &mut totals, &mut copied).await?;
+    copy_audit(from, to, key, &mut totals, &mut copied).await?;
     Ok(totals)
 }
 
-/// The audit trail, in chain order. Appending the same events in the same order onto an
-/// empty trail yields the same positions and hashes, so the chain still verifies; each
-/// record is checked as it lands.
+/// The audit trail, in chain order. Each record is verified under the source's rules as it
+/// is read (a broken trail is not laundered into a fresh chain), then appended to the empty
+/// target, which links every record by MAC: records the source kept under the unkeyed
+/// rule of before migration 0005 are keyed in the target. Positions and events stay the same.
 async fn copy_audit(
     from: &dyn Store,
     to: &dyn Store,
+    key: &AuditKey,
     totals: &mut Totals,
     copied: &mut impl FnMut(u64),
 ) -> Result<(), CopyError> {
-    let mut after = 0;
-    loop {
-        let page = from.audit_records(after, PAGE).await?;
+    let mut trail = VerifiedTrail::open(from, key).await?;
+    while let Some(page) = trail.next_page().await? {
         for record in &page {
-            let landed = to.append_audit(&record.event).await?;
-            if (landed.seq, landed.hash) != (record.seq, record.hash) {
+            let landed = to.append_audit(&record.event, key).await?;
+            if landed.seq != record.seq || landed.event != record.event {
                 return Err(CopyError::AuditChain(record.seq));
             }
-            after = record.seq;
         }
         totals.audit_records += page.len() as u64;
         copied(page.len() as u64);
-        if page.len() < PAGE as usize {
-            return Ok(());
+    }
+    Ok(())
+}
+
+/// The source's trail page by page, each record (and at the end the head) verified under the
+/// source's rules before it is handed out.
+struct VerifiedTrail<'a> {
+    from: &'a dyn Store,
+    head: Option<AuditHead>,
+    verifier: Verifier,
+    after: i64,
+    done: bool,
+}
+
+impl<'a> VerifiedTrail<'a> {
+    async fn open(from: &'a dyn Store, key: &AuditKey) -> Result<Self, CopyError> {
+        let head = from.audit_head().await?;
+        let verifier = Verifier::new(key.clone(), head.as_ref(), None);
+        verifier
+            .check_head(head.as_ref())
+            .map_err(CopyError::AuditBroken)?;
+        Ok(Self {
+            from,
+            head,
+            verifier,
+            after: 0,
+            done: false,
+        })
+    }
+
+    /// Walks the whole trail, copying nothing.
+    async fn check_all(mut self) -> Result<(), CopyError> {
+        while self.next_page().await?.is_some() {}
+        Ok(())
+    }
+
+    async fn next_page(&mut self) -> Result<Option<Vec<AuditRecord>>, CopyError> {
+        if self.done {
+            return Ok(None);
         }
+        let page = self.from.audit_records(self.after, PAGE).await?;
+        for record in &page {
+            self.verifier
+                .check(record)
+                .map_err(CopyError::AuditBroken)?;
+            self.after = record.seq;
+        }
+        if page.len() < PAGE as usize {
+            self.done = true;
+            self.verifier
+                .finish(self.head.as_ref())
+                .map_err(CopyError::AuditBroken)?;
+        }
+        Ok(Some(page))
     }
 }
 

@@ -7,7 +7,7 @@ mod sqlite;
 
 use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery};
 use crate::domain::application_key::{ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery};
-use crate::domain::audit::{AuditEvent, AuditQuery, AuditRecord, Hash};
+use crate::domain::audit::{AuditEvent, AuditHead, AuditKey, AuditQuery, AuditRecord};
 use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
 use crate::domain::credential::{AppKeyEntry, Change, ClientTokenEntry, UserEntry};
 use crate::domain::org::Org;
@@ -212,9 +212,10 @@ pub trait Store: Send + Sync {
     /// Drops sessions created before `created_before` or idle since before `seen_before`.
     async fn prune_sessions(&self, created_before: i64, seen_before: i64) -> StoreResult<u64>;
 
-    /// Appends to the audit trail, chaining the record to the one before; appends from all
-    /// nodes are serialized so the chain has one order.
-    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditRecord>;
+    /// Appends to the audit trail, linking the record to the one before by a MAC under `key`
+    /// and signing the new head; appends from all nodes are serialized so the chain has one
+    /// order. Refuses (`Backend`) to extend a head whose MAC does not verify.
+    async fn append_audit(&self, event: &AuditEvent, key: &AuditKey) -> StoreResult<AuditRecord>;
     /// One page of the organization's audit records, newest first, and how many matched.
     async fn list_audit(
         &self,
@@ -223,8 +224,8 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<(Vec<AuditRecord>, u64)>;
     /// Every organization's records in chain order after `after_seq`, at most `limit`.
     async fn audit_records(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>>;
-    /// The newest record's position and hash.
-    async fn audit_head(&self) -> StoreResult<Option<(i64, Hash)>>;
+    /// The newest record's position and MAC, with the head's own MAC.
+    async fn audit_head(&self) -> StoreResult<Option<AuditHead>>;
 
     /// The newest change-log position. Read it before paging through credentials and replay
     /// the log from it afterwards: rows changed meanwhile are then re-read.

@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyplane");
+/// Read by `keyplane serve` and `keyplane admin create-organization`.
+pub const ONE_TIME_READ_ENV: &str = "KEYPLANE_ONE_TIME_READ";
+/// As the value of `ONE_TIME_READ_ENV` in a test's environment: leave it unset.
+pub const KEYPLANE_DEFAULT: &str = "(keyplane's default)";
 
 /// Credentials as written to `<data-dir>/initial-credentials`.
 #[derive(Debug, Clone)]
@@ -180,7 +184,12 @@ impl Server {
 
     async fn spawn(&mut self) {
         let before = self.logs().len();
-        let mut child = Command::new(BIN)
+        let default_otr = self
+            .env
+            .iter()
+            .any(|(k, v)| k == ONE_TIME_READ_ENV && v == KEYPLANE_DEFAULT);
+        let mut command = Command::new(BIN);
+        command
             .arg("serve")
             .arg("--listen")
             .arg("127.0.0.1:0")
@@ -188,14 +197,21 @@ impl Server {
             .arg(self.dir.path())
             .args(&self.extra_args)
             .env("RUST_LOG", "debug")
+            // New organizations start in One-Time Read mode; most tests read application key
+            // secrets after creating them, so test servers start without it. Tests about it
+            // pass `--one-time-read true` (a flag beats the environment), or the environment
+            // `(ONE_TIME_READ_ENV, KEYPLANE_DEFAULT)` for keyplane's own default.
+            .env(ONE_TIME_READ_ENV, "false")
             .env_remove("KEYPLANE_DATABASE_URL")
             .env_remove("KEYPLANE_MAX_API_KEYS_PER_ORG")
             .env_remove("KEYPLANE_MASTER_KEY_FILE")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn keyplane");
+            .stderr(Stdio::piped());
+        if default_otr {
+            command.env_remove(ONE_TIME_READ_ENV);
+        }
+        let mut child = command.spawn().expect("spawn keyplane");
         pump(child.stdout.take().expect("stdout"), self.stdout.clone());
         pump(child.stderr.take().expect("stderr"), self.stderr.clone());
         self.child = Some(child);
@@ -335,6 +351,7 @@ impl Server {
 
     fn admin_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(BIN);
+        command.env(ONE_TIME_READ_ENV, "false");
         command.args(["admin", "--data-dir"]).arg(self.dir.path());
         if let Some(db) = &self.db {
             command.args(["--database-url", db.url.as_str()]);

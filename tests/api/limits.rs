@@ -140,6 +140,30 @@ async fn unknown_keys_are_refused_at_once_and_a_burst_is_recorded() {
 }
 
 #[tokio::test]
+async fn a_burst_with_a_valid_api_key_is_shown_to_its_organization() {
+    let s = Server::start_with(&["--auth-failure-burst", "3"]).await;
+    for _ in 0..5 {
+        let req = s
+            .http
+            .get(s.url("/api/v2/api_keys"))
+            .header("DD-API-KEY", &s.creds.api_key)
+            .header("DD-APPLICATION-KEY", "0".repeat(40));
+        assert_eq!(send(req).await.0, StatusCode::FORBIDDEN);
+    }
+    let (status, body) = s
+        .call(
+            reqwest::Method::GET,
+            "/api/v2/audit/events?filter[action]=auth.failure_burst",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let bursts = body["data"].as_array().cloned().unwrap_or_default();
+    assert_eq!(bursts.len(), 1, "{body}");
+    assert_eq!(bursts[0]["attributes"]["source"], "127.0.0.1");
+}
+
+#[tokio::test]
 async fn the_former_flag_name_still_sets_the_burst() {
     let s = Server::start_sqlite_with(&["--auth-failures-before-delay", "1"]).await;
     for _ in 0..2 {

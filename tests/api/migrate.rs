@@ -251,10 +251,24 @@ async fn an_embedded_installation_moves_to_postgres_with_every_key() {
         to.audit_records(0, 10_000).await.expect("audit"),
     );
     assert!(chain_from.len() > 10, "{}", chain_from.len());
+    // The same records at the same positions; the target links them all by MAC (the source
+    // too, here: it was created keyed), so the chains match record for record.
+    let events = |chain: &[keyplane::domain::audit::AuditRecord]| {
+        chain
+            .iter()
+            .map(|r| (r.seq, r.event.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(events(&chain_from), events(&chain_to));
     assert_eq!(format!("{chain_from:?}"), format!("{chain_to:?}"));
-    assert_eq!(
+    let (head_from, head_to) = (
         from.audit_head().await.expect("head"),
-        to.audit_head().await.expect("head")
+        to.audit_head().await.expect("head"),
+    );
+    assert_eq!(head_from, head_to);
+    assert!(
+        head_to.and_then(|h| h.mac).is_some(),
+        "the target's head is signed"
     );
     drop((from, to));
     let verify = Command::new(BIN)
@@ -327,5 +341,42 @@ async fn an_embedded_installation_moves_to_postgres_with_every_key() {
     let (_, users) = node.call(Method::GET, "/api/v2/users", None).await;
     assert_eq!(users["meta"]["page"]["total_count"], 4);
     drop(node);
+    drop(db);
+}
+
+/// A trail that does not verify is not laundered into a fresh, valid chain on the target.
+#[tokio::test]
+async fn a_tampered_audit_trail_is_not_migrated() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let mut s = Server::start_sqlite_with(&[]).await;
+    for i in 0..3 {
+        s.create_api_key(&format!("k{i}")).await;
+    }
+    assert!(s.stop().await);
+    let url = format!("sqlite://{}", s.data_dir().join("keyplane.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
+    for statement in [
+        "DROP TRIGGER audit_events_append_only_update",
+        "UPDATE audit_events SET source = '10.9.9.9' WHERE seq = 2",
+    ] {
+        sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .expect(statement);
+    }
+    pool.close().await;
+    let out = migrate(&s.data_dir(), &db.url);
+    assert!(!out.status.success(), "migrated a tampered trail");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("audit trail does not verify") && stderr.contains("record 2 was edited"),
+        "{stderr}"
+    );
+    // Refused before anything was written: the target is still empty.
+    let to = keyplane::store::connect(&db.url).await.expect("postgres");
+    assert_eq!(to.org_count().await.expect("count"), 0);
+    drop(to);
     drop(db);
 }

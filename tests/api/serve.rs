@@ -208,6 +208,8 @@ async fn a_given_master_key_file_is_used_and_must_exist() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
 
     std::fs::write(&file, format!("{}\n", "ab".repeat(32))).expect("write key");
+    // Only its owner may read it (finding 15 of the 2026-12 review).
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let s = Server::start_with(&["--master-key-file", file.to_str().expect("p")]).await;
     assert!(!s.data_dir().join("master.key").exists());
     let (id, key) = s.create_api_key("sealed-with-shared").await;

@@ -8,7 +8,7 @@ use keyplane::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyFilter, ApplicationKeyQuery,
     ApplicationKeySortField,
 };
-use keyplane::domain::audit::{Action, AuditEvent, AuditQuery, Verifier};
+use keyplane::domain::audit::{Action, AuditEvent, AuditKey, AuditQuery, Verifier, Via};
 use keyplane::domain::client_token::{
     ClientToken, ClientTokenChange, ClientTokenFilter, ClientTokenQuery, ClientTokenSortField,
 };
@@ -1237,6 +1237,8 @@ async fn audit_trail(store: Arc<dyn Store>) {
     let other = org("other");
     store.create_org(&other).await.expect("other");
     assert_eq!(store.audit_head().await.expect("empty"), None);
+    let mac_key = AuditKey::derive(&[3; 32]);
+    let app_key = Uuid::new_v4();
     let event = |org_id, action, at, target| AuditEvent {
         at,
         org_id: Some(org_id),
@@ -1244,23 +1246,26 @@ async fn audit_trail(store: Arc<dyn Store>) {
         action,
         target_id: target,
         source: Some("127.0.0.1".to_owned()),
+        via: Some(Via::Key),
+        credential_id: Some(app_key),
     };
     let key = Uuid::new_v4();
     let first = store
-        .append_audit(&event(o.id, Action::ApiKeyCreated, T0, Some(key)))
+        .append_audit(&event(o.id, Action::ApiKeyCreated, T0, Some(key)), &mac_key)
         .await
         .expect("append");
     assert_eq!(first.seq, 1);
     let appends: Vec<_> = (0..20)
         .map(|i| {
             let store = store.clone();
+            let mac_key = mac_key.clone();
             let e = event(
                 if i % 2 == 0 { o.id } else { other.id },
                 Action::SignedIn,
                 T0 + i * SECOND,
                 None,
             );
-            tokio::spawn(async move { store.append_audit(&e).await })
+            tokio::spawn(async move { store.append_audit(&e, &mac_key).await })
         })
         .collect();
     for task in appends {
@@ -1268,19 +1273,29 @@ async fn audit_trail(store: Arc<dyn Store>) {
     }
     let mut cli = event(o.id, Action::ApiKeyRevoked, T0 + 60 * SECOND, Some(key));
     (cli.actor_id, cli.source) = (None, Some("cli".to_owned()));
-    store.append_audit(&cli).await.expect("cli");
+    (cli.via, cli.credential_id) = (Some(Via::Cli), None);
+    store.append_audit(&cli, &mac_key).await.expect("cli");
 
     let chain = store.audit_records(0, 100).await.expect("chain");
     assert_eq!(
         chain.iter().map(|r| r.seq).collect::<Vec<_>>(),
         (1..=22).collect::<Vec<i64>>()
     );
-    let mut verifier = Verifier::default();
+    let head = store.audit_head().await.expect("head");
+    let mut verifier = Verifier::new(mac_key.clone(), head.as_ref(), None);
     for record in &chain {
         verifier.check(record).expect("chained");
     }
-    let head = store.audit_head().await.expect("head");
-    assert_eq!(verifier.finish(head), Ok(22));
+    assert_eq!(verifier.finish(head.as_ref()), Ok(22));
+    assert_eq!(chain[0].event.via, Some(Via::Key));
+    assert_eq!(chain[0].event.credential_id, Some(app_key));
+    assert_eq!(chain[21].event.via, Some(Via::Cli));
+    // Another key cannot extend the chain: its head does not verify.
+    let refused = store
+        .append_audit(&cli, &AuditKey::derive(&[4; 32]))
+        .await
+        .expect_err("foreign key");
+    assert!(format!("{refused}").contains("head"), "{refused}");
     assert_eq!(store.audit_records(20, 100).await.expect("tail").len(), 2);
     assert_eq!(chain[21].event.actor_id, None);
     assert_eq!(chain[21].event.source.as_deref(), Some("cli"));

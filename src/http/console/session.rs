@@ -2,7 +2,7 @@
 
 use crate::auth::session::{clear_cookie, set_cookie};
 use crate::auth::{Caller, ClientAddr, ConsoleSession};
-use crate::domain::audit::Action;
+use crate::domain::audit::{session_ref, Action};
 use crate::domain::principal::Principal;
 use crate::domain::session::{csrf_token, Session};
 use crate::domain::time;
@@ -107,6 +107,7 @@ pub async fn create(
         user_id: signed_in.user.id,
         roles: signed_in.user.roles.clone(),
         app_key_id: None,
+        session_id: Some(session_ref(&signed_in.session.digest)),
         scopes: None,
         source: Some(client.to_string()),
     };

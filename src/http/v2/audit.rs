@@ -1,7 +1,7 @@
 //! `GET /api/v2/audit/events`: the organization's audit trail, newest first.
 
 use crate::auth::Caller;
-use crate::domain::audit::{Action, AuditQuery, AuditRecord};
+use crate::domain::audit::{Action, AuditQuery, AuditRecord, Via};
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::http::jsonapi::{ListDocument, PageMeta};
@@ -31,7 +31,12 @@ struct Attributes {
     actor_id: Option<Uuid>,
     target_id: Option<Uuid>,
     source: Option<String>,
-    /// Hex SHA-256 chaining this record to the previous one.
+    /// `key`, `session` or `cli`: the kind of credential that acted.
+    via: Option<&'static str>,
+    app_key_id: Option<Uuid>,
+    /// The session's audit reference, never its token.
+    session_id: Option<Uuid>,
+    /// Hex HMAC-SHA-256 chaining this record to the previous one.
     hash: String,
     prev_hash: String,
 }
@@ -53,6 +58,9 @@ fn resource(record: &AuditRecord) -> Resource {
             actor_id: e.actor_id,
             target_id: e.target_id,
             source: e.source.clone(),
+            via: e.via.map(Via::as_str),
+            app_key_id: e.credential_id.filter(|_| e.via == Some(Via::Key)),
+            session_id: e.credential_id.filter(|_| e.via == Some(Via::Session)),
             hash: hex::encode(record.hash),
             prev_hash: hex::encode(record.prev_hash),
         },

@@ -2,7 +2,7 @@
 
 use super::{opt_uuid_col, SqliteStore};
 use crate::domain::audit::{
-    chain_hash, Action, AuditEvent, AuditQuery, AuditRecord, Hash, GENESIS,
+    next_link, Action, AuditEvent, AuditHead, AuditKey, AuditQuery, AuditRecord, Broken, Hash, Via,
 };
 use crate::store::{StoreError, StoreResult};
 use sqlx::sqlite::SqliteRow;
@@ -16,6 +16,42 @@ fn hash_col(row: &SqliteRow, col: &str) -> StoreResult<Hash> {
         .map_err(|_| StoreError::Backend(format!("{col} is not 32 bytes")))
 }
 
+fn opt_hash_col(row: &SqliteRow, col: &str) -> StoreResult<Option<Hash>> {
+    let bytes: Option<Vec<u8>> = row.try_get(col)?;
+    bytes
+        .map(|b| {
+            b.try_into()
+                .map_err(|_| StoreError::Backend(format!("{col} is not 32 bytes")))
+        })
+        .transpose()
+}
+
+fn via_col(row: &SqliteRow) -> StoreResult<Option<Via>> {
+    let via: Option<String> = row.try_get("via")?;
+    via.map(|v| Via::parse(&v).ok_or_else(|| StoreError::Backend(format!("audit via {v}"))))
+        .transpose()
+}
+
+/// A link `next_link` refused: a second chain-keyed marker is a conflict (another node
+/// keyed the chain first), anything else a head that does not verify.
+fn refused(broken: Broken) -> StoreError {
+    match broken {
+        Broken::KeyedAlready => StoreError::Conflict("audit_chain_keyed"),
+        other => StoreError::Backend(format!("audit append: {other}")),
+    }
+}
+
+fn head_from(row: &SqliteRow) -> StoreResult<AuditHead> {
+    Ok(AuditHead {
+        seq: row.try_get("seq")?,
+        hash: hash_col(row, "hash")?,
+        keyed_from: row.try_get("keyed_from")?,
+        mac: opt_hash_col(row, "mac")?,
+    })
+}
+
+const HEAD: &str = "SELECT seq, hash, keyed_from, mac FROM audit_head WHERE id = 1";
+
 fn record_from(row: &SqliteRow) -> StoreResult<AuditRecord> {
     let action: String = row.try_get("action")?;
     Ok(AuditRecord {
@@ -28,6 +64,8 @@ fn record_from(row: &SqliteRow) -> StoreResult<AuditRecord> {
                 .ok_or_else(|| StoreError::Backend(format!("audit action {action}")))?,
             target_id: opt_uuid_col(row, "target_id")?,
             source: row.try_get("source")?,
+            via: via_col(row)?,
+            credential_id: opt_uuid_col(row, "credential_id")?,
         },
         prev_hash: hash_col(row, "prev_hash")?,
         hash: hash_col(row, "hash")?,
@@ -39,22 +77,26 @@ fn text(id: Option<Uuid>) -> Option<String> {
 }
 
 impl SqliteStore {
-    pub(super) async fn append_audit_event(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
+    pub(super) async fn append_audit_event(
+        &self,
+        event: &AuditEvent,
+        key: &AuditKey,
+    ) -> StoreResult<AuditRecord> {
         let event = event.clone();
+        let key = key.clone();
         self.writes
             .run(move |conn| {
                 Box::pin(async move {
-                    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                    let (seq, prev_hash) = match head {
-                        Some(row) => (row.try_get::<i64, _>("seq")? + 1, hash_col(&row, "hash")?),
-                        None => (1, GENESIS),
-                    };
-                    let hash = chain_hash(&prev_hash, seq, &event);
+                    let head = sqlx::query(HEAD).fetch_optional(&mut *conn).await?;
+                    let head = head.as_ref().map(head_from).transpose()?;
+                    let (seq, prev_hash, keyed_from) =
+                        next_link(&key, head.as_ref(), event.action).map_err(refused)?;
+                    let hash = key.record_mac(&prev_hash, seq, &event);
+                    let head = AuditHead::next(&key, seq, hash, keyed_from);
                     sqlx::query(
                         "INSERT INTO audit_events (seq, at, org_id, actor_id, action, \
-                         target_id, source, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         target_id, source, prev_hash, hash, via, credential_id) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     )
                     .bind(seq)
                     .bind(event.at)
@@ -65,14 +107,20 @@ impl SqliteStore {
                     .bind(&event.source)
                     .bind(prev_hash.as_slice())
                     .bind(hash.as_slice())
+                    .bind(event.via.map(Via::as_str))
+                    .bind(text(event.credential_id))
                     .execute(&mut *conn)
                     .await?;
                     sqlx::query(
-                        "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) \
-                         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                        "INSERT INTO audit_head (id, seq, hash, keyed_from, mac) \
+                         VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
+                         seq = excluded.seq, hash = excluded.hash, \
+                         keyed_from = excluded.keyed_from, mac = excluded.mac",
                     )
-                    .bind(seq)
-                    .bind(hash.as_slice())
+                    .bind(head.seq)
+                    .bind(head.hash.as_slice())
+                    .bind(head.keyed_from)
+                    .bind(head.mac.as_ref().map(|m| m.as_slice()))
                     .execute(&mut *conn)
                     .await?;
                     Ok(AuditRecord {
@@ -137,11 +185,8 @@ impl SqliteStore {
         rows.iter().map(record_from).collect()
     }
 
-    pub(super) async fn audit_head_row(&self) -> StoreResult<Option<(i64, Hash)>> {
-        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| Ok((row.try_get("seq")?, hash_col(&row, "hash")?)))
-            .transpose()
+    pub(super) async fn audit_head_row(&self) -> StoreResult<Option<AuditHead>> {
+        let row = sqlx::query(HEAD).fetch_optional(&self.pool).await?;
+        row.as_ref().map(head_from).transpose()
     }
 }

@@ -16,7 +16,7 @@ use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField}
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
 };
-use crate::domain::audit::{AuditEvent, AuditQuery, AuditRecord, Hash};
+use crate::domain::audit::{AuditEvent, AuditHead, AuditKey, AuditQuery, AuditRecord};
 use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
 use crate::domain::credential::{
     AppKeyEntry, Change, ChangeKind, ClientTokenEntry, OrgKeyEntry, UserEntry,
@@ -1069,8 +1069,8 @@ impl Store for SqliteStore {
         self.expire_sessions(created_before, seen_before).await
     }
 
-    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditRecord> {
-        self.append_audit_event(event).await
+    async fn append_audit(&self, event: &AuditEvent, key: &AuditKey) -> StoreResult<AuditRecord> {
+        self.append_audit_event(event, key).await
     }
 
     async fn list_audit(
@@ -1085,7 +1085,7 @@ impl Store for SqliteStore {
         self.audit_chain_page(after_seq, limit).await
     }
 
-    async fn audit_head(&self) -> StoreResult<Option<(i64, Hash)>> {
+    async fn audit_head(&self) -> StoreResult<Option<AuditHead>> {
         self.audit_head_row().await
     }
 
