@@ -140,9 +140,10 @@ class Process:
             self.proc.wait()
 
 
-def bare_server(binary):
+def bare_server(binary, keyplane_headers=False):
     port = free_port()
-    return Process([binary, f"127.0.0.1:{port}"], port, "the bare axum server")
+    extra = ["--keyplane-headers"] if keyplane_headers else []
+    return Process([binary, f"127.0.0.1:{port}"] + extra, port, "the bare axum server")
 
 
 def nginx(tmp, name, auth_port, backend_port):
@@ -493,6 +494,13 @@ def run_gate(args, only, tmp, data, made, validate_script):
                         out["gate_nginx"] = measure("gate_nginx", url(plain.port),
                                                     url(gated.port), script, s, r, 32,
                                                     base_script=script)
+                    # Attribution: a static service answering keyplane's response headers.
+                    with bare_server(args.baseline_bin, keyplane_headers=True) as heavy, \
+                            nginx(tmp, "nginx-static", static_auth.port, backend.port) as plain, \
+                            nginx(tmp, "nginx-headers", heavy.port, backend.port) as padded:
+                        out["nginx_headers"] = measure("nginx_headers", url(plain.port),
+                                                       url(padded.port), script, s, r, 32,
+                                                       base_script=script)
                 if "validate_bare" in only:
                     out["validate_live"] = measure(
                         "validate_live", url(static_auth.port, "/validate"),
@@ -640,6 +648,8 @@ def report_gate(args, gate):
                        "same nginx, bare axum static authorization service", ">= 0.95"),
         "gate_haproxy": ("HAProxy with keyplane's synced map (deploy/haproxy) → static backend",
                          "plain HAProxy (same bind and backend, no keyplane lines)", ">= 0.85"),
+        "nginx_headers": ("(attribution) same nginx, the static service answering keyplane's "
+                          "response headers (`--keyplane-headers`)", "the static service", None),
         "haproxy_rules": ("(attribution) the same HAProxy rules, digest and map lookup "
                           "replaced by a constant", "plain HAProxy", None),
         "validate_live": ("keyplane `/api/v1/validate`, 9,000 live keys, 0 % unknown",
