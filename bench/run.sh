@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
-# The benchmark, from one command on a fresh machine: installs wrk, builds the release
-# binary, runs bench.py and writes bench/results.md. Extra arguments go to bench.py
-# (e.g. --seconds 10 --rounds 5).
+# The benchmark, from one command on a fresh machine: installs wrk, nginx and HAProxy, builds
+# keyplane and the bare axum baseline (bench/baseline) in release, runs bench.py and writes
+# bench/results.md. Extra arguments go to bench.py (e.g. --rounds 5, --only gate_nginx).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v wrk >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
+# Debian's packages start their own nginx/HAProxy services; bench.py runs its own instances
+# on free ports, so those are left alone.
+export PATH="$PATH:/usr/sbin"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/keyplane-target}"
 cargo build --release --locked
-python3 bench/bench.py --bin "$CARGO_TARGET_DIR/release/keyplane" --out bench/results.md "$@"
+# Standalone package (its own [workspace]), same target directory: axum, hyper and tokio are
+# the versions of keyplane's Cargo.lock, which it starts from.
+cargo build --release --locked --manifest-path bench/baseline/Cargo.toml
+python3 bench/bench.py --bin "$CARGO_TARGET_DIR/release/keyplane" \
+  --baseline-bin "$CARGO_TARGET_DIR/release/keyplane-bench-baseline" \
+  --out bench/results.md "$@"
