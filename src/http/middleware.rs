@@ -1,6 +1,7 @@
 //! Request logging and response headers.
 
 use super::error::error_response;
+use crate::auth::middleware::INTAKE_PATH;
 use crate::error::Error;
 use crate::metrics::RequestLabels;
 use crate::service::Services;
@@ -71,7 +72,13 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
      connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 pub async fn headers(req: Request, next: Next) -> Response {
+    // The intake gate answers a reverse proxy, never a browser, and nginx parses every
+    // header of every sub-request: its answers carry only what the proxy uses.
+    let to_proxy = req.uri().path().starts_with(INTAKE_PATH);
     let mut response = next.run(req).await;
+    if to_proxy {
+        return response;
+    }
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

@@ -1,7 +1,7 @@
 //! A keyplane process under test, its captured output, and typed request helpers.
 
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -337,6 +337,22 @@ impl Server {
         )
     }
 
+    /// Creates a client token and returns `(id, token)`.
+    pub async fn create_client_token(&self, name: &str) -> (String, String) {
+        let body = json!({"data": {"type": "client_tokens", "attributes": {"name": name}}});
+        let (status, body) = self
+            .call(Method::POST, "/api/v2/client_tokens", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["data"]["id"].as_str().expect("id").to_owned(),
+            body["data"]["attributes"]["key"]
+                .as_str()
+                .expect("key")
+                .to_owned(),
+        )
+    }
+
     /// Runs `keyplane COMMAND --data-dir DIR SUBCOMMAND…` (e.g. `audit verify`).
     pub fn admin_command_output(&self, args: &[&str]) -> std::process::Output {
         let (command, rest) = args.split_first().expect("a command");
@@ -467,6 +483,11 @@ pub async fn send(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body {status}: {text}"))
     };
     (status, body)
+}
+
+/// `text` as a query-string value (the browser SDK's `ddforward`).
+pub fn encoded(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 pub fn api_key_body(name: &str) -> Value {

@@ -5,6 +5,7 @@
 //! elsewhere the test says so and skips.
 
 use crate::helpers::{report, Server};
+use crate::intake_tools::{free_port, installed, org_id};
 use reqwest::{Method, StatusCode};
 use sha2::Digest;
 use std::path::{Path, PathBuf};
@@ -13,28 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const HAPROXY: &str = "/usr/sbin/haproxy";
 const CONFIG: &str = include_str!("../../deploy/haproxy/haproxy.cfg");
 const FORBIDDEN: &str = r#"{"errors":["Forbidden"]}"#;
-
-fn available() -> bool {
-    let present = Path::new(HAPROXY).exists();
-    if !present {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but {HAPROXY} is missing (apt-get install haproxy)"
-        );
-        eprintln!("SKIPPED: HAProxy test needs {HAPROXY} (apt-get install haproxy)");
-    }
-    present
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 /// What HAProxy's `sha2(256),hex,lower` makes of a key: the map's key.
 fn digest(key: &str) -> String {
@@ -89,6 +70,7 @@ async fn backend() -> (u16, Seen) {
 
 /// deploy/haproxy/haproxy.cfg with this test's addresses and paths, and HAProxy running it.
 struct Haproxy {
+    binary: PathBuf,
     config: PathBuf,
     socket: PathBuf,
     map: PathBuf,
@@ -99,7 +81,7 @@ struct Haproxy {
 
 impl Haproxy {
     /// Renders the configuration in `dir`; nothing runs yet.
-    fn configure(dir: &Path, backend_port: u16, keyplane_port: u16) -> Self {
+    fn configure(binary: &Path, dir: &Path, backend_port: u16, keyplane_port: u16) -> Self {
         let port = free_port();
         let socket = dir.join("admin.sock");
         let map = dir.join("keyplane.map");
@@ -114,6 +96,7 @@ impl Haproxy {
         std::fs::write(&config, rendered).expect("write haproxy.cfg");
         std::fs::write(&map, "").expect("write empty map");
         Haproxy {
+            binary: binary.to_owned(),
             config,
             socket,
             map,
@@ -131,7 +114,7 @@ impl Haproxy {
     /// until it listens and its admin socket answers.
     async fn start(&mut self) {
         let log = std::fs::File::create(&self.log).expect("haproxy log");
-        let child = Command::new(HAPROXY)
+        let child = Command::new(&self.binary)
             .arg("-f")
             .arg(&self.config)
             .arg("-db")
@@ -224,15 +207,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[at.min(sorted.len() - 1)]
 }
 
-fn org_id(s: &Server) -> String {
-    let orgs = s.admin(&["list-organizations"]);
-    orgs.lines()
-        .next()
-        .and_then(|l| l.split('\t').next())
-        .expect("an organization")
-        .to_owned()
-}
-
 async fn delete_key(s: &Server, id: &str) {
     let resp = s
         .req(Method::DELETE, &format!("/api/v2/api_keys/{id}"))
@@ -246,9 +220,9 @@ const UNREACHABLE: &str = "HAProxy runtime API unreachable";
 
 #[tokio::test]
 async fn haproxy_map_follows_api_keys_created_and_revoked() {
-    if !available() {
+    let Some(haproxy) = installed("haproxy", "haproxy") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let (backend_port, seen) = backend().await;
     let socket = dir.path().join("admin.sock");
@@ -262,9 +236,9 @@ async fn haproxy_map_follows_api_keys_created_and_revoked() {
         map.to_str().expect("path"),
     ])
     .await;
-    let mut hx = Haproxy::configure(dir.path(), backend_port, s.port);
+    let mut hx = Haproxy::configure(&haproxy, dir.path(), backend_port, s.port);
     let http = reqwest::Client::new();
-    let org = org_id(&s);
+    let org = org_id(&s, "keyplane");
 
     // keyplane starts before HAProxy: it says so once, however long HAProxy stays away.
     tokio::time::sleep(Duration::from_millis(3500)).await;
@@ -539,9 +513,9 @@ async fn haproxy_map_follows_api_keys_created_and_revoked() {
 
 #[tokio::test]
 async fn haproxy_starts_from_keyplane_haproxy_map() {
-    if !available() {
+    let Some(haproxy) = installed("haproxy", "haproxy") else {
         return;
-    }
+    };
     // No sync at all: what HAProxy knows comes from `keyplane haproxy-map` only.
     let s = Server::start_with(&["--max-api-keys-per-org", "10"]).await;
     let (gone_id, gone) = s.create_api_key("deleted before the map is written").await;
@@ -562,7 +536,7 @@ async fn haproxy_starts_from_keyplane_haproxy_map() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).expect("utf-8");
-    let org = org_id(&s);
+    let org = org_id(&s, "keyplane");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     for key in [&s.creds.api_key, &kept] {
@@ -573,7 +547,7 @@ async fn haproxy_starts_from_keyplane_haproxy_map() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let (backend_port, seen) = backend().await;
-    let mut hx = Haproxy::configure(dir.path(), backend_port, s.port);
+    let mut hx = Haproxy::configure(&haproxy, dir.path(), backend_port, s.port);
     std::fs::write(&hx.map, &text).expect("write map");
     hx.start().await;
     let http = reqwest::Client::new();

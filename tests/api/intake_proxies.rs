@@ -11,26 +11,6 @@ use std::time::{Duration, Instant};
 
 const SERIES: &str = r#"{"series":[{"metric":"kp.gate","points":[[1700000000,1]]}]}"#;
 
-/// A client token of the server's organization.
-async fn client_token(s: &Server, name: &str) -> (String, String) {
-    let body = json!({"data": {"type": "client_tokens", "attributes": {"name": name}}});
-    let (status, body) = s
-        .call(Method::POST, "/api/v2/client_tokens", Some(body))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    (
-        body["data"]["id"].as_str().expect("id").to_owned(),
-        body["data"]["attributes"]["key"]
-            .as_str()
-            .expect("key")
-            .to_owned(),
-    )
-}
-
-fn encoded(text: &str) -> String {
-    form_urlencoded::byte_serialize(text.as_bytes()).collect()
-}
-
 /// Where the browser SDK sends logs when no proxy is set, with its query.
 fn browser_logs(credential: &str) -> String {
     format!("/api/v2/logs?ddsource=browser&dd-api-key={credential}&dd-evp-origin=browser&dd-request-id=1")
@@ -158,7 +138,7 @@ async fn gate_matrix(s: &mut Server, backend: &Backend, port: u16) {
     );
     s.await_key_pair(&other_api, &other_app).await;
     let other_org = org_id(s, "Other");
-    let (token_id, token) = client_token(s, "shop").await;
+    let (token_id, token) = s.create_client_token("shop").await;
     let live = s.creds.api_key.clone();
     // The client is 127.0.0.3, the proxy reaches keyplane from 127.0.0.1 (its trusted proxy):
     // the audit trail must name the client the proxy saw, whatever the client claims.
@@ -570,7 +550,7 @@ async fn envoy_ext_authz_requests_as_deployed() {
 
     // Envoy reaches keyplane from 127.0.0.1 with the client it saw in X-Forwarded-For.
     let s = Server::start_with(&["--trusted-proxies", "127.0.0.1"]).await;
-    let (_, token) = client_token(&s, "mobile").await;
+    let (_, token) = s.create_client_token("mobile").await;
     let org = org_id(&s, "keyplane");
     // What Envoy sends: the client's method, path_prefix + the original path and query,
     // Content-Length: 0, Host, and only the allowed headers.
@@ -723,7 +703,7 @@ async fn traefik_forward_auth_requests_as_deployed() {
     }
 
     let s = Server::start_with(&["--trusted-proxies", "127.0.0.1"]).await;
-    let (_, token) = client_token(&s, "web").await;
+    let (_, token) = s.create_client_token("web").await;
     let org = org_id(&s, "keyplane");
     let url = address.replace("KEYPLANE_ADDR", &format!("127.0.0.1:{}", s.port));
     // What Traefik sends: a GET without body, the X-Forwarded-* it sets itself, and only the
