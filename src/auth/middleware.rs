@@ -84,7 +84,7 @@ async fn check(
             let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
             let uri = intake::original_uri(&header, own).ok_or(Error::Forbidden)?;
             let request = intake::inspect(header, uri);
-            let source = client.map(|ClientAddr(ip)| ip.to_string());
+            let source = client.map(|ClientAddr(ip)| ip);
             let grant = services.authorize_intake(&request, source).await?;
             parts.extensions.insert(Intake(grant));
         }

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::metrics::IntakeLabels;
 use prometheus_client::metrics::counter::Counter;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -120,7 +121,7 @@ impl Services {
     pub async fn authorize_intake(
         &self,
         request: &IntakeRequest,
-        source: Option<String>,
+        source: Option<IpAddr>,
     ) -> Result<IntakeGrant> {
         let Some(credential) = request.credential.as_deref() else {
             return Err(self.gate.refused_unknown("none"));
@@ -174,7 +175,7 @@ impl Services {
         })
     }
 
-    async fn api_key_exposed(&self, key: &OrgKeyEntry, source: Option<String>) {
+    async fn api_key_exposed(&self, key: &OrgKeyEntry, source: Option<IpAddr>) {
         if !self.gate.first_exposure(key.id) {
             return;
         }
@@ -189,7 +190,7 @@ impl Services {
             actor_id: None,
             action: Action::ApiKeyExposed,
             target_id: Some(key.id),
-            source,
+            source: source.map(|ip| ip.to_string()),
             // The key did not act: it was refused, and it is the record's target.
             via: None,
             credential_id: None,
