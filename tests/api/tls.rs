@@ -76,7 +76,8 @@ impl Ca {
 
 /// A keyplane process serving HTTPS.
 struct TlsServer {
-    dir: TempDir,
+    /// Kept until the server is dropped: the data dir and the PEM files.
+    _dir: TempDir,
     child: Child,
     logs: Arc<Mutex<String>>,
     port: u16,
@@ -141,7 +142,7 @@ impl TlsServer {
         };
         let creds = read_creds(dir.path());
         Self {
-            dir,
+            _dir: dir,
             child,
             logs,
             port,
