@@ -4,6 +4,7 @@ use crate::cli::{AdminArgs, AdminCommand, AuditArgs, AuditCommand, HaproxyMapArg
 use crate::domain::secret::Secret;
 use crate::domain::session::SessionPolicy;
 use crate::error::Error;
+use crate::http::tls::Tls;
 use crate::http::{ConnectionLimits, MetricsAccess};
 use crate::service::bootstrap::InitialCredentials;
 use crate::service::limits::{FailureLimit, RateLimit};
@@ -39,6 +40,7 @@ pub async fn run(
         services,
         limits,
         MetricsAccess::default(),
+        None,
         shutdown,
     )
     .await
@@ -49,10 +51,11 @@ async fn run_with_metrics(
     services: Services,
     limits: ConnectionLimits,
     metrics: MetricsAccess,
+    tls: Option<std::sync::Arc<Tls>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = crate::http::router(services, metrics);
-    crate::http::serve(listener, app, limits, shutdown)
+    crate::http::serve_with_tls(listener, app, limits, tls, shutdown)
         .await
         .context("serving HTTP")
 }
@@ -79,7 +82,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sessions: SessionPolicy {
             idle: Duration::from_secs(args.session_idle_timeout),
             absolute: Duration::from_secs(args.session_lifetime),
-            secure_cookie: args.secure_cookies,
+            secure_cookie: args.secure_cookies(),
         },
         rate: RateLimit {
             limit: args.rate_limit,
@@ -103,6 +106,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .map(metrics_token)
         .transpose()?
         .map(std::sync::Arc::new);
+    // Before the store opens: a bad certificate or key is an error at start.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(Tls::load(cert, key).map_err(anyhow::Error::msg)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let services = args.store.open(limits).await?;
     let listener = TcpListener::bind(args.listen)
         .await
@@ -123,12 +132,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .bootstrap_if_empty(args.one_time_read, keep)
         .await?
     {
-        print_first_start(&creds, &path, addr);
+        print_first_start(&creds, &path, scheme, addr);
         tracing::info!(path = %path.display(), "first start: initial credentials written");
     }
+    // The SIGHUP handler is in place before the server says it listens.
+    let reloads = match &tls {
+        Some(tls) => Some(tokio::spawn(
+            tls.clone()
+                .reload_on_sighup()
+                .context("installing the SIGHUP handler")?,
+        )),
+        None => None,
+    };
     tracing::info!(
         backend = services.store.backend(),
-        "keyplane listening on http://{addr} (web console at http://{addr}/)"
+        "keyplane listening on {scheme}://{addr} (web console at {scheme}://{addr}/)"
     );
     let (stop_background, stopped) = tokio::sync::watch::channel(false);
     let background = {
@@ -183,7 +201,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown_signal().await;
         let _ = stop.send(true);
     };
-    run_with_metrics(listener, services, connections, main_metrics, signal).await?;
+    run_with_metrics(listener, services, connections, main_metrics, tls, signal).await?;
+    if let Some(reloads) = reloads {
+        reloads.abort();
+    }
     if let Some(task) = metrics_task {
         match task.await {
             Ok(Ok(())) => {}
@@ -223,7 +244,7 @@ fn write_credentials(path: &Path, creds: &InitialCredentials) -> anyhow::Result<
 }
 
 /// The one time secrets are printed: to stdout, never to the log.
-fn print_first_start(creds: &InitialCredentials, path: &Path, addr: SocketAddr) {
+fn print_first_start(creds: &InitialCredentials, path: &Path, scheme: &str, addr: SocketAddr) {
     println!(
         "\nkeyplane: first start. Created an organization, its admin, one API key and one \
          application key.\nThese credentials are shown only now; they are also in {} (mode 0600):\n",
@@ -233,12 +254,12 @@ fn print_first_start(creds: &InitialCredentials, path: &Path, addr: SocketAddr) 
         println!("    {line}");
     }
     println!(
-        "\nTry it:\n\n    curl -s http://{addr}/api/v2/api_keys \\\n        -H \"DD-API-KEY: {}\" \\\n        -H \"DD-APPLICATION-KEY: {}\"\n",
+        "\nTry it:\n\n    curl -s {scheme}://{addr}/api/v2/api_keys \\\n        -H \"DD-API-KEY: {}\" \\\n        -H \"DD-APPLICATION-KEY: {}\"\n",
         creds.api_key.expose(),
         creds.app_key.expose()
     );
     println!(
-        "Web console: http://{addr}/ (sign in as {} with KEYPLANE_ADMIN_PASSWORD above)\n",
+        "Web console: {scheme}://{addr}/ (sign in as {} with KEYPLANE_ADMIN_PASSWORD above)\n",
         creds.admin_email
     );
 }

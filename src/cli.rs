@@ -154,10 +154,22 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 
-    /// Mark the session cookie `Secure` (browsers then send it over HTTPS only). Turn it on
-    /// when keyplane is reached through TLS, e.g. behind a load balancer.
-    #[arg(long, env = "KEYPLANE_SECURE_COOKIES")]
-    pub secure_cookies: bool,
+    /// Mark the session cookie `Secure` and name it `__Host-…` (browsers then send it over
+    /// HTTPS only). On by default under --tls-cert; turn it on when keyplane is reached
+    /// through a TLS terminator. `--secure-cookies` alone means true.
+    #[arg(long, env = "KEYPLANE_SECURE_COOKIES", value_name = "true|false",
+          num_args = 0..=1, default_missing_value = "true", require_equals = false,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub secure_cookies: Option<bool>,
+
+    /// PEM certificate chain to serve HTTPS with (the server's certificate first). Needs
+    /// --tls-key. SIGHUP reads both files again for new connections.
+    #[arg(long, env = "KEYPLANE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, env = "KEYPLANE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 
     /// HAProxy's admin socket (`stats socket PATH mode 600 level admin`): keyplane keeps the
     /// map named by --haproxy-map in sync with the API keys over it, so HAProxy checks keys
@@ -188,6 +200,11 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// --secure-cookies, on by default under TLS.
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies.unwrap_or(self.tls_cert.is_some())
+    }
+
     /// --auth-failure-burst, or its former name; 50 by default.
     pub fn auth_failure_burst(&self) -> u32 {
         self.auth_failure_burst

@@ -18,6 +18,7 @@ mod middleware;
 mod openapi;
 mod rate_limit;
 mod server;
+pub mod tls;
 
 use crate::auth::middleware::authenticate;
 use crate::service::Services;
@@ -30,7 +31,7 @@ use error::error_response;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub use health::MetricsAccess;
-pub use server::{serve, ConnectionLimits};
+pub use server::{serve, serve_with_tls, ConnectionLimits};
 
 pub fn router(services: Services, metrics: MetricsAccess) -> Router {
     let mut router = Router::new();

@@ -9,6 +9,9 @@
 //! * at most `max_connections` are served at once; past it new ones wait in the listen
 //!   backlog, and the soft limit on open files is raised to the hard one at start, so the
 //!   process does not run out of descriptors first.
+//!
+//! Under TLS the handshake and the first bytes inside it share that first deadline, and each
+//! connection takes the TLS configuration in force when it is accepted (see `tls`).
 
 use axum::extract::ConnectInfo;
 use axum::middleware::AddExtension;
@@ -27,7 +30,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 use tower::Service;
+
+use super::tls::Tls;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -49,6 +55,17 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve_with_tls(listener, app, limits, None, shutdown).await
+}
+
+/// As `serve`, over TLS when `tls` is given.
+pub async fn serve_with_tls(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    tls: Option<Arc<Tls>>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     raise_open_files_limit(limits.max_connections);
@@ -95,6 +112,7 @@ pub async fn serve(
         };
         tokio::spawn(connection(
             stream,
+            tls.as_ref().map(|tls| tls.acceptor()),
             tower_service,
             builder.clone(),
             limits.header_read,
@@ -110,17 +128,51 @@ pub async fn serve(
     Ok(())
 }
 
-/// Serves one connection until it ends, is idle for `idle`, or the server stops.
+/// Serves one connection, after its TLS handshake when `tls` is given.
 async fn connection(
-    mut stream: TcpStream,
+    stream: TcpStream,
+    tls: Option<TlsAcceptor>,
+    service: AppService,
+    builder: Arc<Builder<TokioExecutor>>,
+    idle: Duration,
+    mut stopping: watch::Receiver<bool>,
+    slot: OwnedSemaphorePermit,
+) {
+    let opened = Instant::now() + idle;
+    let Some(tls) = tls else {
+        return serve_connection(stream, opened, service, builder, idle, stopping, slot).await;
+    };
+    let stream = tokio::select! {
+        accepted = tokio::time::timeout_at(opened, tls.accept(stream)) => match accepted {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(err)) => {
+                // Plain HTTP on the TLS port, an unknown CA on the client, a scanner.
+                tracing::debug!(error = %err, "TLS handshake failed");
+                return;
+            }
+            // Silent or stalled inside the handshake: close.
+            Err(_) => return,
+        },
+        _ = stopping.changed() => return,
+    };
+    serve_connection(stream, opened, service, builder, idle, stopping, slot).await
+}
+
+/// Serves one connection until it ends, is idle for `idle`, or the server stops; its first
+/// bytes must arrive by `first_by`.
+async fn serve_connection<S>(
+    mut stream: S,
+    first_by: Instant,
     service: AppService,
     builder: Arc<Builder<TokioExecutor>>,
     idle: Duration,
     mut stopping: watch::Receiver<bool>,
     _slot: OwnedSemaphorePermit,
-) {
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let first = tokio::select! {
-        read = tokio::time::timeout(idle, read_version(&mut stream)) => match read {
+        read = tokio::time::timeout_at(first_by, read_version(&mut stream)) => match read {
             Ok(Ok(Some(first))) => first,
             // Silent, closed, or still inside the HTTP/2 preface: close.
             _ => return,
@@ -174,7 +226,7 @@ async fn connection(
 
 /// Reads until the bytes are the whole HTTP/2 preface or no prefix of it (an HTTP/1
 /// request line); `None` when the peer closes first.
-async fn read_version(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
+async fn read_version<S: AsyncRead + Unpin>(stream: &mut S) -> std::io::Result<Option<Vec<u8>>> {
     let mut buf = [0u8; H2_PREFACE.len()];
     let mut n = 0;
     while n < buf.len() && buf[..n] == H2_PREFACE[..n] {
@@ -188,13 +240,13 @@ async fn read_version(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>
 }
 
 /// The connection with the bytes `read_version` took put back in front.
-struct Replay {
+struct Replay<S> {
     first: Vec<u8>,
     at: usize,
-    inner: TcpStream,
+    inner: S,
 }
 
-impl AsyncRead for Replay {
+impl<S: AsyncRead + Unpin> AsyncRead for Replay<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -212,7 +264,7 @@ impl AsyncRead for Replay {
     }
 }
 
-impl AsyncWrite for Replay {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Replay<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -41,6 +41,7 @@ mod scope_ceiling;
 mod secrets;
 mod serve;
 mod store_conformance;
+mod tls;
 mod users;
 mod v1;
 mod validation_cache;
