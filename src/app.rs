@@ -22,7 +22,8 @@ use tokio::net::TcpListener;
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// How often usage counts are written (`date_last_used` is at most this far behind).
 const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
-/// How long a node may fail to confirm its credential index before it refuses keys.
+/// How long a node may fail to confirm its credential index before it refuses keys
+/// (`serve --max-staleness`; the offline tools serve no keys).
 const MAX_STALENESS: Duration = Duration::from_secs(5);
 /// The window in which a source's failed authentications are counted.
 const FAILURE_WINDOW: Duration = Duration::from_secs(10);
@@ -78,7 +79,7 @@ fn metrics_token(path: &Path) -> anyhow::Result<Secret> {
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let limits = Limits {
         max_api_keys_per_org: args.max_api_keys_per_org,
-        max_staleness: MAX_STALENESS,
+        max_staleness: Duration::from_secs(args.max_staleness),
         sessions: SessionPolicy {
             idle: Duration::from_secs(args.session_idle_timeout),
             absolute: Duration::from_secs(args.session_lifetime),

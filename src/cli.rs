@@ -107,6 +107,14 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_api_keys_per_org: u64,
 
+    /// Seconds a node keeps validating keys from memory while it cannot confirm its
+    /// credential index with the database; past it every key is refused (503). Longer keeps
+    /// serving through a longer outage, but a key revoked on another node meanwhile may pass
+    /// here for up to that long.
+    #[arg(long, env = "KEYPLANE_MAX_STALENESS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub max_staleness: u64,
+
     /// Console sessions end after this many seconds without a request.
     #[arg(long, env = "KEYPLANE_SESSION_IDLE_TIMEOUT", default_value_t = 1800,
           value_parser = clap::value_parser!(u64).range(1..))]

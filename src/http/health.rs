@@ -11,9 +11,10 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
-/// Liveness, the backend in use, how far behind this node's credential index may be, and
-/// whether it receives change notifications (`connected`, `disconnected`: polling, `none`:
-/// the backend has none); 503 when the database does not answer.
+/// Liveness, the backend in use, how far behind this node's credential index may be, how
+/// far behind it may go before keys are refused (`--max-staleness`), and whether it receives
+/// change notifications (`connected`, `disconnected`: polling, `none`: the backend has
+/// none); 503 when the database does not answer.
 pub async fn healthz(State(services): State<Services>) -> (StatusCode, Json<Value>) {
     let backend = services.store.backend();
     let lag = services.index.lag().as_secs_f64();
@@ -26,6 +27,7 @@ pub async fn healthz(State(services): State<Services>) -> (StatusCode, Json<Valu
         "status": text,
         "backend": backend,
         "invalidation_lag_seconds": lag,
+        "max_staleness_seconds": services.limits.max_staleness.as_secs(),
         "notifications": notifications,
     });
     (status, Json(body))

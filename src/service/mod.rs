@@ -35,6 +35,8 @@ use usage::Usage;
 const CONFIRM_WHILE_NOTIFIED: Duration = Duration::from_secs(1);
 /// The longest one background catch-up may take before the poller gives up on it.
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest a request waits for the catch-up after its own write (normally milliseconds).
+const REFRESH_TIMEOUT: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -100,9 +102,21 @@ impl Services {
 
     /// Brings this node's index up to the write it just committed, so the change holds on
     /// the very next request. A failure leaves it to the poller (and the staleness bound).
+    /// Bounded, so a write that committed as the database went away answers within a
+    /// second or two instead of waiting out the pool on each step after it; a cut-short
+    /// catch-up keeps what it applied.
     pub(crate) async fn refresh_credentials(&self) {
-        if let Err(err) = self.index.catch_up(&*self.store, &self.metrics).await {
-            tracing::warn!(error = %err, "credential index catch-up failed; the poller retries");
+        let caught_up = tokio::time::timeout(
+            REFRESH_TIMEOUT,
+            self.index.catch_up(&*self.store, &self.metrics),
+        )
+        .await;
+        match caught_up {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "credential index catch-up failed; the poller retries")
+            }
+            Err(_) => tracing::warn!("credential index catch-up timed out; the poller retries"),
         }
     }
 
@@ -158,7 +172,7 @@ impl Services {
     /// goes past the staleness bound (keys are refused from then on) and when it is back;
     /// returns whether it is past the bound now.
     async fn follow_changes(&self, trigger: &'static str, was_stale: bool) -> bool {
-        // Bounded, so an unreachable database (whose pool waits 10 s for a connection) cannot
+        // Bounded, so an unreachable database (whose pool waits 1 s for a connection) cannot
         // hold this loop past the staleness bound unnoticed. A cut-short catch-up keeps what
         // it applied; the next one goes on from there.
         let caught_up = tokio::time::timeout(
@@ -224,8 +238,18 @@ impl Services {
 
 /// Store failures that no use case turns into something more specific.
 pub(crate) fn unexpected(err: StoreError) -> Error {
-    Error::internal(err)
+    match err {
+        StoreError::Unavailable(cause) => {
+            // The cause is logged, not shown: it may name hosts and paths.
+            tracing::warn!(error = %cause, "database unavailable");
+            Error::Unavailable(DATABASE_UNAVAILABLE.to_owned())
+        }
+        other => Error::internal(other),
+    }
 }
+
+/// What a request the database was needed for answers while it is gone (503).
+pub(crate) const DATABASE_UNAVAILABLE: &str = "The database is unavailable; try again shortly";
 
 /// Every item of a paged list, fetching `MAX_PAGE_SIZE` at a time (v1 lists are unpaged).
 pub(crate) async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, Error>

@@ -40,6 +40,11 @@ pub enum StoreError {
     /// A key for an owner that is disabled (or was disabled meanwhile).
     #[error("the owner is disabled")]
     OwnerDisabled,
+    /// The database cannot be reached or cannot take writes (a pool that timed out, a
+    /// connection refused or reset, a server shutting down, a full or read-only disk): a
+    /// condition of the installation, not of the request, that passes when the database is back.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Backend(String),
 }
@@ -71,9 +76,36 @@ impl From<sqlx::Error> for StoreError {
                     "unique"
                 })
             }
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| unavailable_code(&c)) => {
+                StoreError::Unavailable(err.to_string())
+            }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err.to_string()),
             _ => StoreError::Backend(err.to_string()),
         }
     }
+}
+
+/// Whether a database error code says the database, not the statement, is at fault.
+/// PostgreSQL reports a five-character SQLSTATE (often all digits); SQLite its extended
+/// result code as a number of at most four digits, whose low byte is the primary code.
+fn unavailable_code(code: &str) -> bool {
+    if code.len() == 5 {
+        // 08: connection exceptions; 53: insufficient resources (disk full, too many
+        // connections); 57P0x: the server is shutting down or not yet accepting; 57014: a
+        // statement cancelled by `statement_timeout`, i.e. a server too slow to answer.
+        return code.starts_with("08")
+            || code.starts_with("53")
+            || code.starts_with("57P0")
+            || code == "57014";
+    }
+    // SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN.
+    const SQLITE: [i64; 4] = [8, 10, 13, 14];
+    code.parse::<i64>()
+        .is_ok_and(|extended| SQLITE.contains(&(extended & 0xff)))
 }
 
 /// An organization's number as both backends store it (an integer column, NULL only
@@ -297,4 +329,25 @@ pub async fn connect(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
         return Ok(Arc::new(PostgresStore::open(database_url).await?));
     }
     anyhow::bail!("unsupported database URL scheme (expected sqlite: or postgres:)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unavailable_code;
+
+    #[test]
+    fn connection_level_codes_are_unavailable() {
+        // SQLite extended codes: SQLITE_FULL, SQLITE_READONLY_DBMOVED, SQLITE_IOERR_WRITE,
+        // SQLITE_CANTOPEN; PostgreSQL: connection failure, admin shutdown, cannot connect now,
+        // disk full, statement timeout.
+        for code in [
+            "13", "1032", "778", "14", "08006", "57P01", "57P03", "53100", "57014",
+        ] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        // A constraint (SQLite 2067, PostgreSQL 23505), a syntax error, SQLITE_BUSY.
+        for code in ["2067", "23505", "42601", "5", "1"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
+    }
 }

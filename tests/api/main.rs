@@ -19,6 +19,7 @@ mod console_browser;
 mod console_browser_audit;
 mod console_session;
 mod crash;
+mod db_outage;
 mod exhaustion;
 mod fuzz;
 mod intake_e2e;

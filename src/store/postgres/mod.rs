@@ -107,6 +107,12 @@ async fn fill_unique_names(pool: &PgPool) -> StoreResult<()> {
     Ok(())
 }
 
+/// How long a request waits for a connection (sqlx retries a refused one meanwhile):
+/// while the server is down, a write answers 503 after this long rather than after
+/// sqlx's default 30 s. Long enough that a busy but healthy pool is not mistaken for an
+/// outage.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
 impl PostgresStore {
     pub async fn open(url: &str) -> anyhow::Result<Self> {
         let mut options = PgConnectOptions::from_str(url)?;
@@ -116,15 +122,28 @@ impl PostgresStore {
         let listen_options = options
             .clone()
             .application_name(&format!("keyplane-listener:{}", std::process::id()));
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+        // Migrations get a connection of their own without the serving pool's statement
+        // bound: a migration may rightly take long, or wait for another node's.
+        let migrator = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
             .await?;
         // sqlx holds an advisory lock while migrating, so nodes starting together apply
         // each migration once.
-        sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        fill_unique_names(&pool).await?;
+        sqlx::migrate!("migrations/postgres").run(&migrator).await?;
+        fill_unique_names(&migrator).await?;
+        migrator.close().await;
+        // Server-side bounds on every statement and open transaction, so a write stuck
+        // behind a lock or a struggling server ends (57014, answered 503) instead of hanging.
+        let options = options.options([
+            ("statement_timeout", "5s"),
+            ("idle_in_transaction_session_timeout", "10s"),
+        ]);
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await?;
         let listen_pool = PgPoolOptions::new()
             .max_connections(1)
             .min_connections(0)

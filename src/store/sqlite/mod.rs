@@ -86,6 +86,17 @@ impl SqliteStore {
             .pragma("journal_size_limit", "67108864");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // sqlx's default waits 30 s for a connection; a file that cannot be opened
+            // should answer 503 while the client still waits.
+            .acquire_timeout(Duration::from_secs(2))
+            // A COMMIT refused by a full disk or an I/O error ends the transaction inside
+            // SQLite, so sqlx's rollback on drop fails and the connection would come back
+            // still counting an open transaction: every later write on it failed ("begin_with
+            // at non-zero transaction depth", a 500) until a restart. Such a connection is
+            // replaced instead. (The ping before this check lets the pending rollback land.)
+            .before_acquire(|conn, _| {
+                Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+            })
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
