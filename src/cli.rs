@@ -19,7 +19,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP API. The first start creates an organization, an admin and its keys,
     /// prints them once and writes them to <data-dir>/initial-credentials.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Offline administration on a data directory (the server may be running).
     Admin(AdminArgs),
     /// Copy an embedded (SQLite) installation into an empty PostgreSQL database. Stop the

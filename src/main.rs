@@ -6,7 +6,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     keyplane::telemetry::init();
     let result = match cli.command {
-        Command::Serve(args) => keyplane::app::serve(args).await,
+        Command::Serve(args) => keyplane::app::serve(*args).await,
         Command::Admin(args) => keyplane::app::admin(args).await,
         Command::Migrate(args) => keyplane::migrate::run(args).await,
         Command::Audit(args) => keyplane::app::audit(args).await,
