@@ -1,6 +1,7 @@
 //! Storage behind one trait. The backend is chosen once, from the database URL, and
 //! injected as `Arc<dyn Store>`; nothing above this module names sqlx.
 
+mod audit_rows;
 pub mod copy;
 mod postgres;
 mod sqlite;

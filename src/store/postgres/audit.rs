@@ -4,55 +4,13 @@
 use super::rows::to_u64;
 use super::PostgresStore;
 use crate::domain::audit::{
-    next_link, Action, AuditEvent, AuditHead, AuditKey, AuditQuery, AuditRecord, Broken, Hash, Via,
+    next_link, Action, AuditEvent, AuditHead, AuditKey, AuditQuery, AuditRecord, Via,
 };
+use crate::store::audit_rows::{hash_col, head_from, refused, via_col, HEAD};
 use crate::store::{StoreError, StoreResult};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
-
-fn hash_col(row: &PgRow, col: &str) -> StoreResult<Hash> {
-    let bytes: Vec<u8> = row.try_get(col)?;
-    bytes
-        .try_into()
-        .map_err(|_| StoreError::Backend(format!("{col} is not 32 bytes")))
-}
-
-fn opt_hash_col(row: &PgRow, col: &str) -> StoreResult<Option<Hash>> {
-    let bytes: Option<Vec<u8>> = row.try_get(col)?;
-    bytes
-        .map(|b| {
-            b.try_into()
-                .map_err(|_| StoreError::Backend(format!("{col} is not 32 bytes")))
-        })
-        .transpose()
-}
-
-fn via_col(row: &PgRow) -> StoreResult<Option<Via>> {
-    let via: Option<String> = row.try_get("via")?;
-    via.map(|v| Via::parse(&v).ok_or_else(|| StoreError::Backend(format!("audit via {v}"))))
-        .transpose()
-}
-
-/// A link `next_link` refused: a second chain-keyed marker is a conflict (another node
-/// keyed the chain first), anything else a head that does not verify.
-fn refused(broken: Broken) -> StoreError {
-    match broken {
-        Broken::KeyedAlready => StoreError::Conflict("audit_chain_keyed"),
-        other => StoreError::Backend(format!("audit append: {other}")),
-    }
-}
-
-fn head_from(row: &PgRow) -> StoreResult<AuditHead> {
-    Ok(AuditHead {
-        seq: row.try_get("seq")?,
-        hash: hash_col(row, "hash")?,
-        keyed_from: row.try_get("keyed_from")?,
-        mac: opt_hash_col(row, "mac")?,
-    })
-}
-
-const HEAD: &str = "SELECT seq, hash, keyed_from, mac FROM audit_head WHERE id = 1";
 
 fn record_from(row: &PgRow) -> StoreResult<AuditRecord> {
     let action: String = row.try_get("action")?;
