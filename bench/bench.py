@@ -84,7 +84,7 @@ class Server:
             env["RUST_LOG"] = "warn"
             # The load generator is one source sending thousands of requests per second,
             # 10 % of them with unknown keys: abuse limits would measure themselves.
-            args += ["--rate-limit", "0", "--auth-failures-before-delay", "0"]
+            args += ["--rate-limit", "0", "--auth-failure-burst", "0"]
         self.proc = subprocess.Popen(args + self.extra, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, env=env)
         deadline = time.time() + 120

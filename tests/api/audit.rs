@@ -158,7 +158,7 @@ async fn the_trail_filters_by_key_actor_action_and_time() {
 
 #[tokio::test]
 async fn bursts_of_unknown_keys_and_operator_actions_are_recorded() {
-    let s = Server::start_with(&["--auth-failures-before-delay", "2"]).await;
+    let s = Server::start_with(&["--auth-failure-burst", "2"]).await;
     for _ in 0..3 {
         let req = s
             .http
@@ -684,7 +684,7 @@ async fn records_name_the_application_key_or_session_that_acted_and_operator_com
 
 #[tokio::test]
 async fn bursts_of_unknown_keys_are_listed_by_the_audit_cli() {
-    let s = Server::start_with(&["--auth-failures-before-delay", "2"]).await;
+    let s = Server::start_with(&["--auth-failure-burst", "2"]).await;
     for _ in 0..3 {
         let req = s
             .http

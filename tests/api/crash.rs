@@ -22,14 +22,14 @@ const KILLS_UNDER_LOAD: usize = 4;
 /// owner) is never what refuses a create.
 const MAX_ALIVE: usize = 30;
 const NAME_PREFIX: &str = "crash-";
-/// No key limit, rate limit or delay after refused keys (the final checks present every
+/// No key limit, rate limit or failure-burst record (the final checks present every
 /// deleted key) gets in the way: the crash is under test.
 const LOAD_ARGS: &[&str] = &[
     "--max-api-keys-per-org",
     "100000",
     "--rate-limit",
     "0",
-    "--auth-failures-before-delay",
+    "--auth-failure-burst",
     "0",
 ];
 

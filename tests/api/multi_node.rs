@@ -119,12 +119,12 @@ fn report(label: &str, mut lags: Vec<Duration>) -> (Duration, Duration, Duration
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocations_reach_the_other_node_within_a_second() {
-    // Without the delay for repeated refusals: B refusing each revoked key once per
-    // revocation adds up to more than the allowance, and the delay is not propagation.
+    // Without failure-burst records: B refusing each revoked key once per revocation adds
+    // up to a burst, whose audit write is not propagation.
     let limit = [
         "--max-api-keys-per-org",
         "1000",
-        "--auth-failures-before-delay",
+        "--auth-failure-burst",
         "0",
     ];
     let Some(a) = Server::start_postgres_with(&limit).await else {
