@@ -3,6 +3,8 @@
 
 mod audit_rows;
 pub mod copy;
+mod invitations;
+mod org_configs;
 mod postgres;
 mod sqlite;
 
@@ -19,6 +21,8 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use uuid::Uuid;
 
+pub use invitations::InvitationStore;
+pub use org_configs::{OrgConfigStore, StoredConfig};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -130,7 +134,7 @@ pub trait ChangeFeed: Send {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: InvitationStore + OrgConfigStore + Send + Sync {
     /// Which backend this is, for `/healthz` and logs.
     fn backend(&self) -> &'static str;
 

@@ -16,7 +16,9 @@ mod client_tokens;
 mod feed;
 mod import;
 mod inserts;
+mod invitations;
 mod log;
+mod org_configs;
 mod rows;
 mod sessions;
 

@@ -9,6 +9,8 @@
 mod audit;
 mod client_tokens;
 mod group_commit;
+mod invitations;
+mod org_configs;
 mod sessions;
 
 use super::{Store, StoreError, StoreResult};
