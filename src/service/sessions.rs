@@ -250,6 +250,21 @@ pub struct SignedIn {
     pub user: User,
 }
 
+impl SignedIn {
+    /// The user acting through this new session, from `source`.
+    pub fn principal(&self, source: Option<String>) -> Principal {
+        Principal {
+            org_id: self.user.org_id,
+            user_id: self.user.id,
+            roles: self.user.roles.clone(),
+            app_key_id: None,
+            session_id: Some(crate::domain::audit::session_ref(&self.session.digest)),
+            scopes: None,
+            source,
+        }
+    }
+}
+
 /// The PHC string an attempt without a password hash (unknown email, a user who never set a
 /// password) is checked against, so every attempt does the same argon2id work and answers
 /// cannot tell which accounts exist. Its parameters are those `hash_password` uses; no
@@ -321,6 +336,16 @@ async fn check(mut slot: Slot, password: &str, hashes: Vec<String>) -> Option<us
     .flatten()
 }
 
+/// The one rule for console passwords, wherever they are set.
+pub(crate) fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::invalid(format!(
+            "the password must be at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
 impl Services {
     pub fn session_policy(&self) -> SessionPolicy {
         self.limits.sessions
@@ -370,6 +395,11 @@ impl Services {
             return Err(wrong().into());
         };
         self.throttle.settle(&keys, Outcome::Succeeded);
+        Ok(self.open_session(user).await?)
+    }
+
+    /// A new console session for `user`, who has just proven who they are.
+    pub(crate) async fn open_session(&self, user: User) -> Result<SignedIn> {
         let token = session::new_token();
         let now = time::now();
         let session = Session {
@@ -460,11 +490,7 @@ impl Services {
         email: &str,
         password: &str,
     ) -> Result<User> {
-        if password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(Error::invalid(format!(
-                "the password must be at least {MIN_PASSWORD_CHARS} characters"
-            )));
-        }
+        check_password(password)?;
         let email = parse_email(email)?;
         let mut users = self
             .store
