@@ -4,7 +4,7 @@
 //! once, and dies with the invitation.
 
 use super::sessions::{check_password, SignedIn};
-use super::users::{hash_password, parse_email};
+use super::users::hash_password;
 use super::{unexpected, Services};
 use crate::domain::audit::Action;
 use crate::domain::invitation::{days, Invitation, InviteType, LONG_VALIDITY_DAYS, VALIDITY_DAYS};
@@ -73,24 +73,7 @@ impl Services {
 
     /// `keyplane admin invite`: the operator invites by email and gets the link.
     pub async fn invite_from_cli(&self, org_id: Option<Uuid>, email: &str) -> Result<(User, Sent)> {
-        let email = parse_email(email)?;
-        let mut users = self
-            .store
-            .users_by_email(&email)
-            .await
-            .map_err(unexpected)?;
-        if let Some(org_id) = org_id {
-            users.retain(|u| u.org_id == org_id);
-        }
-        let user = match users.as_slice() {
-            [] => return Err(Error::invalid(format!("no user with email {email}"))),
-            [user] => user.clone(),
-            _ => {
-                return Err(Error::invalid(format!(
-                    "{email} is a user of several organizations; choose one with --org"
-                )))
-            }
-        };
+        let user = self.operator_target(org_id, email).await?;
         let sent = self.invite(Inviter::Cli, &user).await?;
         Ok((user, sent))
     }

@@ -336,6 +336,29 @@ async fn check(mut slot: Slot, password: &str, hashes: Vec<String>) -> Option<us
     .flatten()
 }
 
+impl Services {
+    /// The one user the operator names by email (`keyplane admin`), in `org_id` when given.
+    /// An email held in several organizations is refused unless the organization is named.
+    pub(crate) async fn operator_target(&self, org_id: Option<Uuid>, email: &str) -> Result<User> {
+        let email = parse_email(email)?;
+        let mut users = self
+            .store
+            .users_by_email(&email)
+            .await
+            .map_err(unexpected)?;
+        if let Some(org_id) = org_id {
+            users.retain(|u| u.org_id == org_id);
+        }
+        match users.len() {
+            0 => Err(Error::invalid(format!("no user with email {email}"))),
+            1 => Ok(users.remove(0)),
+            _ => Err(Error::invalid(format!(
+                "{email} is a user of several organizations; choose one with --org"
+            ))),
+        }
+    }
+}
+
 /// The one rule for console passwords, wherever they are set.
 pub(crate) fn check_password(password: &str) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
@@ -491,24 +514,7 @@ impl Services {
         password: &str,
     ) -> Result<User> {
         check_password(password)?;
-        let email = parse_email(email)?;
-        let mut users = self
-            .store
-            .users_by_email(&email)
-            .await
-            .map_err(unexpected)?;
-        if let Some(org_id) = org_id {
-            users.retain(|u| u.org_id == org_id);
-        }
-        let user = match users.as_slice() {
-            [] => return Err(Error::invalid(format!("no user with email {email}"))),
-            [user] => user,
-            _ => {
-                return Err(Error::invalid(format!(
-                    "{email} is a user of several organizations; choose one with --org"
-                )))
-            }
-        };
+        let user = &self.operator_target(org_id, email).await?;
         let change = UserChange {
             password_hash: Some(hash_password(password)?),
             ..UserChange::default()

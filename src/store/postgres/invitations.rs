@@ -29,7 +29,7 @@ impl InvitationStore for PostgresStore {
         .bind(inv.id)
         .bind(inv.org_id)
         .bind(inv.user_id)
-        .bind(inv.invited_by.map(|u| u))
+        .bind(inv.invited_by)
         .bind(inv.invite_type.as_str())
         .bind(inv.digest.0.as_slice())
         .bind(inv.created_at)
