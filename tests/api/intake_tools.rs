@@ -89,10 +89,25 @@ impl Process {
 
     /// Waits until the process accepts connections on `port`; fails if it exits first.
     pub async fn wait_port(&mut self, port: u16) {
+        assert!(
+            self.listens_on(port).await,
+            "{}: {port} was taken:\n{}",
+            self.name,
+            self.log()
+        );
+    }
+
+    /// Waits until the process accepts connections on `port`: `false` if it logged that the
+    /// port was taken meanwhile (a port from `free_port` is free only when it is picked, and
+    /// tests run in parallel); fails if it exits first or never listens.
+    pub async fn listens_on(&mut self, port: u16) -> bool {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
+            if self.log().to_ascii_lowercase().contains("address in use") {
+                return false;
+            }
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return;
+                return true;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("{} exited with {status}:\n{}", self.name, self.log());
