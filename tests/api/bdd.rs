@@ -5,6 +5,7 @@
 
 use crate::helpers::*;
 use crate::intake_tools::clients;
+use std::path::Path;
 use std::process::Command;
 
 const BDD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bdd");
@@ -14,7 +15,24 @@ async fn datadogs_own_scenarios_pass_against_keyplane_except_those_pending() {
     let Some(venv) = clients("bdd") else {
         return;
     };
-    let s = Server::start().await;
+    run_scenarios(&venv, &Server::start().await).await;
+}
+
+/// The same scenarios on the PostgreSQL backend (skipped outside CI when it is unreachable).
+#[tokio::test]
+async fn datadogs_own_scenarios_pass_against_keyplane_on_postgres_except_those_pending() {
+    let Some(venv) = clients("bdd") else {
+        return;
+    };
+    let Some(s) = Server::start_postgres().await else {
+        return;
+    };
+    run_scenarios(&venv, &s).await;
+}
+
+/// Runs every scenario against `s` with its first admin's keys; reports each one, and fails
+/// on what the ratchet refuses.
+async fn run_scenarios(venv: &Path, s: &Server) {
     let mut runner = Command::new(venv.join("bin/python"));
     runner
         .arg(format!("{BDD}/runner.py"))
@@ -28,9 +46,11 @@ async fn datadogs_own_scenarios_pass_against_keyplane_except_those_pending() {
         .expect("runner thread")
         .expect("run tests/bdd/runner.py");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    // Each scenario that ran, with the failing step and why; the @skip ones only count.
+    // Each scenario that ran, with the failing step and why; the @skip ones only count. The
+    // backend prefixes the lines because both tests report at once.
+    let backend = if s.db.is_some() { "postgres" } else { "sqlite" };
     for line in stdout.lines().filter(|l| !l.starts_with("bdd not run")) {
-        report(line);
+        report(&format!("{backend} {line}"));
     }
     assert!(
         out.status.success(),

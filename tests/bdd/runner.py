@@ -403,6 +403,9 @@ def run(scenario, host, given, undo):
         r.undo_all()
     except StepFailed as e:
         failure = failure or f"undo: {e}"
+    for client in {id(api.api_client): api.api_client for api, *_ in r.undos}.values():
+        client.close()
+    r.client.close()
     return failure, r.warnings
 
 
