@@ -51,6 +51,12 @@ def snake_case(value):
     return re.sub(r"__+", "_", value)
 
 
+def param_name(name):
+    # The generator escapes Python keywords among parameter names, as Datadog's runner does.
+    name = snake_case(name)
+    return "_from" if name == "from" else name
+
+
 def api_instance(version, tag, client):
     module = importlib.import_module(f"datadog_api_client.{version}.api.{snake_case(tag)}_api")
     return getattr(module, re.sub(r"[^a-zA-Z0-9]", "", tag) + "Api")(client)
@@ -230,13 +236,13 @@ class Run:
 
     def parameter_from(self, name, path):
         value = lookup(self.ctx, path)
-        self.request["kwargs"][snake_case(name)] = json.dumps(value)
-        self.path_parameters[name] = self.path_parameters[snake_case(name)] = value
+        self.request["kwargs"][param_name(name)] = json.dumps(value)
+        self.path_parameters[name] = self.path_parameters[param_name(name)] = value
 
     def parameter_value(self, name, value):
         text = render(value, self.ctx)
-        self.request["kwargs"][snake_case(name)] = text
-        self.path_parameters[name] = self.path_parameters[snake_case(name)] = json.loads(text)
+        self.request["kwargs"][param_name(name)] = text
+        self.path_parameters[name] = self.path_parameters[param_name(name)] = json.loads(text)
 
     def typed(self, api, operation, kwargs):
         """Each argument's JSON text as the client's own model type, as Datadog's runner
@@ -283,8 +289,7 @@ class Run:
         api = api_instance(self.version, entry["tag"], client)
         kwargs = {}
         for p in entry.get("parameters", []):
-            name = snake_case(p["name"])
-            kwargs[name] = (render(p["value"], self.ctx) if "value" in p
+            kwargs[param_name(p["name"])] = (render(p["value"], self.ctx) if "value" in p
                             else json.dumps(lookup(self.ctx, p["source"])))
         try:
             result, _, _ = getattr(api, operation)(**self.typed(api, operation, kwargs))
