@@ -68,6 +68,17 @@ class StepFailed(AssertionError):
     pass
 
 
+def shown(value):
+    """A response for a failure message: secrets (a created key's `key`) masked, cut short."""
+
+    def mask(v):
+        if isinstance(v, dict):
+            return {k: "<redacted>" if k == "key" else mask(x) for k, x in v.items()}
+        return [mask(x) for x in v] if isinstance(v, list) else v
+
+    return json.dumps(mask(value), default=str)[:400]
+
+
 def lookup(value, path):
     """`a.b[0].c` in nested dicts and lists (Datadog's runner uses glom the same way)."""
     for part in re.sub(r"\[([0-9]*)\]", r".\1", path).strip(".").split("."):
@@ -76,7 +87,7 @@ def lookup(value, path):
         try:
             value = value[int(part)] if isinstance(value, list) else value[part]
         except (KeyError, IndexError, TypeError, ValueError):
-            raise StepFailed(f"no {path!r} in {json.dumps(value, default=str)[:300]}")
+            raise StepFailed(f"no {path!r} in {shown(value)}")
     return value
 
 
@@ -274,7 +285,7 @@ class Run:
         # The client keeps fields it could not parse (an unknown enum value, a wrong type) as
         # "unparsed"; Datadog's runner fails on them unless the scenario is @skip-validation.
         if "skip-validation" not in self.scenario.tags and unparsed(body):
-            raise StepFailed(f"the client could not parse the response: {data_to_dict(body)}")
+            raise StepFailed(f"the client could not parse the response: {shown(data_to_dict(body))}")
         self.response = (data_to_dict(body), status, headers)
         self.undos.append((self.api, operation, self.response[0], self.request["kwargs"].get("body")))
 
@@ -333,17 +344,17 @@ class Run:
     # Assertions on the last response.
     def expect_status(self, status, _description):
         if int(status) != self.response[1]:
-            raise StepFailed(f"status {self.response[1]}, body {json.dumps(self.response[0])[:400]}")
+            raise StepFailed(f"status {self.response[1]}, body {shown(self.response[0])}")
 
     def expect_equal(self, path, value):
         want, got = json.loads(render(value, self.ctx)), lookup(self.response[0], path)
         if want != got:
-            raise StepFailed(f"{path} is {json.dumps(got)}, not {json.dumps(want)}")
+            raise StepFailed(f"{path} is {shown(got)}, not {json.dumps(want)}")
 
     def expect_same(self, path, fixture_path):
         want, got = lookup(self.ctx, fixture_path), lookup(self.response[0], path)
         if want != got:
-            raise StepFailed(f"{path} is {json.dumps(got)}, not {json.dumps(want)}")
+            raise StepFailed(f"{path} is {shown(got)}, not {json.dumps(want)}")
 
     def expect_length(self, path, length):
         got = lookup(self.response[0], path)
@@ -352,7 +363,7 @@ class Run:
 
     def expect_false(self, path):
         if lookup(self.response[0], path):
-            raise StepFailed(f"{path} is {json.dumps(lookup(self.response[0], path))}")
+            raise StepFailed(f"{path} is {shown(lookup(self.response[0], path))}")
 
     def expect_field(self, path, field, present):
         if (field in lookup(self.response[0], path)) != present:
