@@ -523,12 +523,17 @@ pub fn raw_http(port: u16, head: &str, body: &str) -> (u16, String) {
 }
 
 /// The directory `tests/intake/install.sh KIND` installed the clients into (once per test
-/// process; reinstalled only when the pinned list changed). `None` (a notice) outside CI when
-/// the toolchain is missing or the install fails.
+/// process; reinstalled only when the pinned list changed); KIND is `python`, `npm` or `bdd`.
+/// `None` (a notice) outside CI when the toolchain is missing or the install fails.
 pub fn clients(kind: &'static str) -> Option<PathBuf> {
     static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     static NPM: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let cell = if kind == "python" { &PYTHON } else { &NPM };
+    static BDD: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let cell = match kind {
+        "python" => &PYTHON,
+        "npm" => &NPM,
+        _ => &BDD,
+    };
     let result = cell.get_or_init(|| {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/intake/install.sh");
         let out = Command::new("bash")
