@@ -257,7 +257,7 @@ pub fn table() -> Vec<RouteDef> {
         post("/api/console/session", Public, console::session::create),
         get("/api/console/session", Session, console::session::get),
         delete("/api/console/session", Session, console::session::delete),
-        // Invitations: sent from the console (which shows the link), opened by the invited
+        // Invitations: sent from the console (which shows the link), opened by the invited user
         post(
             "/api/console/invitations",
             Session,

@@ -27,6 +27,16 @@ pub struct Sent {
     pub secret: Secret,
 }
 
+fn invitable(user: &User) -> Result<()> {
+    if user.service_account {
+        return Err(Error::invalid("Service accounts cannot be invited"));
+    }
+    if user.disabled() {
+        return Err(Error::invalid(format!("User {} is disabled", user.id)));
+    }
+    Ok(())
+}
+
 /// Who invites, for the audit trail and the invitation's inviter.
 enum Inviter<'a> {
     User(&'a Principal),
@@ -62,6 +72,8 @@ impl Services {
             if !permissions_of(&user.roles).all(|p| who.can(p)) {
                 return Err(Error::Forbidden);
             }
+            // Every user is checked before any is invited: a refusal writes nothing.
+            invitable(&user)?;
             users.push(user);
         }
         let mut sent = Vec::with_capacity(users.len());
@@ -79,12 +91,7 @@ impl Services {
     }
 
     async fn invite(&self, inviter: Inviter<'_>, user: &User) -> Result<Sent> {
-        if user.service_account {
-            return Err(Error::invalid("Service accounts cannot be invited"));
-        }
-        if user.disabled() {
-            return Err(Error::invalid(format!("User {} is disabled", user.id)));
-        }
+        invitable(user)?;
         let earlier = self
             .store
             .user_invitations(user.org_id, user.id)

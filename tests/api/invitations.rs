@@ -141,6 +141,66 @@ async fn invitations_have_datadogs_shape_and_errors() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
     }
 
+    // A refused user in the list writes nothing for the others.
+    let fresh = new_user(&s, &unique_email("fresh")).await;
+    let sa = json!({"data": {"type": "users", "attributes": {"email": unique_email("sa"), "service_account": true}}});
+    let (_, sa) = s
+        .call(Method::POST, "/api/v2/service_accounts", Some(sa))
+        .await;
+    let sa_id = sa["data"]["id"].as_str().expect("service account");
+    let mut both = invitation_body(&fresh);
+    both["data"]
+        .as_array_mut()
+        .expect("list")
+        .push(invitation_body(sa_id)["data"][0].clone());
+    let (status, body) = s
+        .call(Method::POST, "/api/v2/user_invitations", Some(both))
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            errors("Service accounts cannot be invited")
+        )
+    );
+    assert_eq!(
+        invite(&s, &fresh).await["attributes"]["invite_type"],
+        "openid_invite"
+    );
+
+    // admin_only_invites: a key scoped to user_access_invite alone may invite only while off.
+    let scoped = json!({"data": {"type": "application_keys", "attributes": {"name": "inviter", "scopes": ["user_access_invite"]}}});
+    let (_, scoped) = s
+        .call(
+            Method::POST,
+            "/api/v2/current_user/application_keys",
+            Some(scoped),
+        )
+        .await;
+    let app = scoped["data"]["attributes"]["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    s.await_key_pair(&s.creds.api_key, &app).await;
+    let by_scoped = || {
+        s.http
+            .post(s.url("/api/v2/user_invitations"))
+            .header("DD-API-KEY", &s.creds.api_key)
+            .header("DD-APPLICATION-KEY", &app)
+            .json(&invitation_body(&fresh))
+    };
+    assert_eq!(send(by_scoped()).await.0, StatusCode::CREATED);
+    let on = json!({"data": {"type": "org_configs", "attributes": {"value": true}}});
+    let (status, _) = s
+        .call(
+            Method::PATCH,
+            "/api/v2/org_configs/admin_only_invites",
+            Some(on),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(send(by_scoped()).await.0, StatusCode::FORBIDDEN);
+
     // Cancelling answers 200; an unknown user is 404.
     let (status, _) = s
         .call(
