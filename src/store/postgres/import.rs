@@ -2,27 +2,27 @@
 //! multi-row INSERT per batch instead of a commit per row. The triggers still count and log
 //! each row.
 
-use super::rows::{roles_text, scopes_json};
 use super::PostgresStore;
 use crate::domain::api_key::ApiKey;
 use crate::domain::application_key::ApplicationKey;
 use crate::domain::client_token::ClientToken;
 use crate::domain::name::{fold, unique_name};
 use crate::domain::user::User;
-use crate::store::StoreResult;
+use crate::store::application_keys::scopes_json;
+use crate::store::users::roles_text;
+use crate::store::{api_keys, application_keys, client_tokens, users, ImportStore, StoreResult};
+use async_trait::async_trait;
 use sqlx::{Postgres, QueryBuilder};
 
 /// Rows per statement: PostgreSQL takes at most 65,535 parameters, and a key row has 14.
 const ROWS_PER_INSERT: usize = 1000;
 
-impl PostgresStore {
-    pub(super) async fn insert_users(&self, users: &[User]) -> StoreResult<()> {
+#[async_trait]
+impl ImportStore for PostgresStore {
+    async fn import_users(&self, users: &[User]) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         for chunk in users.chunks(ROWS_PER_INSERT) {
-            let mut qb = QueryBuilder::<Postgres>::new(
-                "INSERT INTO users (id, org_id, email, name, handle, title, roles, status, \
-                 disabled, service_account, password_hash, created_at, modified_at) ",
-            );
+            let mut qb = QueryBuilder::<Postgres>::new(users::INSERT_COLUMNS);
             qb.push_values(chunk, |mut row, user| {
                 row.push_bind(user.id)
                     .push_bind(user.org_id)
@@ -44,15 +44,10 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(super) async fn insert_api_keys(&self, keys: &[ApiKey]) -> StoreResult<()> {
+    async fn import_api_keys(&self, keys: &[ApiKey]) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         for chunk in keys.chunks(ROWS_PER_INSERT) {
-            let mut qb = QueryBuilder::<Postgres>::new(
-                "INSERT INTO api_keys (id, org_id, name, name_folded, unique_name, digest, \
-                 sealed_key, last4, \
-                 category, remote_config_read_enabled, created_by, modified_by, created_at, \
-                 modified_at, date_last_used) ",
-            );
+            let mut qb = QueryBuilder::<Postgres>::new(api_keys::INSERT_COLUMNS);
             qb.push_values(chunk, |mut row, key| {
                 row.push_bind(key.id)
                     .push_bind(key.org_id)
@@ -76,7 +71,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(super) async fn insert_application_keys(&self, keys: &[ApplicationKey]) -> StoreResult<()> {
+    async fn import_application_keys(&self, keys: &[ApplicationKey]) -> StoreResult<()> {
         let scopes = keys
             .iter()
             .map(|k| scopes_json(&k.scopes))
@@ -88,10 +83,7 @@ impl PostgresStore {
             .collect::<Vec<_>>()
             .chunks(ROWS_PER_INSERT)
         {
-            let mut qb = QueryBuilder::<Postgres>::new(
-                "INSERT INTO application_keys (id, org_id, owner_id, name, name_folded, \
-                 unique_name, digest, sealed_key, last4, scopes, created_at, last_used_at) ",
-            );
+            let mut qb = QueryBuilder::<Postgres>::new(application_keys::INSERT_COLUMNS);
             qb.push_values(chunk, |mut row, (key, scopes)| {
                 row.push_bind(key.id)
                     .push_bind(key.org_id)
@@ -112,13 +104,10 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(super) async fn insert_client_tokens(&self, tokens: &[ClientToken]) -> StoreResult<()> {
+    async fn import_client_tokens(&self, tokens: &[ClientToken]) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         for chunk in tokens.chunks(ROWS_PER_INSERT) {
-            let mut qb = QueryBuilder::<Postgres>::new(
-                "INSERT INTO client_tokens (id, org_id, name, name_folded, unique_name, digest, \
-                 sealed_key, last4, created_by, modified_by, created_at, modified_at) ",
-            );
+            let mut qb = QueryBuilder::<Postgres>::new(client_tokens::INSERT_COLUMNS);
             qb.push_values(chunk, |mut row, token| {
                 row.push_bind(token.id)
                     .push_bind(token.org_id)
