@@ -6,6 +6,7 @@ use super::{StoreError, StoreResult};
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
 };
+use crate::domain::credential::AppKeyEntry;
 use crate::domain::secret::KeyDigest;
 use async_trait::async_trait;
 use sqlx::QueryBuilder;
@@ -70,6 +71,12 @@ pub(super) fn app_key_from<R: Columns>(row: &R) -> StoreResult<ApplicationKey> {
         created_at: row.int("created_at")?,
         last_used_at: row.opt_int("last_used_at")?,
     })
+}
+
+/// The index entry of a key row.
+pub(super) fn entry_from<R: Columns>(row: &R) -> StoreResult<(KeyDigest, AppKeyEntry)> {
+    let key = app_key_from(row)?;
+    Ok((key.digest, AppKeyEntry::from(&key)))
 }
 
 /// `key` as `change` leaves it (the store writes name and scopes back whole).

@@ -3,6 +3,7 @@
 
 use super::columns::{Columns, Dialect};
 use super::{StoreError, StoreResult};
+use crate::domain::credential::UserEntry;
 use crate::domain::name::fold;
 use crate::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
 use async_trait::async_trait;
@@ -118,6 +119,12 @@ pub(super) fn user_from<R: Columns>(row: &R) -> StoreResult<User> {
         created_at: row.int("created_at")?,
         modified_at: row.int("modified_at")?,
     })
+}
+
+/// The index entry of a user row.
+pub(super) fn entry_from<R: Columns>(row: &R) -> StoreResult<(Uuid, UserEntry)> {
+    let user = user_from(row)?;
+    Ok((user.id, UserEntry::from(&user)))
 }
 
 pub(super) fn sort_column<D: Dialect>(field: UserSortField) -> &'static str {

@@ -5,10 +5,10 @@ use crate::domain::api_key::ApiKey;
 use crate::domain::credential::{AppKeyEntry, Change, ClientTokenEntry, UserEntry};
 use crate::domain::secret::KeyDigest;
 use crate::store::api_keys::api_key_from;
-use crate::store::application_keys::app_key_from;
-use crate::store::client_tokens::entry_from;
+use crate::store::application_keys;
+use crate::store::client_tokens;
 use crate::store::log::{change_from, PRUNE, SINCE};
-use crate::store::users::user_from;
+use crate::store::users;
 use crate::store::{ChangeLogStore, StoreResult};
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -33,12 +33,7 @@ impl ChangeLogStore for PostgresStore {
         limit: u32,
     ) -> StoreResult<Vec<(KeyDigest, AppKeyEntry)>> {
         let rows = self.page_by_id("application_keys", after, limit).await?;
-        rows.iter()
-            .map(|row| {
-                let key = app_key_from(row)?;
-                Ok((key.digest, AppKeyEntry::from(&key)))
-            })
-            .collect()
+        rows.iter().map(application_keys::entry_from).collect()
     }
 
     async fn user_entries(
@@ -47,12 +42,7 @@ impl ChangeLogStore for PostgresStore {
         limit: u32,
     ) -> StoreResult<Vec<(Uuid, UserEntry)>> {
         let rows = self.page_by_id("users", after, limit).await?;
-        rows.iter()
-            .map(|row| {
-                let user = user_from(row)?;
-                Ok((user.id, UserEntry::from(&user)))
-            })
-            .collect()
+        rows.iter().map(users::entry_from).collect()
     }
 
     async fn client_token_entries(
@@ -61,7 +51,7 @@ impl ChangeLogStore for PostgresStore {
         limit: u32,
     ) -> StoreResult<Vec<(KeyDigest, ClientTokenEntry)>> {
         let rows = self.page_by_id("client_tokens", after, limit).await?;
-        rows.iter().map(entry_from).collect()
+        rows.iter().map(client_tokens::entry_from).collect()
     }
 
     async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>> {

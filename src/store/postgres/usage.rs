@@ -1,4 +1,4 @@
-//! Key usage on PostgreSQL: each flush is two set-based updates.
+//! Key usage on PostgreSQL: each flush is one set-based update per kind of key.
 
 use super::PostgresStore;
 use crate::store::{StoreResult, UsageStore};
@@ -15,26 +15,19 @@ impl UsageStore for PostgresStore {
         // Under the write lock: usage rows are also rows that deletes lock, and two nodes
         // flushing the same keys in different orders would otherwise deadlock.
         let mut tx = self.begin_write().await?;
-        let (ids, ats): (Vec<Uuid>, Vec<i64>) = api_keys.iter().copied().unzip();
-        if !ids.is_empty() {
-            sqlx::query(
-                "UPDATE api_keys AS k SET date_last_used = GREATEST(COALESCE(k.date_last_used, 0), u.at) \
+        for (table, column, used) in [
+            ("api_keys", "date_last_used", api_keys),
+            ("application_keys", "last_used_at", app_keys),
+        ] {
+            let (ids, ats): (Vec<Uuid>, Vec<i64>) = used.iter().copied().unzip();
+            if ids.is_empty() {
+                continue;
+            }
+            sqlx::query(&format!(
+                "UPDATE {table} AS k SET {column} = GREATEST(COALESCE(k.{column}, 0), u.at) \
                  FROM (SELECT id, MAX(at) AS at FROM unnest($1::uuid[], $2::bigint[]) AS t(id, at) \
-                 GROUP BY id) AS u WHERE k.id = u.id",
-            )
-            .bind(&ids)
-            .bind(&ats)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let (ids, ats): (Vec<Uuid>, Vec<i64>) = app_keys.iter().copied().unzip();
-        if !ids.is_empty() {
-            sqlx::query(
-                "UPDATE application_keys AS k \
-                 SET last_used_at = GREATEST(COALESCE(k.last_used_at, 0), u.at) \
-                 FROM (SELECT id, MAX(at) AS at FROM unnest($1::uuid[], $2::bigint[]) AS t(id, at) \
-                 GROUP BY id) AS u WHERE k.id = u.id",
-            )
+                 GROUP BY id) AS u WHERE k.id = u.id"
+            ))
             .bind(&ids)
             .bind(&ats)
             .execute(&mut *tx)

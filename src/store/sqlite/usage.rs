@@ -13,25 +13,19 @@ impl UsageStore for SqliteStore {
         app_keys: &[(Uuid, i64)],
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        for (id, at) in api_keys {
-            sqlx::query(
-                "UPDATE api_keys SET date_last_used = MAX(COALESCE(date_last_used, 0), ?) \
-                 WHERE id = ?",
-            )
-            .bind(at)
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (id, at) in app_keys {
-            sqlx::query(
-                "UPDATE application_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) \
-                 WHERE id = ?",
-            )
-            .bind(at)
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        for (table, column, used) in [
+            ("api_keys", "date_last_used", api_keys),
+            ("application_keys", "last_used_at", app_keys),
+        ] {
+            let sql =
+                format!("UPDATE {table} SET {column} = MAX(COALESCE({column}, 0), ?) WHERE id = ?");
+            for (id, at) in used {
+                sqlx::query(&sql)
+                    .bind(at)
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
         Ok(())
