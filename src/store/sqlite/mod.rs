@@ -203,7 +203,7 @@ impl Store for SqliteStore {
     }
 }
 
-/// Copies go one row at a time: SQLite commits locally, so a batch saves little.
+/// SQLite keeps the defaults: an import writes one row at a time through the creates.
 impl ImportStore for SqliteStore {}
 
 /// SQLite keeps uuids as text.
