@@ -1,13 +1,13 @@
 //! Invitations in the store: the trait both backends implement and the row mapping they
 //! share (each backend reads its own uuid columns).
 
+use super::columns::Columns;
 use super::{StoreError, StoreResult};
 use crate::domain::invitation::{Invitation, InviteType};
 use crate::domain::secret::KeyDigest;
 use crate::domain::time::Micros;
 use crate::domain::user::User;
 use async_trait::async_trait;
-use sqlx::{ColumnIndex, Decode, Row, Type};
 use uuid::Uuid;
 
 #[async_trait]
@@ -32,40 +32,21 @@ pub trait InvitationStore: Send + Sync {
     ) -> StoreResult<(Invitation, User)>;
 }
 
-/// One invitation row, given how the backend reads a uuid column.
-pub(super) fn invitation_from<'r, R>(
-    row: &'r R,
-    uuid: impl Fn(&'r R, &'r str) -> StoreResult<Option<Uuid>>,
-) -> StoreResult<Invitation>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let required = |col: &'r str| {
-        uuid(row, col)?.ok_or_else(|| StoreError::Backend(format!("user_invitations.{col}")))
-    };
-    let invite_type: String = row.try_get("invite_type")?;
-    let digest: Vec<u8> = row.try_get("digest")?;
+/// One invitation row, on either backend.
+pub(super) fn invitation_from<R: Columns>(row: &R) -> StoreResult<Invitation> {
+    let invite_type = row.text("invite_type")?;
     Ok(Invitation {
-        id: required("id")?,
-        org_id: required("org_id")?,
-        user_id: required("user_id")?,
-        invited_by: uuid(row, "invited_by")?,
+        id: row.uuid("id")?,
+        org_id: row.uuid("org_id")?,
+        user_id: row.uuid("user_id")?,
+        invited_by: row.opt_uuid("invited_by")?,
         invite_type: InviteType::parse(&invite_type)
             .ok_or_else(|| StoreError::Backend(format!("invite_type {invite_type}")))?,
-        digest: KeyDigest(
-            digest
-                .try_into()
-                .map_err(|_| StoreError::Backend("digest is not 32 bytes".into()))?,
-        ),
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
-        accepted_at: row.try_get("accepted_at")?,
-        cancelled_at: row.try_get("cancelled_at")?,
+        digest: row.digest()?,
+        created_at: row.int("created_at")?,
+        expires_at: row.int("expires_at")?,
+        accepted_at: row.opt_int("accepted_at")?,
+        cancelled_at: row.opt_int("cancelled_at")?,
     })
 }
 

@@ -1,10 +1,10 @@
 //! Org config values in the store. Only configs set at least once have a row; the catalog
 //! in `domain::org_config` gives the others' defaults. Values are kept as JSON text.
 
+use super::columns::Columns;
 use super::StoreResult;
 use crate::domain::time::Micros;
 use async_trait::async_trait;
-use sqlx::{ColumnIndex, Decode, Row, Type};
 use uuid::Uuid;
 
 /// A stored value: the config's name, its JSON text, when it was set.
@@ -24,16 +24,10 @@ pub trait OrgConfigStore: Send + Sync {
 }
 
 /// A row of `org_configs`, the same on both backends.
-pub(super) fn config_from<'r, R>(row: &'r R) -> StoreResult<StoredConfig>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn config_from<R: Columns>(row: &R) -> StoreResult<StoredConfig> {
     Ok(StoredConfig {
-        name: row.try_get("name")?,
-        value: row.try_get("value")?,
-        modified_at: row.try_get("modified_at")?,
+        name: row.text("name")?,
+        value: row.text("value")?,
+        modified_at: row.int("modified_at")?,
     })
 }

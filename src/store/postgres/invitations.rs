@@ -1,21 +1,20 @@
 //! Invitations on PostgreSQL. The acceptance changes a user, so it takes the write lock
 //! (the change log's triggers need it); the other writes log nothing.
 
-use super::rows::user_from;
 use super::PostgresStore;
 use crate::domain::invitation::Invitation;
 use crate::domain::secret::KeyDigest;
 use crate::domain::time::Micros;
 use crate::domain::user::User;
 use crate::store::invitations::{invitation_from, InvitationStore, PENDING};
+use crate::store::users::user_from;
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
-use sqlx::Row;
 use uuid::Uuid;
 
 fn invitation(row: &PgRow) -> StoreResult<Invitation> {
-    invitation_from(row, |row, col| Ok(row.try_get(col)?))
+    invitation_from(row)
 }
 
 #[async_trait]

@@ -1,18 +1,19 @@
 //! Invitations on SQLite. Rare writes: they take the writer slot directly.
 
-use super::{opt_uuid_col, user_from, SqliteStore};
+use super::SqliteStore;
 use crate::domain::invitation::Invitation;
 use crate::domain::secret::KeyDigest;
 use crate::domain::time::Micros;
 use crate::domain::user::User;
 use crate::store::invitations::{invitation_from, InvitationStore, PENDING};
+use crate::store::users::user_from;
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 fn invitation(row: &SqliteRow) -> StoreResult<Invitation> {
-    invitation_from(row, opt_uuid_col)
+    invitation_from(row)
 }
 
 #[async_trait]
