@@ -50,5 +50,26 @@ pub(super) fn invitation_from<R: Columns>(row: &R) -> StoreResult<Invitation> {
     })
 }
 
-/// An invitation neither used nor cancelled, in both dialects (expiry is bound separately).
-pub(super) const PENDING: &str = "accepted_at IS NULL AND cancelled_at IS NULL";
+// Statements both dialects accept (sqlx binds `$n` by number on SQLite too). A pending
+// invitation is one neither used nor cancelled; expiry is bound as `now`.
+pub(super) const INSERT: &str =
+    "INSERT INTO user_invitations (id, org_id, user_id, invited_by, invite_type, digest, \
+     created_at, expires_at, accepted_at, cancelled_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+pub(super) const GET: &str = "SELECT * FROM user_invitations WHERE org_id = $1 AND id = $2";
+pub(super) const FIND: &str = "SELECT * FROM user_invitations WHERE digest = $1";
+pub(super) const OF_USER: &str =
+    "SELECT * FROM user_invitations WHERE org_id = $1 AND user_id = $2 \
+     ORDER BY created_at DESC, id";
+pub(super) const CANCEL: &str = "UPDATE user_invitations SET cancelled_at = $1 \
+     WHERE org_id = $2 AND user_id = $3 AND accepted_at IS NULL AND cancelled_at IS NULL \
+     AND expires_at > $4";
+pub(super) const ACCEPT: &str = "UPDATE user_invitations SET accepted_at = $1 \
+     WHERE digest = $2 AND accepted_at IS NULL AND cancelled_at IS NULL AND expires_at > $3 \
+     RETURNING *";
+pub(super) const CANCEL_OTHERS: &str = "UPDATE user_invitations SET cancelled_at = $1 \
+     WHERE org_id = $2 AND user_id = $3 AND accepted_at IS NULL AND cancelled_at IS NULL";
+pub(super) const ACTIVATE: &str =
+    "UPDATE users SET status = 'Active', password_hash = $1, modified_at = $2 \
+     WHERE org_id = $3 AND id = $4 AND status <> 'Disabled' AND NOT service_account \
+     AND password_hash IS NULL RETURNING *";

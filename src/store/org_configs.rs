@@ -23,6 +23,12 @@ pub trait OrgConfigStore: Send + Sync {
     async fn put_org_config(&self, org_id: Uuid, config: &StoredConfig) -> StoreResult<()>;
 }
 
+pub(super) const LIST: &str = "SELECT * FROM org_configs WHERE org_id = $1 ORDER BY name";
+pub(super) const PUT: &str =
+    "INSERT INTO org_configs (org_id, name, value, modified_at) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (org_id, name) DO UPDATE SET value = excluded.value, \
+     modified_at = excluded.modified_at";
+
 /// A row of `org_configs`, the same on both backends.
 pub(super) fn config_from<R: Columns>(row: &R) -> StoreResult<StoredConfig> {
     Ok(StoredConfig {

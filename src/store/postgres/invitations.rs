@@ -6,7 +6,10 @@ use crate::domain::invitation::Invitation;
 use crate::domain::secret::KeyDigest;
 use crate::domain::time::Micros;
 use crate::domain::user::User;
-use crate::store::invitations::{invitation_from, InvitationStore, PENDING};
+use crate::store::invitations::{
+    invitation_from, InvitationStore, ACCEPT, ACTIVATE, CANCEL, CANCEL_OTHERS, FIND, GET, INSERT,
+    OF_USER,
+};
 use crate::store::users::user_from;
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
@@ -20,28 +23,24 @@ fn invitation(row: &PgRow) -> StoreResult<Invitation> {
 #[async_trait]
 impl InvitationStore for PostgresStore {
     async fn create_invitation(&self, inv: &Invitation) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO user_invitations (id, org_id, user_id, invited_by, invite_type, digest, \
-             created_at, expires_at, accepted_at, cancelled_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(inv.id)
-        .bind(inv.org_id)
-        .bind(inv.user_id)
-        .bind(inv.invited_by)
-        .bind(inv.invite_type.as_str())
-        .bind(inv.digest.0.as_slice())
-        .bind(inv.created_at)
-        .bind(inv.expires_at)
-        .bind(inv.accepted_at)
-        .bind(inv.cancelled_at)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(INSERT)
+            .bind(inv.id)
+            .bind(inv.org_id)
+            .bind(inv.user_id)
+            .bind(inv.invited_by)
+            .bind(inv.invite_type.as_str())
+            .bind(inv.digest.0.as_slice())
+            .bind(inv.created_at)
+            .bind(inv.expires_at)
+            .bind(inv.accepted_at)
+            .bind(inv.cancelled_at)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     async fn get_invitation(&self, org_id: Uuid, id: Uuid) -> StoreResult<Invitation> {
-        let row = sqlx::query("SELECT * FROM user_invitations WHERE org_id = $1 AND id = $2")
+        let row = sqlx::query(GET)
             .bind(org_id)
             .bind(id)
             .fetch_one(&self.pool)
@@ -50,7 +49,7 @@ impl InvitationStore for PostgresStore {
     }
 
     async fn find_invitation(&self, digest: &KeyDigest) -> StoreResult<Option<Invitation>> {
-        let row = sqlx::query("SELECT * FROM user_invitations WHERE digest = $1")
+        let row = sqlx::query(FIND)
             .bind(digest.0.as_slice())
             .fetch_optional(&self.pool)
             .await?;
@@ -58,14 +57,11 @@ impl InvitationStore for PostgresStore {
     }
 
     async fn user_invitations(&self, org_id: Uuid, user_id: Uuid) -> StoreResult<Vec<Invitation>> {
-        let rows = sqlx::query(
-            "SELECT * FROM user_invitations WHERE org_id = $1 AND user_id = $2 \
-             ORDER BY created_at DESC, id",
-        )
-        .bind(org_id)
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(OF_USER)
+            .bind(org_id)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(invitation).collect()
     }
 
@@ -75,16 +71,13 @@ impl InvitationStore for PostgresStore {
         user_id: Uuid,
         at: Micros,
     ) -> StoreResult<u64> {
-        let done = sqlx::query(&format!(
-            "UPDATE user_invitations SET cancelled_at = $1 \
-             WHERE org_id = $2 AND user_id = $3 AND {PENDING} AND expires_at > $4"
-        ))
-        .bind(at)
-        .bind(org_id)
-        .bind(user_id)
-        .bind(at)
-        .execute(&self.pool)
-        .await?;
+        let done = sqlx::query(CANCEL)
+            .bind(at)
+            .bind(org_id)
+            .bind(user_id)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 
@@ -96,39 +89,28 @@ impl InvitationStore for PostgresStore {
     ) -> StoreResult<(Invitation, User)> {
         let mut tx = self.begin_write().await?;
         // The check and the use are one statement: a link used twice at once works once.
-        let row = sqlx::query(&format!(
-            "UPDATE user_invitations SET accepted_at = $1 \
-             WHERE digest = $2 AND {PENDING} AND expires_at > $3 RETURNING *"
-        ))
-        .bind(now)
-        .bind(digest.0.as_slice())
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(ACCEPT)
+            .bind(now)
+            .bind(digest.0.as_slice())
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let inv = invitation(&row)?;
-        sqlx::query(&format!(
-            "UPDATE user_invitations SET cancelled_at = $1 \
-             WHERE org_id = $2 AND user_id = $3 AND {PENDING}"
-        ))
-        .bind(now)
-        .bind(inv.org_id)
-        .bind(inv.user_id)
-        .execute(&mut *tx)
-        .await?;
-        let user = sqlx::query(
-            "UPDATE users SET status = 'Active', password_hash = $1, modified_at = $2 \
-             WHERE org_id = $3 AND id = $4 AND status <> 'Disabled' AND NOT service_account \
-             AND password_hash IS NULL \
-             RETURNING *",
-        )
-        .bind(password_hash)
-        .bind(now)
-        .bind(inv.org_id)
-        .bind(inv.user_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        sqlx::query(CANCEL_OTHERS)
+            .bind(now)
+            .bind(inv.org_id)
+            .bind(inv.user_id)
+            .execute(&mut *tx)
+            .await?;
+        let user = sqlx::query(ACTIVATE)
+            .bind(password_hash)
+            .bind(now)
+            .bind(inv.org_id)
+            .bind(inv.user_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let user = user_from(&user)?;
         tx.commit().await?;
         Ok((inv, user))

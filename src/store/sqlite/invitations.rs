@@ -5,7 +5,10 @@ use crate::domain::invitation::Invitation;
 use crate::domain::secret::KeyDigest;
 use crate::domain::time::Micros;
 use crate::domain::user::User;
-use crate::store::invitations::{invitation_from, InvitationStore, PENDING};
+use crate::store::invitations::{
+    invitation_from, InvitationStore, ACCEPT, ACTIVATE, CANCEL, CANCEL_OTHERS, FIND, GET, INSERT,
+    OF_USER,
+};
 use crate::store::users::user_from;
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
@@ -20,28 +23,24 @@ fn invitation(row: &SqliteRow) -> StoreResult<Invitation> {
 impl InvitationStore for SqliteStore {
     async fn create_invitation(&self, inv: &Invitation) -> StoreResult<()> {
         let _slot = self.write_slot().await;
-        sqlx::query(
-            "INSERT INTO user_invitations (id, org_id, user_id, invited_by, invite_type, digest, \
-             created_at, expires_at, accepted_at, cancelled_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(inv.id.to_string())
-        .bind(inv.org_id.to_string())
-        .bind(inv.user_id.to_string())
-        .bind(inv.invited_by.map(|u| u.to_string()))
-        .bind(inv.invite_type.as_str())
-        .bind(inv.digest.0.as_slice())
-        .bind(inv.created_at)
-        .bind(inv.expires_at)
-        .bind(inv.accepted_at)
-        .bind(inv.cancelled_at)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(INSERT)
+            .bind(inv.id.to_string())
+            .bind(inv.org_id.to_string())
+            .bind(inv.user_id.to_string())
+            .bind(inv.invited_by.map(|u| u.to_string()))
+            .bind(inv.invite_type.as_str())
+            .bind(inv.digest.0.as_slice())
+            .bind(inv.created_at)
+            .bind(inv.expires_at)
+            .bind(inv.accepted_at)
+            .bind(inv.cancelled_at)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     async fn get_invitation(&self, org_id: Uuid, id: Uuid) -> StoreResult<Invitation> {
-        let row = sqlx::query("SELECT * FROM user_invitations WHERE org_id = ? AND id = ?")
+        let row = sqlx::query(GET)
             .bind(org_id.to_string())
             .bind(id.to_string())
             .fetch_one(&self.pool)
@@ -50,7 +49,7 @@ impl InvitationStore for SqliteStore {
     }
 
     async fn find_invitation(&self, digest: &KeyDigest) -> StoreResult<Option<Invitation>> {
-        let row = sqlx::query("SELECT * FROM user_invitations WHERE digest = ?")
+        let row = sqlx::query(FIND)
             .bind(digest.0.as_slice())
             .fetch_optional(&self.pool)
             .await?;
@@ -58,14 +57,11 @@ impl InvitationStore for SqliteStore {
     }
 
     async fn user_invitations(&self, org_id: Uuid, user_id: Uuid) -> StoreResult<Vec<Invitation>> {
-        let rows = sqlx::query(
-            "SELECT * FROM user_invitations WHERE org_id = ? AND user_id = ? \
-             ORDER BY created_at DESC, id",
-        )
-        .bind(org_id.to_string())
-        .bind(user_id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(OF_USER)
+            .bind(org_id.to_string())
+            .bind(user_id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(invitation).collect()
     }
 
@@ -76,16 +72,13 @@ impl InvitationStore for SqliteStore {
         at: Micros,
     ) -> StoreResult<u64> {
         let _slot = self.write_slot().await;
-        let done = sqlx::query(&format!(
-            "UPDATE user_invitations SET cancelled_at = ? \
-             WHERE org_id = ? AND user_id = ? AND {PENDING} AND expires_at > ?"
-        ))
-        .bind(at)
-        .bind(org_id.to_string())
-        .bind(user_id.to_string())
-        .bind(at)
-        .execute(&self.pool)
-        .await?;
+        let done = sqlx::query(CANCEL)
+            .bind(at)
+            .bind(org_id.to_string())
+            .bind(user_id.to_string())
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 
@@ -97,39 +90,28 @@ impl InvitationStore for SqliteStore {
     ) -> StoreResult<(Invitation, User)> {
         let mut tx = self.begin_write().await?;
         // The check and the use are one statement: a link used twice at once works once.
-        let row = sqlx::query(&format!(
-            "UPDATE user_invitations SET accepted_at = ? \
-             WHERE digest = ? AND {PENDING} AND expires_at > ? RETURNING *"
-        ))
-        .bind(now)
-        .bind(digest.0.as_slice())
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(ACCEPT)
+            .bind(now)
+            .bind(digest.0.as_slice())
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let inv = invitation(&row)?;
-        sqlx::query(&format!(
-            "UPDATE user_invitations SET cancelled_at = ? \
-             WHERE org_id = ? AND user_id = ? AND {PENDING}"
-        ))
-        .bind(now)
-        .bind(inv.org_id.to_string())
-        .bind(inv.user_id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        let user = sqlx::query(
-            "UPDATE users SET status = 'Active', password_hash = ?, modified_at = ? \
-             WHERE org_id = ? AND id = ? AND status <> 'Disabled' AND NOT service_account \
-             AND password_hash IS NULL \
-             RETURNING *",
-        )
-        .bind(password_hash)
-        .bind(now)
-        .bind(inv.org_id.to_string())
-        .bind(inv.user_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        sqlx::query(CANCEL_OTHERS)
+            .bind(now)
+            .bind(inv.org_id.to_string())
+            .bind(inv.user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let user = sqlx::query(ACTIVATE)
+            .bind(password_hash)
+            .bind(now)
+            .bind(inv.org_id.to_string())
+            .bind(inv.user_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let user = user_from(&user)?;
         tx.commit().await?;
         Ok((inv, user))

@@ -1,7 +1,7 @@
 //! Org config values on SQLite.
 
 use super::SqliteStore;
-use crate::store::org_configs::{config_from, OrgConfigStore, StoredConfig};
+use crate::store::org_configs::{config_from, OrgConfigStore, StoredConfig, LIST, PUT};
 use crate::store::StoreResult;
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -9,7 +9,7 @@ use uuid::Uuid;
 #[async_trait]
 impl OrgConfigStore for SqliteStore {
     async fn org_configs(&self, org_id: Uuid) -> StoreResult<Vec<StoredConfig>> {
-        let rows = sqlx::query("SELECT * FROM org_configs WHERE org_id = ? ORDER BY name")
+        let rows = sqlx::query(LIST)
             .bind(org_id.to_string())
             .fetch_all(&self.pool)
             .await?;
@@ -18,17 +18,13 @@ impl OrgConfigStore for SqliteStore {
 
     async fn put_org_config(&self, org_id: Uuid, config: &StoredConfig) -> StoreResult<()> {
         let _slot = self.write_slot().await;
-        sqlx::query(
-            "INSERT INTO org_configs (org_id, name, value, modified_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (org_id, name) DO UPDATE SET value = excluded.value, \
-             modified_at = excluded.modified_at",
-        )
-        .bind(org_id.to_string())
-        .bind(&config.name)
-        .bind(&config.value)
-        .bind(config.modified_at)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(PUT)
+            .bind(org_id.to_string())
+            .bind(&config.name)
+            .bind(&config.value)
+            .bind(config.modified_at)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }
