@@ -8,7 +8,9 @@ mod client_tokens;
 mod columns;
 pub mod copy;
 mod import;
+mod invitations;
 mod log;
+mod org_configs;
 mod orgs;
 mod postgres;
 mod sessions;
@@ -24,7 +26,9 @@ pub use application_keys::ApplicationKeyStore;
 pub use audit::AuditStore;
 pub use client_tokens::ClientTokenStore;
 pub use import::ImportStore;
+pub use invitations::InvitationStore;
 pub use log::ChangeLogStore;
+pub use org_configs::{OrgConfigStore, StoredConfig};
 pub use orgs::OrgStore;
 pub use postgres::PostgresStore;
 pub use sessions::SessionStore;
@@ -136,6 +140,8 @@ pub trait Store:
     + ChangeLogStore
     + UsageStore
     + ImportStore
+    + InvitationStore
+    + OrgConfigStore
     + Send
     + Sync
 {

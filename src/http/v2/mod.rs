@@ -4,8 +4,10 @@ pub mod api_keys;
 pub mod application_keys;
 pub mod audit;
 pub mod client_tokens;
+pub mod org_configs;
 pub mod roles;
 pub mod service_accounts;
+pub mod user_invitations;
 pub mod users;
 
 use crate::auth::Caller;
