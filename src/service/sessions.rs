@@ -412,10 +412,10 @@ impl Services {
             return Err(expired());
         }
         // The index knows at once when a user is disabled or changes role.
-        let user = self
+        let (user, permissions) = self
             .index
             .user(session.user_id)
-            .filter(|u| u.org_id == session.org_id)
+            .filter(|(u, _)| u.org_id == session.org_id)
             .ok_or_else(expired)?;
         if session.needs_touch(&policy, now) {
             self.store
@@ -428,6 +428,7 @@ impl Services {
             org_id: session.org_id,
             user_id: session.user_id,
             roles: user.roles,
+            permissions,
             app_key_id: None,
             session_id: Some(crate::domain::audit::session_ref(&session.digest)),
             scopes: None,

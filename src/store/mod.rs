@@ -4,17 +4,19 @@
 mod audit_rows;
 pub mod copy;
 mod postgres;
+pub(crate) mod role_rows;
 mod sqlite;
 
 use crate::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyQuery};
 use crate::domain::application_key::{ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery};
 use crate::domain::audit::{AuditEvent, AuditHead, AuditKey, AuditQuery, AuditRecord};
 use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
-use crate::domain::credential::{AppKeyEntry, Change, ClientTokenEntry, UserEntry};
+use crate::domain::credential::{AppKeyEntry, Change, ClientTokenEntry, RoleEntry, UserEntry};
 use crate::domain::org::Org;
+use crate::domain::role::{RoleChange, RoleRecord};
 use crate::domain::secret::KeyDigest;
 use crate::domain::session::Session;
-use crate::domain::user::{Role, User, UserChange, UserQuery};
+use crate::domain::user::{User, UserChange, UserQuery};
 use async_trait::async_trait;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -55,10 +57,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Whether `change` disables `user` while it is an enabled human admin: then the store
 /// checks, in the same transaction, that another admin who can act remains.
 pub(crate) fn last_admin_at_stake(user: &User, change: &UserChange) -> bool {
-    change.disabled == Some(true)
-        && !user.disabled()
-        && !user.service_account
-        && user.roles.contains(&Role::Admin)
+    change.disabled == Some(true) && !user.disabled() && !user.service_account && user.is_admin()
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -313,6 +312,37 @@ pub trait Store: Send + Sync {
         }
         Ok(())
     }
+    /// Custom roles; managed roles are not stored. Names need not be unique.
+    async fn create_role(&self, role: &RoleRecord) -> StoreResult<()>;
+    async fn get_role(&self, org_id: Uuid, id: Uuid) -> StoreResult<RoleRecord>;
+    /// The organization's custom roles, by name.
+    async fn list_roles(&self, org_id: Uuid) -> StoreResult<Vec<RoleRecord>>;
+    async fn update_role(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        change: &RoleChange,
+        modified_at: i64,
+    ) -> StoreResult<RoleRecord>;
+    /// Deletes the role and takes it from every user holding it, in one transaction.
+    async fn delete_role(&self, org_id: Uuid, id: Uuid, modified_at: i64) -> StoreResult<()>;
+    /// Gives the user `role_id` (`held`) or takes it away. Taking Admin from the
+    /// organization's last enabled admin who can act is refused (`LastAdmin`), checked in
+    /// the same transaction as disabling is.
+    async fn set_user_role(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        role_id: Uuid,
+        held: bool,
+        modified_at: i64,
+    ) -> StoreResult<User>;
+    /// Custom roles in id order after `after`, at most `limit`.
+    async fn role_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(Uuid, RoleEntry)>>;
     /// Records when keys were last used; `(id, micros)` pairs, applied in one transaction.
     async fn record_usage(
         &self,

@@ -41,7 +41,7 @@ struct UserBody {
     email: String,
     name: Option<String>,
     handle: String,
-    roles: Vec<&'static str>,
+    roles: Vec<String>,
     permissions: Vec<&'static str>,
 }
 
@@ -74,7 +74,12 @@ async fn body(
             email: user.email,
             name: user.name,
             handle: user.handle,
-            roles: user.roles.iter().map(|r| r.display_name()).collect(),
+            roles: services
+                .roles_by_ids(user.org_id, &user.roles)
+                .await?
+                .into_iter()
+                .map(|r| r.name)
+                .collect(),
             permissions,
         },
         org: OrgBody {
@@ -106,6 +111,9 @@ pub async fn create(
         org_id: signed_in.user.org_id,
         user_id: signed_in.user.id,
         roles: signed_in.user.roles.clone(),
+        permissions: services
+            .index
+            .permissions_of(signed_in.user.org_id, &signed_in.user.roles),
         app_key_id: None,
         session_id: Some(session_ref(&signed_in.session.digest)),
         scopes: None,

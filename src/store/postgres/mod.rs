@@ -17,6 +17,7 @@ mod feed;
 mod import;
 mod inserts;
 mod log;
+mod roles;
 mod rows;
 mod sessions;
 
@@ -27,10 +28,11 @@ use crate::domain::application_key::{
 };
 use crate::domain::audit::{AuditEvent, AuditHead, AuditKey, AuditQuery, AuditRecord};
 use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
-use crate::domain::credential::{AppKeyEntry, Change, ClientTokenEntry, UserEntry};
+use crate::domain::credential::{AppKeyEntry, Change, ClientTokenEntry, RoleEntry, UserEntry};
 use crate::domain::list::{Page, Sort};
 use crate::domain::name::{fold, unique_name};
 use crate::domain::org::Org;
+use crate::domain::role::{RoleChange, RoleRecord};
 use crate::domain::secret::KeyDigest;
 use crate::domain::session::Session;
 use crate::domain::user::{User, UserChange, UserQuery, UserSortField, UserStatus};
@@ -828,5 +830,51 @@ impl Store for PostgresStore {
         app_keys: &[(Uuid, i64)],
     ) -> StoreResult<()> {
         self.write_usage(api_keys, app_keys).await
+    }
+
+    async fn create_role(&self, role: &RoleRecord) -> StoreResult<()> {
+        self.insert_role(role).await
+    }
+
+    async fn get_role(&self, org_id: Uuid, id: Uuid) -> StoreResult<RoleRecord> {
+        self.role(org_id, id).await
+    }
+
+    async fn list_roles(&self, org_id: Uuid) -> StoreResult<Vec<RoleRecord>> {
+        self.roles_of_org(org_id).await
+    }
+
+    async fn update_role(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        change: &RoleChange,
+        modified_at: i64,
+    ) -> StoreResult<RoleRecord> {
+        self.change_role(org_id, id, change, modified_at).await
+    }
+
+    async fn delete_role(&self, org_id: Uuid, id: Uuid, modified_at: i64) -> StoreResult<()> {
+        self.remove_role(org_id, id, modified_at).await
+    }
+
+    async fn set_user_role(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        role_id: Uuid,
+        held: bool,
+        modified_at: i64,
+    ) -> StoreResult<User> {
+        self.grant_user_role(org_id, user_id, role_id, held, modified_at)
+            .await
+    }
+
+    async fn role_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(Uuid, RoleEntry)>> {
+        self.role_entry_page(after, limit).await
     }
 }

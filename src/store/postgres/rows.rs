@@ -6,7 +6,9 @@ use crate::domain::credential::{Change, ChangeKind};
 use crate::domain::name::fold;
 use crate::domain::org::Org;
 use crate::domain::secret::KeyDigest;
-use crate::domain::user::{Role, User, UserQuery, UserStatus};
+use crate::domain::user::{User, UserQuery, UserStatus};
+use crate::store::role_rows::parse_roles;
+pub(super) use crate::store::role_rows::roles_text;
 use crate::store::{StoreError, StoreResult};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
@@ -39,14 +41,6 @@ pub(super) fn scopes_json(scopes: &Option<Vec<String>>) -> StoreResult<Option<St
         .map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-pub(super) fn roles_text(roles: &[Role]) -> String {
-    roles
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 pub(super) fn org_from(row: &PgRow) -> StoreResult<Org> {
     Ok(Org {
         id: row.try_get("id")?,
@@ -58,12 +52,7 @@ pub(super) fn org_from(row: &PgRow) -> StoreResult<Org> {
 }
 
 pub(super) fn user_from(row: &PgRow) -> StoreResult<User> {
-    let roles: String = row.try_get("roles")?;
-    let roles = roles
-        .split(',')
-        .filter(|r| !r.is_empty())
-        .map(|r| Role::parse(r).ok_or_else(|| StoreError::Backend(format!("role {r}"))))
-        .collect::<StoreResult<Vec<_>>>()?;
+    let roles = parse_roles(&row.try_get::<String, _>("roles")?)?;
     let status: String = row.try_get("status")?;
     Ok(User {
         id: row.try_get("id")?,

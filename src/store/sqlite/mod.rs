@@ -9,6 +9,7 @@
 mod audit;
 mod client_tokens;
 mod group_commit;
+mod roles;
 mod sessions;
 
 use super::{Store, StoreError, StoreResult};
@@ -19,14 +20,16 @@ use crate::domain::application_key::{
 use crate::domain::audit::{AuditEvent, AuditHead, AuditKey, AuditQuery, AuditRecord};
 use crate::domain::client_token::{ClientToken, ClientTokenChange, ClientTokenQuery};
 use crate::domain::credential::{
-    AppKeyEntry, Change, ChangeKind, ClientTokenEntry, OrgKeyEntry, UserEntry,
+    AppKeyEntry, Change, ChangeKind, ClientTokenEntry, OrgKeyEntry, RoleEntry, UserEntry,
 };
 use crate::domain::list::{Page, Sort};
 use crate::domain::name::{fold, unique_name};
 use crate::domain::org::Org;
+use crate::domain::role::{RoleChange, RoleRecord};
 use crate::domain::secret::KeyDigest;
 use crate::domain::session::Session;
-use crate::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
+use crate::domain::user::{User, UserChange, UserQuery, UserSortField, UserStatus};
+use crate::store::role_rows::{parse_roles, roles_text};
 use async_trait::async_trait;
 use group_commit::GroupCommit;
 use sqlx::sqlite::{
@@ -242,21 +245,8 @@ fn scopes_json(scopes: &Option<Vec<String>>) -> StoreResult<Option<String>> {
         .map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-fn roles_text(roles: &[Role]) -> String {
-    roles
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 fn user_from(row: &SqliteRow) -> StoreResult<User> {
-    let roles: String = row.try_get("roles")?;
-    let roles = roles
-        .split(',')
-        .filter(|r| !r.is_empty())
-        .map(|r| Role::parse(r).ok_or_else(|| StoreError::Backend(format!("role {r}"))))
-        .collect::<StoreResult<Vec<_>>>()?;
+    let roles = parse_roles(&row.try_get::<String, _>("roles")?)?;
     let status: String = row.try_get("status")?;
     Ok(User {
         id: uuid_col(row, "id")?,
@@ -1213,5 +1203,51 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(app_key_from).transpose()
+    }
+
+    async fn create_role(&self, role: &RoleRecord) -> StoreResult<()> {
+        self.insert_role(role).await
+    }
+
+    async fn get_role(&self, org_id: Uuid, id: Uuid) -> StoreResult<RoleRecord> {
+        self.role(org_id, id).await
+    }
+
+    async fn list_roles(&self, org_id: Uuid) -> StoreResult<Vec<RoleRecord>> {
+        self.roles_of_org(org_id).await
+    }
+
+    async fn update_role(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        change: &RoleChange,
+        modified_at: i64,
+    ) -> StoreResult<RoleRecord> {
+        self.change_role(org_id, id, change, modified_at).await
+    }
+
+    async fn delete_role(&self, org_id: Uuid, id: Uuid, modified_at: i64) -> StoreResult<()> {
+        self.remove_role(org_id, id, modified_at).await
+    }
+
+    async fn set_user_role(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        role_id: Uuid,
+        held: bool,
+        modified_at: i64,
+    ) -> StoreResult<User> {
+        self.grant_user_role(org_id, user_id, role_id, held, modified_at)
+            .await
+    }
+
+    async fn role_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(Uuid, RoleEntry)>> {
+        self.role_entry_page(after, limit).await
     }
 }
