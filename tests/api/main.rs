@@ -14,6 +14,7 @@ mod audit;
 mod auth;
 mod auth_matrix;
 mod bad_input;
+mod bdd;
 mod client_tokens;
 mod console_browser;
 mod console_browser_audit;
