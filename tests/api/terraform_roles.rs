@@ -127,7 +127,7 @@ async fn datadog_user_role_and_the_user_role_diff() {
     let (_, got) = s
         .call(Method::GET, &format!("/api/v2/users/{user}"), None)
         .await;
-    assert_eq!(role_ids(&got), [read_only.clone()]);
+    assert_eq!(role_ids(&got), std::slice::from_ref(&read_only));
 
     // datadog_user_role: create, read (the role in relationships.roles), delete.
     role_diff(&s, &user, &[], &[&custom]).await;
@@ -159,7 +159,7 @@ async fn datadog_service_account_with_a_custom_role() {
         .call(Method::POST, "/api/v2/service_accounts", Some(body))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert_eq!(role_ids(&created), [custom.clone()]);
+    assert_eq!(role_ids(&created), std::slice::from_ref(&custom));
     assert_eq!(created["included"][0]["attributes"]["name"], "tf robots");
     let id = created["data"]["id"].as_str().expect("id").to_owned();
     role_diff(&s, &id, &[&custom], &[&standard]).await;
