@@ -116,6 +116,11 @@ impl RoleRecord {
         if let Some(permissions) = change.permissions {
             self.permissions = permissions;
         }
+        match change.toggle {
+            Some((index, true)) => self.permissions.insert(index),
+            Some((index, false)) => self.permissions.remove(index),
+            None => {}
+        }
         self.modified_at = modified_at;
     }
 
@@ -160,7 +165,11 @@ impl RoleName {
 #[derive(Debug, Clone, Default)]
 pub struct RoleChange {
     pub name: Option<RoleName>,
+    /// Replaces the role's permissions.
     pub permissions: Option<PermissionSet>,
+    /// Grants (`true`) or revokes one permission, applied to the row as the store reads it
+    /// inside the write, so two concurrent grants both hold.
+    pub toggle: Option<(usize, bool)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

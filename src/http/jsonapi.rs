@@ -321,6 +321,18 @@ struct UserAttributes {
 struct UserRelationships {
     roles: Linkages,
     org: Relationship,
+    /// Only the current user carries it (keyplane has no teams: always empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    team_roles: Option<Linkages>,
+}
+
+impl UserResource {
+    /// As `GET /api/v2/current_user` shows the caller.
+    pub fn current(user: &User) -> Self {
+        let mut resource = Self::from(user);
+        resource.relationships.team_roles = Some(Linkages::of("team_roles", []));
+        resource
+    }
 }
 
 impl From<&User> for UserResource {
@@ -351,6 +363,7 @@ impl From<&User> for UserResource {
                         id: user.org_id,
                     }),
                 },
+                team_roles: None,
             },
         }
     }

@@ -237,6 +237,7 @@ impl Services {
         let change = RoleChange {
             name: update.name,
             permissions,
+            toggle: None,
         };
         let role = self
             .change_role(who, id, &change, Action::RoleChanged)
@@ -288,16 +289,14 @@ impl Services {
         held: bool,
     ) -> Result<PermissionSet> {
         let role = self.custom_role(who, id).await?;
-        let mut permissions = role.permissions;
         if held {
-            permissions.insert(permission);
-            within_ceiling(who, &permissions)?;
-        } else {
-            permissions.remove(permission);
+            let mut widened = role.permissions;
+            widened.insert(permission);
+            within_ceiling(who, &widened)?;
         }
         let change = RoleChange {
-            name: None,
-            permissions: Some(permissions),
+            toggle: Some((permission, held)),
+            ..RoleChange::default()
         };
         let action = if held {
             Action::RolePermissionGranted

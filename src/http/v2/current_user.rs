@@ -7,7 +7,7 @@ use crate::domain::org::Org;
 use crate::domain::time;
 use crate::domain::user::User;
 use crate::error::Result;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::jsonapi::{Included, PermissionResource, RoleResource, UserResource};
 use crate::service::Services;
 use axum::extract::State;
@@ -34,10 +34,6 @@ fn org_resource(org: &Org) -> Value {
 async fn profile(services: &Services, user: &User, org: &Org) -> Result<Json<Value>> {
     let roles = services.roles_by_ids(user.org_id, &user.roles).await?;
     let granted = services.index.permissions_of(user.org_id, &user.roles);
-    let mut data = serde_json::to_value(UserResource::from(user)).unwrap_or(Value::Null);
-    if let Some(relationships) = data.get_mut("relationships").and_then(Value::as_object_mut) {
-        relationships.insert("team_roles".to_owned(), json!({"data": []}));
-    }
     let included: Vec<Included> = std::iter::once(Included::Org(org_resource(org)))
         .chain(
             roles
@@ -50,7 +46,9 @@ async fn profile(services: &Services, user: &User, org: &Org) -> Result<Json<Val
                 .map(Included::Permission),
         )
         .collect();
-    Ok(Json(json!({"data": data, "included": included})))
+    Ok(Json(
+        json!({"data": UserResource::current(user), "included": included}),
+    ))
 }
 
 pub async fn get(State(services): State<Services>, Caller(who): Caller) -> Result<Json<Value>> {
@@ -73,7 +71,7 @@ pub async fn update(
 pub async fn orgs(
     State(services): State<Services>,
     Caller(who): Caller,
-    crate::http::extract::ApiPath(id): crate::http::extract::ApiPath<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>> {
     let (user, org) = services.user_org(&who, user_id(&id)?).await?;
     Ok(Json(json!({

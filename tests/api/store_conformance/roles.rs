@@ -59,10 +59,9 @@ pub(super) async fn custom_roles(store: Arc<dyn Store>) {
     let before = store.change_seq().await.expect("seq");
     let change = RoleChange {
         name: Some(RoleName::parse("Readers").expect("name")),
-        permissions: Some(set(&[
-            Permission::ApiKeysRead,
-            Permission::ClientTokensRead,
-        ])),
+        permissions: Some(set(&[Permission::ApiKeysRead])),
+        // Applied to the row read inside the write, after the replacement.
+        toggle: Some((Permission::ClientTokensRead.index(), true)),
     };
     let changed = store
         .update_role(o.id, readers.id, &change, T0 + 2 * SECOND)
@@ -87,6 +86,30 @@ pub(super) async fn custom_roles(store: Arc<dyn Store>) {
         store.update_role(other.id, readers.id, &change, T0).await,
         Err(StoreError::NotFound)
     ));
+
+    // Two grants at once: both hold (each applies to the row as the write reads it).
+    let grant = |p: Permission| RoleChange {
+        toggle: Some((p.index(), true)),
+        ..RoleChange::default()
+    };
+    let (one, two) = (
+        grant(Permission::UserAppKeys),
+        grant(Permission::AuditLogsRead),
+    );
+    let (a, b) = tokio::join!(
+        store.update_role(o.id, writers.id, &one, T0 + 2 * SECOND),
+        store.update_role(o.id, writers.id, &two, T0 + 2 * SECOND),
+    );
+    a.expect("one");
+    b.expect("two");
+    let both = store.get_role(o.id, writers.id).await.expect("writers");
+    for p in [
+        Permission::ApiKeysWrite,
+        Permission::UserAppKeys,
+        Permission::AuditLogsRead,
+    ] {
+        assert!(both.permissions.contains(p.index()), "{p:?} lost");
+    }
 
     let entries = store.role_entries(None, 2).await.expect("entries");
     assert_eq!(entries.len(), 2);
