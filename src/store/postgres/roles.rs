@@ -1,6 +1,5 @@
 //! Custom roles on PostgreSQL, and which users hold them.
 
-use super::rows::user_from;
 use super::PostgresStore;
 use crate::domain::credential::RoleEntry;
 use crate::domain::role::{RoleChange, RoleRecord};
@@ -8,7 +7,10 @@ use crate::domain::user::User;
 use crate::store::role_rows::{
     change_roles, parse_permissions, permissions_text, role_token, roles_text,
 };
+use crate::store::users::user_from;
+use crate::store::RoleStore;
 use crate::store::{StoreError, StoreResult};
+use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 use uuid::Uuid;
@@ -25,8 +27,9 @@ fn role_from(row: &PgRow) -> StoreResult<RoleRecord> {
     })
 }
 
-impl PostgresStore {
-    pub(super) async fn insert_role(&self, role: &RoleRecord) -> StoreResult<()> {
+#[async_trait]
+impl RoleStore for PostgresStore {
+    async fn create_role(&self, role: &RoleRecord) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO roles (id, org_id, name, permissions, created_at, modified_at) \
@@ -44,7 +47,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(super) async fn role(&self, org_id: Uuid, id: Uuid) -> StoreResult<RoleRecord> {
+    async fn get_role(&self, org_id: Uuid, id: Uuid) -> StoreResult<RoleRecord> {
         let row = sqlx::query("SELECT * FROM roles WHERE org_id = $1 AND id = $2")
             .bind(org_id)
             .bind(id)
@@ -53,7 +56,7 @@ impl PostgresStore {
         role_from(&row)
     }
 
-    pub(super) async fn roles_of_org(&self, org_id: Uuid) -> StoreResult<Vec<RoleRecord>> {
+    async fn list_roles(&self, org_id: Uuid) -> StoreResult<Vec<RoleRecord>> {
         let rows = sqlx::query("SELECT * FROM roles WHERE org_id = $1 ORDER BY name, id")
             .bind(org_id)
             .fetch_all(&self.pool)
@@ -61,7 +64,7 @@ impl PostgresStore {
         rows.iter().map(role_from).collect()
     }
 
-    pub(super) async fn change_role(
+    async fn update_role(
         &self,
         org_id: Uuid,
         id: Uuid,
@@ -91,7 +94,7 @@ impl PostgresStore {
         Ok(role)
     }
 
-    pub(super) async fn remove_role(&self, org_id: Uuid, id: Uuid, at: i64) -> StoreResult<()> {
+    async fn delete_role(&self, org_id: Uuid, id: Uuid, at: i64) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM roles WHERE org_id = $1 AND id = $2")
             .bind(org_id)
@@ -115,11 +118,11 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(super) async fn grant_user_role(
+    async fn set_user_role(
         &self,
         org_id: Uuid,
         user_id: Uuid,
-        role: Uuid,
+        role_id: Uuid,
         held: bool,
         modified_at: i64,
     ) -> StoreResult<User> {
@@ -130,7 +133,7 @@ impl PostgresStore {
             .fetch_one(&mut *tx)
             .await?;
         let mut user = user_from(&row)?;
-        let (roles, last_admin_at_stake) = change_roles(&user, role, held);
+        let (roles, last_admin_at_stake) = change_roles(&user, role_id, held);
         if roles == user.roles {
             return Ok(user);
         }
@@ -163,7 +166,7 @@ impl PostgresStore {
         Ok(user)
     }
 
-    pub(super) async fn role_entry_page(
+    async fn role_entries(
         &self,
         after: Option<Uuid>,
         limit: u32,

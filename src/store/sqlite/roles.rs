@@ -1,13 +1,18 @@
 //! Custom roles on SQLite, and which users hold them.
 
-use super::{user_from, uuid_col, SqliteStore, OTHER_ADMINS_CAN_ACT};
+use super::users::OTHER_ADMINS_CAN_ACT;
+use super::SqliteStore;
 use crate::domain::credential::RoleEntry;
 use crate::domain::role::{RoleChange, RoleRecord};
 use crate::domain::user::User;
+use crate::store::columns::Uuids;
 use crate::store::role_rows::{
     change_roles, parse_permissions, permissions_text, role_token, roles_text,
 };
+use crate::store::users::user_from;
+use crate::store::RoleStore;
 use crate::store::{StoreError, StoreResult};
+use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use uuid::Uuid;
@@ -15,8 +20,8 @@ use uuid::Uuid;
 fn role_from(row: &SqliteRow) -> StoreResult<RoleRecord> {
     let permissions: String = row.try_get("permissions")?;
     Ok(RoleRecord {
-        id: uuid_col(row, "id")?,
-        org_id: uuid_col(row, "org_id")?,
+        id: row.uuid("id")?,
+        org_id: row.uuid("org_id")?,
         name: row.try_get("name")?,
         permissions: parse_permissions(&permissions),
         created_at: row.try_get("created_at")?,
@@ -24,8 +29,9 @@ fn role_from(row: &SqliteRow) -> StoreResult<RoleRecord> {
     })
 }
 
-impl SqliteStore {
-    pub(super) async fn insert_role(&self, role: &RoleRecord) -> StoreResult<()> {
+#[async_trait]
+impl RoleStore for SqliteStore {
+    async fn create_role(&self, role: &RoleRecord) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO roles (id, org_id, name, permissions, created_at, modified_at) \
@@ -43,7 +49,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn role(&self, org_id: Uuid, id: Uuid) -> StoreResult<RoleRecord> {
+    async fn get_role(&self, org_id: Uuid, id: Uuid) -> StoreResult<RoleRecord> {
         let row = sqlx::query("SELECT * FROM roles WHERE org_id = ? AND id = ?")
             .bind(org_id.to_string())
             .bind(id.to_string())
@@ -52,7 +58,7 @@ impl SqliteStore {
         role_from(&row)
     }
 
-    pub(super) async fn roles_of_org(&self, org_id: Uuid) -> StoreResult<Vec<RoleRecord>> {
+    async fn list_roles(&self, org_id: Uuid) -> StoreResult<Vec<RoleRecord>> {
         let rows = sqlx::query("SELECT * FROM roles WHERE org_id = ? ORDER BY name, id")
             .bind(org_id.to_string())
             .fetch_all(&self.pool)
@@ -60,7 +66,7 @@ impl SqliteStore {
         rows.iter().map(role_from).collect()
     }
 
-    pub(super) async fn change_role(
+    async fn update_role(
         &self,
         org_id: Uuid,
         id: Uuid,
@@ -90,7 +96,7 @@ impl SqliteStore {
         Ok(role)
     }
 
-    pub(super) async fn remove_role(&self, org_id: Uuid, id: Uuid, at: i64) -> StoreResult<()> {
+    async fn delete_role(&self, org_id: Uuid, id: Uuid, at: i64) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM roles WHERE org_id = ? AND id = ?")
             .bind(org_id.to_string())
@@ -115,11 +121,11 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn grant_user_role(
+    async fn set_user_role(
         &self,
         org_id: Uuid,
         user_id: Uuid,
-        role: Uuid,
+        role_id: Uuid,
         held: bool,
         modified_at: i64,
     ) -> StoreResult<User> {
@@ -130,7 +136,7 @@ impl SqliteStore {
             .fetch_one(&mut *tx)
             .await?;
         let mut user = user_from(&row)?;
-        let (roles, last_admin_at_stake) = change_roles(&user, role, held);
+        let (roles, last_admin_at_stake) = change_roles(&user, role_id, held);
         if roles == user.roles {
             return Ok(user);
         }
@@ -158,7 +164,7 @@ impl SqliteStore {
         Ok(user)
     }
 
-    pub(super) async fn role_entry_page(
+    async fn role_entries(
         &self,
         after: Option<Uuid>,
         limit: u32,

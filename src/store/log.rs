@@ -1,0 +1,55 @@
+//! The change log every node replays to keep its credential index in sync, and the pages of
+//! credentials a node loads at start.
+
+use super::columns::{digest_of, Columns};
+use super::{StoreError, StoreResult};
+use crate::domain::api_key::ApiKey;
+use crate::domain::credential::{AppKeyEntry, Change, ChangeKind, ClientTokenEntry, UserEntry};
+use crate::domain::secret::KeyDigest;
+use async_trait::async_trait;
+use uuid::Uuid;
+
+#[async_trait]
+pub trait ChangeLogStore: Send + Sync {
+    /// The newest change-log position. Read it before paging through credentials and replay
+    /// the log from it afterwards: rows changed meanwhile are then re-read.
+    async fn change_seq(&self) -> StoreResult<i64>;
+    /// API keys in id order after `after`, at most `limit`.
+    async fn api_keys_after(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ApiKey>>;
+    async fn app_key_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(KeyDigest, AppKeyEntry)>>;
+    async fn user_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(Uuid, UserEntry)>>;
+    async fn client_token_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(KeyDigest, ClientTokenEntry)>>;
+    /// Change-log entries after `seq`, oldest first, at most `limit`.
+    async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>>;
+    /// Drops change-log entries older than `before` (micros), keeping the newest one.
+    async fn prune_changes(&self, before: i64) -> StoreResult<u64>;
+}
+
+pub(super) const SINCE: &str =
+    "SELECT seq, kind, org_id, id, digest FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2";
+pub(super) const PRUNE: &str =
+    "DELETE FROM changes WHERE at < $1 AND seq < (SELECT MAX(seq) FROM changes)";
+
+pub(super) fn change_from<R: Columns>(row: &R) -> StoreResult<Change> {
+    let kind = row.text("kind")?;
+    Ok(Change {
+        seq: row.int("seq")?,
+        kind: ChangeKind::parse(&kind)
+            .ok_or_else(|| StoreError::Backend(format!("change kind {kind}")))?,
+        org_id: row.uuid("org_id")?,
+        id: row.uuid("id")?,
+        digest: row.opt_bytes("digest")?.map(digest_of).transpose()?,
+    })
+}

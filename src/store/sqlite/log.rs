@@ -1,0 +1,70 @@
+//! The change log on SQLite, and the credential pages a node loads at start.
+
+use super::SqliteStore;
+use crate::domain::api_key::ApiKey;
+use crate::domain::credential::{AppKeyEntry, Change, ClientTokenEntry, UserEntry};
+use crate::domain::secret::KeyDigest;
+use crate::store::api_keys::api_key_from;
+use crate::store::application_keys;
+use crate::store::client_tokens;
+use crate::store::log::{change_from, PRUNE, SINCE};
+use crate::store::users;
+use crate::store::{ChangeLogStore, StoreResult};
+use async_trait::async_trait;
+use uuid::Uuid;
+
+#[async_trait]
+impl ChangeLogStore for SqliteStore {
+    async fn change_seq(&self) -> StoreResult<i64> {
+        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(seq)
+    }
+
+    async fn api_keys_after(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ApiKey>> {
+        let rows = self.page_by_id("api_keys", after, limit).await?;
+        rows.iter().map(api_key_from).collect()
+    }
+
+    async fn app_key_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(KeyDigest, AppKeyEntry)>> {
+        let rows = self.page_by_id("application_keys", after, limit).await?;
+        rows.iter().map(application_keys::entry_from).collect()
+    }
+
+    async fn user_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(Uuid, UserEntry)>> {
+        let rows = self.page_by_id("users", after, limit).await?;
+        rows.iter().map(users::entry_from).collect()
+    }
+
+    async fn client_token_entries(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<(KeyDigest, ClientTokenEntry)>> {
+        let rows = self.page_by_id("client_tokens", after, limit).await?;
+        rows.iter().map(client_tokens::entry_from).collect()
+    }
+
+    async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>> {
+        let rows = sqlx::query(SINCE)
+            .bind(seq)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(change_from).collect()
+    }
+
+    async fn prune_changes(&self, before: i64) -> StoreResult<u64> {
+        let done = sqlx::query(PRUNE).bind(before).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+}
