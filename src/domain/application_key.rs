@@ -1,7 +1,7 @@
 use super::list::{Page, Sort};
+use super::permission;
 use super::secret::KeyDigest;
 use super::time::Micros;
-use super::user::Permission;
 use crate::error::Error;
 use uuid::Uuid;
 
@@ -28,7 +28,7 @@ pub struct ApplicationKey {
 
 /// Scopes as sent: `null` or `[]` (what Terraform sends for "no scopes") mean all of the
 /// owner's permissions; a list is kept as given (Datadog echoes it), and each entry must be
-/// a permission keyplane knows (`Permission::ALL`).
+/// a permission of the catalog (`domain::permission`).
 pub fn parse_scopes(raw: Option<Vec<String>>) -> Result<Option<Vec<String>>, Error> {
     let Some(scopes) = raw.filter(|s| !s.is_empty()) else {
         return Ok(None);
@@ -38,7 +38,7 @@ pub fn parse_scopes(raw: Option<Vec<String>>) -> Result<Option<Vec<String>>, Err
     }
     let unknown: Vec<&str> = scopes
         .iter()
-        .filter(|s| Permission::parse(s).is_none())
+        .filter(|s| !permission::is_known(s))
         .map(|s| truncated(s))
         .collect();
     if !unknown.is_empty() {

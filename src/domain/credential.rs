@@ -1,7 +1,7 @@
 //! What the in-memory credential index knows: enough to authenticate without the database.
 
+use super::permission::PermissionSet;
 use super::secret::KeyDigest;
-use super::user::Role;
 use uuid::Uuid;
 
 /// A credential that names an organization and nothing more: an API key or a client token.
@@ -25,7 +25,7 @@ pub struct AppKeyEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserEntry {
     pub org_id: Uuid,
-    pub roles: Vec<Role>,
+    pub roles: Vec<Uuid>,
     pub disabled: bool,
 }
 
@@ -35,6 +35,15 @@ pub enum ChangeKind {
     ApplicationKey,
     User,
     ClientToken,
+    /// A custom role created, changed (name or permissions) or deleted.
+    Role,
+}
+
+/// A custom role as the index knows it: what it grants, in which organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleEntry {
+    pub org_id: Uuid,
+    pub permissions: PermissionSet,
 }
 
 impl ChangeKind {
@@ -44,6 +53,7 @@ impl ChangeKind {
             ChangeKind::ApplicationKey => "application_key",
             ChangeKind::User => "user",
             ChangeKind::ClientToken => "client_token",
+            ChangeKind::Role => "role",
         }
     }
 
@@ -53,6 +63,7 @@ impl ChangeKind {
             ChangeKind::ApplicationKey,
             ChangeKind::User,
             ChangeKind::ClientToken,
+            ChangeKind::Role,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)
@@ -95,6 +106,15 @@ impl From<&super::client_token::ClientToken> for ClientTokenEntry {
         Self {
             id: token.id,
             org_id: token.org_id,
+        }
+    }
+}
+
+impl From<&super::role::RoleRecord> for RoleEntry {
+    fn from(role: &super::role::RoleRecord) -> Self {
+        Self {
+            org_id: role.org_id,
+            permissions: role.permissions,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Who is calling: the application key's owner within the API key's organization, or the
 //! user signed in to the console.
 
-use super::user::{Permission, Role};
+use super::permission::{Permission, PermissionSet};
 use crate::error::Error;
 use uuid::Uuid;
 
@@ -9,7 +9,11 @@ use uuid::Uuid;
 pub struct Principal {
     pub org_id: Uuid,
     pub user_id: Uuid,
-    pub roles: Vec<Role>,
+    /// The ids of the caller's roles, managed or custom.
+    pub roles: Vec<Uuid>,
+    /// What those roles grant, resolved from the in-memory index when the caller was
+    /// authenticated: no check reads the database.
+    pub permissions: PermissionSet,
     /// The application key presented; `None` for a console session.
     pub app_key_id: Option<Uuid>,
     /// The console session, by its audit reference (`domain::audit::session_ref`, derived
@@ -27,7 +31,7 @@ impl Principal {
             .scopes
             .as_ref()
             .is_none_or(|scopes| scopes.iter().any(|s| s == permission.as_str()));
-        scoped_in && self.roles.iter().any(|r| r.grants(permission))
+        scoped_in && self.permissions.contains(permission.index())
     }
 
     /// Allowed only when a role grants it and the key's scopes, when set, include it.

@@ -1,7 +1,9 @@
 //! JSON:API pieces shared by the v2 resources, in the shapes Datadog sends.
 
-use crate::domain::time::{self, Micros};
-use crate::domain::user::{Role, User};
+use crate::domain::permission::{catalog, PermissionDef, PermissionSet};
+use crate::domain::role::RoleRecord;
+use crate::domain::time;
+use crate::domain::user::User;
 use crate::error::{Error, Result};
 use crate::http::extract::object;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -103,27 +105,29 @@ impl<T: Serialize> Document<T> {
     }
 }
 
-/// Objects of `included`: users and their roles.
+/// Objects of `included`: users, their roles, permissions and organizations.
 #[derive(Serialize)]
 #[serde(untagged)]
 pub enum Included {
     User(Box<UserResource>),
     Role(RoleResource),
+    Permission(PermissionResource),
+    Org(serde_json::Value),
 }
 
 impl Included {
-    /// The users, then each of their roles once.
-    pub fn users_with_roles(users: &[User]) -> Vec<Included> {
-        let mut roles: Vec<Role> = Vec::new();
-        for role in users.iter().flat_map(|u| u.roles.iter()) {
-            if !roles.contains(role) {
-                roles.push(*role);
-            }
-        }
+    /// The users, then each of their roles (among `roles`) once.
+    pub fn users_with_roles(users: &[User], roles: &[RoleRecord]) -> Vec<Included> {
+        let held = |r: &&RoleRecord| users.iter().any(|u| u.roles.contains(&r.id));
         users
             .iter()
             .map(|u| Included::User(Box::new(u.into())))
-            .chain(roles.into_iter().map(|r| Included::Role(r.into())))
+            .chain(
+                roles
+                    .iter()
+                    .filter(held)
+                    .map(|r| Included::Role(RoleResource::new(r, None))),
+            )
             .collect()
     }
 
@@ -135,37 +139,128 @@ impl Included {
     }
 }
 
-/// Managed roles exist from the start; they carry keyplane's release date.
-const ROLES_CREATED_AT: Micros = 1_767_225_600_000_000;
-
+/// A role as Datadog shows it: `user_count` where Datadog sends one (lists, gets, creates).
 #[derive(Serialize)]
 pub struct RoleResource {
     #[serde(rename = "type")]
     kind: &'static str,
     id: Uuid,
     attributes: RoleAttributes,
+    relationships: RoleRelationships,
 }
 
 #[derive(Serialize)]
 struct RoleAttributes {
-    name: &'static str,
+    name: String,
     managed: bool,
     created_at: String,
     modified_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_count: Option<u64>,
 }
 
-impl From<Role> for RoleResource {
-    fn from(role: Role) -> Self {
+#[derive(Serialize)]
+struct RoleRelationships {
+    permissions: Linkages,
+}
+
+#[derive(Serialize)]
+pub struct Linkages {
+    data: Vec<Linkage>,
+}
+
+impl Linkages {
+    /// The listed permissions of `set`, in the catalog's order.
+    pub fn permissions(set: &PermissionSet) -> Self {
+        let catalog = catalog();
+        Self {
+            data: set
+                .iter()
+                .filter_map(|i| catalog.get(i))
+                .filter(|p| p.listed)
+                .map(|p| Linkage {
+                    kind: "permissions",
+                    id: p.id,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn of(kind: &'static str, ids: impl IntoIterator<Item = Uuid>) -> Self {
+        Self {
+            data: ids.into_iter().map(|id| Linkage { kind, id }).collect(),
+        }
+    }
+}
+
+impl RoleResource {
+    pub fn new(role: &RoleRecord, user_count: Option<u64>) -> Self {
         Self {
             kind: "roles",
-            id: role.id(),
+            id: role.id,
             attributes: RoleAttributes {
-                name: role.display_name(),
-                managed: true,
-                created_at: time::format(ROLES_CREATED_AT),
-                modified_at: time::format(ROLES_CREATED_AT),
+                name: role.name.clone(),
+                managed: role.is_managed(),
+                created_at: time::format(role.created_at),
+                modified_at: time::format(role.modified_at),
+                user_count,
+            },
+            relationships: RoleRelationships {
+                permissions: Linkages::permissions(&role.permissions),
             },
         }
+    }
+}
+
+/// A permission of the catalog, as `GET /api/v2/permissions` lists it.
+#[derive(Serialize)]
+pub struct PermissionResource {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: Uuid,
+    attributes: PermissionAttributes,
+}
+
+#[derive(Serialize)]
+struct PermissionAttributes {
+    created: String,
+    description: String,
+    display_name: String,
+    display_type: String,
+    group_name: String,
+    name: String,
+    name_aliases: [(); 0],
+    restricted: bool,
+}
+
+impl From<&PermissionDef> for PermissionResource {
+    fn from(p: &PermissionDef) -> Self {
+        Self {
+            kind: "permissions",
+            id: p.id,
+            attributes: PermissionAttributes {
+                created: p.created.clone(),
+                description: p.description.clone(),
+                display_name: p.display_name.clone(),
+                display_type: p.display_type.clone(),
+                group_name: p.group_name.clone(),
+                name: p.name.clone(),
+                name_aliases: [],
+                restricted: p.restricted,
+            },
+        }
+    }
+}
+
+impl PermissionResource {
+    /// The listed permissions of `set`, in the catalog's order.
+    pub fn list(set: &PermissionSet) -> Vec<PermissionResource> {
+        let catalog = catalog();
+        set.iter()
+            .filter_map(|i| catalog.get(i))
+            .filter(|p| p.listed)
+            .map(PermissionResource::from)
+            .collect()
     }
 }
 
@@ -224,13 +319,20 @@ struct UserAttributes {
 
 #[derive(Serialize)]
 struct UserRelationships {
-    roles: RoleLinkages,
+    roles: Linkages,
     org: Relationship,
+    /// Only the current user carries it (keyplane has no teams: always empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    team_roles: Option<Linkages>,
 }
 
-#[derive(Serialize)]
-struct RoleLinkages {
-    data: Vec<Linkage>,
+impl UserResource {
+    /// As `GET /api/v2/current_user` shows the caller.
+    pub fn current(user: &User) -> Self {
+        let mut resource = Self::from(user);
+        resource.relationships.team_roles = Some(Linkages::of("team_roles", []));
+        resource
+    }
 }
 
 impl From<&User> for UserResource {
@@ -254,22 +356,14 @@ impl From<&User> for UserResource {
                 last_login_time: None,
             },
             relationships: UserRelationships {
-                roles: RoleLinkages {
-                    data: user
-                        .roles
-                        .iter()
-                        .map(|r| Linkage {
-                            kind: "roles",
-                            id: r.id(),
-                        })
-                        .collect(),
-                },
+                roles: Linkages::of("roles", user.roles.iter().copied()),
                 org: Relationship {
                     data: Some(Linkage {
                         kind: "orgs",
                         id: user.org_id,
                     }),
                 },
+                team_roles: None,
             },
         }
     }

@@ -67,8 +67,8 @@ where
 
 pub fn table() -> Vec<RouteDef> {
     use v2::{
-        api_keys, application_keys as app, client_tokens, org_configs, roles,
-        service_accounts as sa, user_invitations as invitations, users,
+        api_keys, application_keys as app, client_tokens, current_user, org_configs, permissions,
+        role_users, roles, service_accounts as sa, user_invitations as invitations, users,
     };
     use Access::*;
     vec![
@@ -218,7 +218,39 @@ pub fn table() -> Vec<RouteDef> {
             KeyPair,
             invitations::get,
         ),
+        get(
+            "/api/v2/users/{user_id}/permissions",
+            KeyPair,
+            permissions::of_user,
+        ),
+        get("/api/v2/users/{user_id}/orgs", KeyPair, current_user::orgs),
+        get("/api/v2/current_user", KeyPair, current_user::get),
+        patch("/api/v2/current_user", KeyPair, current_user::update),
         get("/api/v2/roles", KeyPair, roles::list),
+        post("/api/v2/roles", KeyPair, roles::create),
+        get("/api/v2/roles/{role_id}", KeyPair, roles::get),
+        patch("/api/v2/roles/{role_id}", KeyPair, roles::update),
+        delete("/api/v2/roles/{role_id}", KeyPair, roles::delete),
+        post("/api/v2/roles/{role_id}/clone", KeyPair, roles::clone),
+        get(
+            "/api/v2/roles/{role_id}/permissions",
+            KeyPair,
+            permissions::of_role,
+        ),
+        post(
+            "/api/v2/roles/{role_id}/permissions",
+            KeyPair,
+            permissions::grant,
+        ),
+        delete(
+            "/api/v2/roles/{role_id}/permissions",
+            KeyPair,
+            permissions::revoke,
+        ),
+        get("/api/v2/roles/{role_id}/users", KeyPair, role_users::list),
+        post("/api/v2/roles/{role_id}/users", KeyPair, role_users::add),
+        delete("/api/v2/roles/{role_id}/users", KeyPair, role_users::remove),
+        get("/api/v2/permissions", KeyPair, permissions::list),
         // Client tokens (browser intake)
         get("/api/v2/client_tokens", KeyPair, client_tokens::list),
         post("/api/v2/client_tokens", KeyPair, client_tokens::create),

@@ -13,7 +13,7 @@ use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
 use crate::domain::secret::{Secret, APP_KEY_BYTES};
 use crate::domain::time;
-use crate::domain::user::{permissions_of, Permission, Role, User};
+use crate::domain::user::{Permission, User};
 use crate::error::{Error, Result};
 use crate::store::StoreError;
 use uuid::Uuid;
@@ -76,18 +76,6 @@ fn may_rescope(who: &Principal, key: &ApplicationKey, scopes: &Option<Vec<String
     match (&key.scopes, scopes) {
         (Some(present), Some(scopes)) if !within(scopes, present) => Err(Error::Forbidden),
         _ => Ok(()),
-    }
-}
-
-/// A scoped caller cannot reach, through a service account, permissions its scopes lack.
-pub(super) fn roles_within_ceiling(who: &Principal, roles: &[Role]) -> Result<()> {
-    let Some(ceiling) = &who.scopes else {
-        return Ok(());
-    };
-    if permissions_of(roles).all(|p| ceiling.iter().any(|s| s == p.as_str())) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden)
     }
 }
 
@@ -297,7 +285,8 @@ impl Services {
         within_ceiling(who, &scopes)?;
         if let Surface::ServiceAccount(id) = surface {
             let account = self.service_account(who.org_id, id).await?;
-            roles_within_ceiling(who, &account.roles)?;
+            let granted = self.index.permissions_of(who.org_id, &account.roles);
+            super::roles::within_ceiling(who, &granted)?;
             if account.disabled() {
                 return Err(Error::invalid("the service account is disabled"));
             }

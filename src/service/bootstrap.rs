@@ -81,7 +81,7 @@ impl Services {
             name: Some("Administrator".to_owned()),
             handle: email.clone(),
             title: None,
-            roles: vec![Role::Admin],
+            roles: vec![Role::Admin.id()],
             status: UserStatus::Active,
             service_account: false,
             password_hash: Some(hash_password(password.expose())?),

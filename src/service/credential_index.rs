@@ -7,9 +7,11 @@
 use super::api_key_table::ApiKeyTable;
 use crate::domain::api_key::{ApiKey, ApiKeyQuery};
 use crate::domain::credential::{
-    ApiKeyEntry, AppKeyEntry, ChangeKind, ClientTokenEntry, UserEntry,
+    ApiKeyEntry, AppKeyEntry, ChangeKind, ClientTokenEntry, RoleEntry, UserEntry,
 };
+use crate::domain::permission::PermissionSet;
 use crate::domain::principal::Principal;
+use crate::domain::role;
 use crate::domain::secret::{DigestMap, KeyDigest};
 use crate::domain::time;
 use crate::error::{Error, Result};
@@ -45,6 +47,20 @@ struct State {
     app_keys: DigestMap<AppKeyEntry>,
     client_tokens: DigestMap<ClientTokenEntry>,
     users: HashMap<Uuid, UserEntry>,
+    /// Custom roles; managed roles are fixed in the code.
+    roles: HashMap<Uuid, RoleEntry>,
+}
+
+impl State {
+    /// What `roles` grant in `org_id`: a custom role of another organization grants nothing.
+    fn permissions(&self, org_id: Uuid, roles: &[Uuid]) -> PermissionSet {
+        role::permissions_of(roles, |id| {
+            self.roles
+                .get(&id)
+                .filter(|r| r.org_id == org_id)
+                .map(|r| &r.permissions)
+        })
+    }
 }
 
 pub struct CredentialIndex {
@@ -128,6 +144,12 @@ impl CredentialIndex {
             |e| e.0,
         )
         .await?;
+        load_pages(
+            &mut state.roles,
+            |after| store.role_entries(after, LOAD_PAGE),
+            |e| e.0,
+        )
+        .await?;
         state.api_keys.shrink_to_fit();
         tracing::info!(
             api_keys = state.api_keys.len(),
@@ -204,13 +226,39 @@ impl CredentialIndex {
         }
     }
 
-    /// Whether `user_id` is a known, enabled user, and its roles (console sessions).
-    pub fn user(&self, user_id: Uuid) -> Option<UserEntry> {
+    /// Whether `user_id` is a known, enabled user, its roles and what they grant (console
+    /// sessions).
+    pub fn user(&self, user_id: Uuid) -> Option<(UserEntry, PermissionSet)> {
+        let state = self.read();
+        let user = state.users.get(&user_id).filter(|u| !u.disabled)?;
+        Some((user.clone(), state.permissions(user.org_id, &user.roles)))
+    }
+
+    /// What `roles` grant in `org_id`, as every permission check sees it.
+    pub fn permissions_of(&self, org_id: Uuid, roles: &[Uuid]) -> PermissionSet {
+        self.read().permissions(org_id, roles)
+    }
+
+    /// The users of `org_id` holding `role_id`: membership is read from memory, as
+    /// permission checks read it.
+    pub fn role_holders(&self, org_id: Uuid, role_id: Uuid) -> Vec<Uuid> {
         self.read()
             .users
-            .get(&user_id)
-            .filter(|u| !u.disabled)
-            .cloned()
+            .iter()
+            .filter(|(_, u)| u.org_id == org_id && u.roles.contains(&role_id))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// How many of the organization's users hold each role.
+    pub fn role_user_counts(&self, org_id: Uuid) -> HashMap<Uuid, u64> {
+        let mut counts = HashMap::new();
+        for user in self.read().users.values().filter(|u| u.org_id == org_id) {
+            for role in &user.roles {
+                *counts.entry(*role).or_default() += 1;
+            }
+        }
+        counts
     }
 
     /// The caller behind a key pair: the application key's enabled owner, within the API
@@ -235,6 +283,7 @@ impl CredentialIndex {
                     org_id: app_key.org_id,
                     user_id: app_key.owner_id,
                     roles: owner.roles.clone(),
+                    permissions: state.permissions(owner.org_id, &owner.roles),
                     app_key_id: Some(app_key.id),
                     session_id: None,
                     scopes: app_key.scopes.clone(),
@@ -378,6 +427,18 @@ impl CredentialIndex {
                 match user {
                     Some(user) => state.users.insert(id, UserEntry::from(&user)),
                     None => state.users.remove(&id),
+                };
+            }
+            (ChangeKind::Role, _) => {
+                let role = match store.get_role(org_id, id).await {
+                    Ok(role) => Some(role),
+                    Err(StoreError::NotFound) => None,
+                    Err(e) => return Err(Error::internal(e)),
+                };
+                let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                match role {
+                    Some(role) => state.roles.insert(id, RoleEntry::from(&role)),
+                    None => state.roles.remove(&id),
                 };
             }
             (_, None) => return Err(Error::internal("key change without a digest")),

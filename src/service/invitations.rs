@@ -12,7 +12,7 @@ use crate::domain::org_config::{ADMIN_ONLY_INVITES, LONG_INVITATIONS};
 use crate::domain::principal::Principal;
 use crate::domain::secret::{KeyDigest, Secret};
 use crate::domain::time;
-use crate::domain::user::{permissions_of, Permission, User};
+use crate::domain::user::{Permission, User};
 use crate::error::{Error, Result};
 use crate::store::StoreError;
 use serde_json::Value;
@@ -69,7 +69,11 @@ impl Services {
             };
             // Whoever holds the link can sign in as the user: only someone who may do all
             // that user may do can get one.
-            if !permissions_of(&user.roles).all(|p| who.can(p)) {
+            let granted = self.index.permissions_of(user.org_id, &user.roles);
+            let mut enforced = Permission::ALL
+                .into_iter()
+                .filter(|p| granted.contains(p.index()));
+            if !enforced.all(|p| who.can(p)) {
                 return Err(Error::Forbidden);
             }
             // Every user is checked before any is invited: a refusal writes nothing.
@@ -209,7 +213,7 @@ impl Services {
             })?;
         self.refresh_credentials().await;
         let signed_in = self.open_session(user).await?;
-        let who = signed_in.principal(source);
+        let who = signed_in.principal(&self.index, source);
         self.audit(&who, Action::InvitationAccepted, Some(who.user_id))
             .await;
         Ok(signed_in)

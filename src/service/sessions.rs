@@ -1,6 +1,7 @@
 //! Console sign-in. A session is one more way to be a `Principal`: the console calls the same
 //! use cases as the API clients, so no rule of key management is written twice.
 
+use super::credential_index::CredentialIndex;
 use super::limits::{entry, source_bucket, Bounded};
 use super::users::{hash_password, parse_email};
 use super::{unexpected, Services};
@@ -252,11 +253,12 @@ pub struct SignedIn {
 
 impl SignedIn {
     /// The user acting through this new session, from `source`.
-    pub fn principal(&self, source: Option<String>) -> Principal {
+    pub fn principal(&self, index: &CredentialIndex, source: Option<String>) -> Principal {
         Principal {
             org_id: self.user.org_id,
             user_id: self.user.id,
             roles: self.user.roles.clone(),
+            permissions: index.permissions_of(self.user.org_id, &self.user.roles),
             app_key_id: None,
             session_id: Some(crate::domain::audit::session_ref(&self.session.digest)),
             scopes: None,
@@ -465,10 +467,10 @@ impl Services {
             return Err(expired());
         }
         // The index knows at once when a user is disabled or changes role.
-        let user = self
+        let (user, permissions) = self
             .index
             .user(session.user_id)
-            .filter(|u| u.org_id == session.org_id)
+            .filter(|(u, _)| u.org_id == session.org_id)
             .ok_or_else(expired)?;
         if session.needs_touch(&policy, now) {
             self.store
@@ -481,6 +483,7 @@ impl Services {
             org_id: session.org_id,
             user_id: session.user_id,
             roles: user.roles,
+            permissions,
             app_key_id: None,
             session_id: Some(crate::domain::audit::session_ref(&session.digest)),
             scopes: None,

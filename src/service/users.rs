@@ -5,7 +5,7 @@ use super::{unexpected, Services};
 use crate::domain::audit::Action;
 use crate::domain::principal::Principal;
 use crate::domain::time;
-use crate::domain::user::{Permission, Role, User, UserChange, UserQuery, UserStatus};
+use crate::domain::user::{Permission, User, UserChange, UserQuery, UserStatus};
 use crate::error::{Error, Result};
 use crate::store::StoreError;
 use argon2::password_hash::rand_core::OsRng;
@@ -54,7 +54,8 @@ pub struct NewUser {
     pub email: String,
     pub name: Option<String>,
     pub title: Option<String>,
-    pub roles: Vec<Role>,
+    /// Role ids, managed or custom, each once.
+    pub roles: Vec<Uuid>,
 }
 
 fn user_not_found(id: Uuid) -> Error {
@@ -62,7 +63,7 @@ fn user_not_found(id: Uuid) -> Error {
 }
 
 impl Services {
-    fn map_user_error(&self, id: Uuid, email: Option<&str>, err: StoreError) -> Error {
+    pub(super) fn map_user_error(&self, id: Uuid, email: Option<&str>, err: StoreError) -> Error {
         match err {
             StoreError::NotFound => user_not_found(id),
             StoreError::Conflict(_) => Error::Conflict(format!(
@@ -78,6 +79,14 @@ impl Services {
     }
 
     async fn insert_user(&self, org_id: Uuid, new: NewUser, service_account: bool) -> Result<User> {
+        let known = self.roles_by_ids(org_id, &new.roles).await?;
+        if let Some(missing) = new
+            .roles
+            .iter()
+            .find(|id| !known.iter().any(|r| r.id == **id))
+        {
+            return Err(Error::invalid(format!("Role {missing} not found")));
+        }
         let now = time::now();
         let id = Uuid::new_v4();
         let user = User {
@@ -121,7 +130,8 @@ impl Services {
     pub async fn create_service_account(&self, who: &Principal, new: NewUser) -> Result<User> {
         who.require(Permission::ServiceAccountWrite)?;
         // A scoped key cannot make an identity with permissions its scopes lack.
-        super::application_keys::roles_within_ceiling(who, &new.roles)?;
+        let granted = self.index.permissions_of(who.org_id, &new.roles);
+        super::roles::within_ceiling(who, &granted)?;
         let user = self.insert_user(who.org_id, new, true).await?;
         self.audit(who, Action::UserCreated, Some(user.id)).await;
         Ok(user)

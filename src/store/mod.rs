@@ -13,6 +13,8 @@ mod log;
 mod org_configs;
 mod orgs;
 mod postgres;
+pub(crate) mod role_rows;
+mod roles;
 mod sessions;
 mod sqlite;
 mod usage;
@@ -31,6 +33,7 @@ pub use log::ChangeLogStore;
 pub use org_configs::{OrgConfigStore, StoredConfig};
 pub use orgs::OrgStore;
 pub use postgres::PostgresStore;
+pub use roles::RoleStore;
 pub use sessions::SessionStore;
 pub use sqlite::SqliteStore;
 pub use usage::UsageStore;
@@ -142,6 +145,7 @@ pub trait Store:
     + ImportStore
     + InvitationStore
     + OrgConfigStore
+    + RoleStore
     + Send
     + Sync
 {

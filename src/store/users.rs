@@ -5,7 +5,7 @@ use super::columns::{Columns, Dialect};
 use super::{StoreError, StoreResult};
 use crate::domain::credential::UserEntry;
 use crate::domain::name::fold;
-use crate::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
+use crate::domain::user::{User, UserChange, UserQuery, UserSortField, UserStatus};
 use async_trait::async_trait;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
@@ -57,10 +57,7 @@ pub(super) const DELETE_APP_KEYS: &str =
 /// Whether `change` disables `user` while it is an enabled human admin: then the store
 /// checks, in the same transaction, that another admin who can act remains.
 pub(super) fn last_admin_at_stake(user: &User, change: &UserChange) -> bool {
-    change.disabled == Some(true)
-        && !user.disabled()
-        && !user.service_account
-        && user.roles.contains(&Role::Admin)
+    change.disabled == Some(true) && !user.disabled() && !user.service_account && user.is_admin()
 }
 
 /// `user` as `change` leaves it (the store writes it back whole).
@@ -88,21 +85,10 @@ pub(super) fn apply(user: &mut User, change: &UserChange, modified_at: i64) {
     user.modified_at = modified_at;
 }
 
-pub(super) fn roles_text(roles: &[Role]) -> String {
-    roles
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
-}
+pub(super) use super::role_rows::roles_text;
 
 pub(super) fn user_from<R: Columns>(row: &R) -> StoreResult<User> {
-    let roles = row.text("roles")?;
-    let roles = roles
-        .split(',')
-        .filter(|r| !r.is_empty())
-        .map(|r| Role::parse(r).ok_or_else(|| StoreError::Backend(format!("role {r}"))))
-        .collect::<StoreResult<Vec<_>>>()?;
+    let roles = super::role_rows::parse_roles(&row.text("roles")?)?;
     let status = row.text("status")?;
     Ok(User {
         id: row.uuid("id")?,

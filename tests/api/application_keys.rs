@@ -338,7 +338,7 @@ async fn scopes_are_echoed_and_enforced() {
 
     for bad in [
         json!(["Not A Scope"]),
-        json!(["dashboards_read"]),
+        json!(["dashboards"]),
         json!("api_keys_read"),
         json!([1]),
     ] {

@@ -18,10 +18,12 @@ enum Case {
     Standard,
     Disabled,
     NarrowScope,
+    /// A user holding only a custom role that grants exactly `CUSTOM_GRANTS`.
+    Custom,
     Admin,
 }
 
-const CASES: [Case; 10] = [
+const CASES: [Case; 11] = [
     Case::NoKeys,
     Case::UnknownApiKey,
     Case::UnknownAppKey,
@@ -31,10 +33,14 @@ const CASES: [Case; 10] = [
     Case::Standard,
     Case::Disabled,
     Case::NarrowScope,
+    Case::Custom,
     Case::Admin,
 ];
 
-/// Which managed roles grant what, as `keyplane::domain::user::Role::grants` should.
+/// What the custom role of `Case::Custom` is granted, by name.
+const CUSTOM_GRANTS: [&str; 2] = ["api_keys_read", "client_tokens_write"];
+
+/// The permissions the matrix checks, as `keyplane::domain::permission::Permission` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Perm {
     None,
@@ -52,6 +58,7 @@ enum Perm {
     ClientTokensWrite,
     AuditLogsRead,
     OrgManagement,
+    UserSelfProfileWrite,
 }
 
 fn permission_of(method: &Method, path: &str) -> Perm {
@@ -91,7 +98,22 @@ fn permission_of(method: &Method, path: &str) -> Perm {
         ("PATCH" | "DELETE", p) if p.starts_with("/api/v2/application_keys") => OrgAppKeysWrite,
         (_, p) if p.starts_with("/api/v2/current_user/application_keys") => UserAppKeys,
         (_, p) if p.starts_with("/api/v2/service_accounts") => ServiceAccountWrite,
-        ("GET", "/api/v2/users" | "/api/v2/users/{user_id}" | "/api/v2/roles") => UserAccessRead,
+        // Any valid key pair reads its own user (Datadog: no additional permissions).
+        ("GET", "/api/v2/current_user") => None,
+        ("PATCH", "/api/v2/current_user") => UserSelfProfileWrite,
+        (
+            "GET",
+            "/api/v2/users"
+            | "/api/v2/users/{user_id}"
+            | "/api/v2/users/{user_id}/permissions"
+            | "/api/v2/users/{user_id}/orgs"
+            | "/api/v2/roles"
+            | "/api/v2/roles/{role_id}"
+            | "/api/v2/roles/{role_id}/permissions"
+            | "/api/v2/roles/{role_id}/users"
+            | "/api/v2/permissions",
+        ) => UserAccessRead,
+        (_, p) if p.starts_with("/api/v2/roles") => UserAccessManage,
         ("POST", "/api/v2/users") => UserAccessInvite,
         ("PATCH" | "DELETE", "/api/v2/users/{user_id}") => UserAccessManage,
         _ => panic!("no expectation for {m} {path}: add it to the authorization matrix"),
@@ -100,17 +122,19 @@ fn permission_of(method: &Method, path: &str) -> Perm {
 
 fn role_grants(case: Case, perm: Perm) -> bool {
     use Perm::*;
+    // Every role holds these without listing them, as in Datadog.
+    let implicit = matches!(perm, None | UserAccessRead | UserSelfProfileWrite);
     match case {
         Case::Admin => true,
-        Case::Standard => matches!(
-            perm,
-            None | ApiKeysRead
-                | UserAppKeys
-                | UserAccessRead
-                | ClientTokensRead
-                | ClientTokensWrite
-        ),
-        Case::ReadOnly => matches!(perm, None | UserAccessRead | ClientTokensRead),
+        Case::Standard => {
+            implicit
+                || matches!(
+                    perm,
+                    ApiKeysRead | UserAppKeys | ClientTokensRead | ClientTokensWrite
+                )
+        }
+        Case::ReadOnly => implicit || perm == ClientTokensRead,
+        Case::Custom => implicit || matches!(perm, ApiKeysRead | ClientTokensWrite),
         // An Admin's key scoped to audit_logs_read: that permission only.
         Case::NarrowScope => matches!(perm, None | AuditLogsRead),
         _ => false,
@@ -128,12 +152,14 @@ fn expected(
     if access == Access::Public && path.starts_with("/api/console/invitation") {
         return StatusCode::NOT_FOUND;
     }
+    // Datadog's roles answer 200 to creates and to changes of a role's members.
+    let roles = path.starts_with("/api/v2/roles") && path != "/api/v2/roles/{role_id}";
     let success = match *method {
         // Datadog's "cancel all pending invitations" answers 200.
         Method::DELETE if path.ends_with("/invitations") => StatusCode::OK,
         // v1 creates answer 200, as Datadog's v1 does.
-        Method::POST if !v1 => StatusCode::CREATED,
-        Method::DELETE if !v1 => StatusCode::NO_CONTENT,
+        Method::POST if !v1 && !roles => StatusCode::CREATED,
+        Method::DELETE if !v1 && !roles => StatusCode::NO_CONTENT,
         _ => StatusCode::OK,
     };
     let api_key_valid = !matches!(
@@ -170,7 +196,10 @@ struct World {
     standard: Keys,
     disabled: Keys,
     narrow: Keys,
+    custom: Keys,
     service_account: String,
+    /// A grantable permission's id (Datadog's BDD fixture: `data[4]`).
+    permission: String,
 }
 
 fn unique(prefix: &str) -> String {
@@ -185,8 +214,12 @@ async fn created_id(s: &Server, path: &str, body: Value) -> String {
 
 /// A user of the admin's organization with `role`, and an application key for it.
 async fn user_with_key(s: &Server, role: &str) -> (String, String) {
-    let email = format!("{}@example.com", unique(&role.replace(' ', "-")));
     let role_id = role_id(s, role).await;
+    user_with_role_key(s, &role_id).await
+}
+
+async fn user_with_role_key(s: &Server, role_id: &str) -> (String, String) {
+    let email = format!("{}@example.com", unique("holder"));
     let body = json!({"data": {"type": "users", "attributes": {"email": email},
         "relationships": {"roles": {"data": [{"id": role_id, "type": "roles"}]}}}});
     let id = created_id(s, "/api/v2/users", body).await;
@@ -214,6 +247,25 @@ async fn role_id(s: &Server, name: &str) -> String {
         .call(Method::GET, &format!("/api/v2/roles?filter={name}"), None)
         .await;
     roles["data"][0]["id"].as_str().expect("role id").to_owned()
+}
+
+/// A custom role granting exactly `names`, and its id.
+async fn custom_role(s: &Server, names: &[&str]) -> String {
+    let (_, all) = s.call(Method::GET, "/api/v2/permissions", None).await;
+    let links: Vec<Value> = all["data"]
+        .as_array()
+        .expect("permissions")
+        .iter()
+        .filter(|p| names.iter().any(|n| p["attributes"]["name"] == *n))
+        .map(|p| json!({"id": p["id"], "type": "permissions"}))
+        .collect();
+    assert_eq!(links.len(), names.len());
+    let body = json!({"data": {"type": "roles",
+        "attributes": {"name": unique("custom"), "default_permissions_opt_out": true},
+        "relationships": {"permissions": {"data": links}}}});
+    let (status, got) = s.call(Method::POST, "/api/v2/roles", Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    got["data"]["id"].as_str().expect("id").to_owned()
 }
 
 impl World {
@@ -251,7 +303,19 @@ impl World {
         let sa = json!({"data": {"type": "users", "attributes": {
             "email": format!("{}@example.com", unique("sa")), "service_account": true}}});
         let service_account = created_id(&s, "/api/v2/service_accounts", sa).await;
+        let custom_role = custom_role(&s, &CUSTOM_GRANTS).await;
+        let (_, custom) = user_with_role_key(&s, &custom_role).await;
+        let (_, permissions) = s.call(Method::GET, "/api/v2/permissions", None).await;
+        let permission = permissions["data"][4]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
         World {
+            custom: Keys {
+                api: api.clone(),
+                app: custom,
+            },
+            permission,
             other_org: Keys {
                 api: env_value(&other, "DD_API_KEY"),
                 app: s.creds.app_key.clone(),
@@ -302,6 +366,7 @@ impl World {
             Case::Standard => pair(&self.standard.api, &self.standard.app),
             Case::Disabled => pair(&self.disabled.api, &self.disabled.app),
             Case::NarrowScope => pair(&self.narrow.api, &self.narrow.app),
+            Case::Custom => pair(&self.custom.api, &self.custom.app),
             Case::Admin => pair(&c.api_key, &c.app_key),
         }
     }
@@ -405,6 +470,43 @@ impl World {
             assert_eq!(status, StatusCode::CREATED, "{sent}");
             let id = sent["data"][0]["id"].as_str().expect("invitation id");
             path = path.replace("{user_invitation_uuid}", id);
+        } else if path.contains("{role_id}") {
+            let id = custom_role(s, &[]).await;
+            path = path.replace("{role_id}", &id);
+            body = Some(if template.ends_with("/permissions") {
+                json!({"data": {"id": self.permission, "type": "permissions"}})
+            } else if template.ends_with("/users") {
+                let email = format!("{}@example.com", unique("m"));
+                let user = created_id(
+                    s,
+                    "/api/v2/users",
+                    json!({"data": {"type": "users", "attributes": {"email": email}}}),
+                )
+                .await;
+                json!({"data": {"id": user, "type": "users"}})
+            } else if template.ends_with("/clone") {
+                json!({"data": {"type": "roles", "attributes": {"name": unique("clone")}}})
+            } else {
+                json!({"data": {"id": id, "type": "roles", "attributes": {"name": unique("r")}}})
+            });
+        } else if template == "/api/v2/current_user" {
+            // The caller's own id: each case edits itself.
+            let id = match self.keys(case) {
+                Some(keys) => {
+                    let req = s
+                        .http
+                        .get(s.url("/api/v2/current_user"))
+                        .header("DD-API-KEY", keys.api)
+                        .header("DD-APPLICATION-KEY", keys.app);
+                    send(req).await.1["data"]["id"].clone()
+                }
+                None => json!(uuid::Uuid::new_v4()),
+            };
+            let id = id
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            body = Some(json!({"data": {"id": id, "type": "users", "attributes": {"name": "me"}}}));
         } else if path.contains("{user_id}") {
             let email = format!("{}@example.com", unique("u"));
             let id = created_id(
@@ -431,6 +533,9 @@ impl World {
                 "/api/v2/client_tokens" => {
                     json!({"data": {"type": "client_tokens", "attributes": {"name": unique("ct")}}})
                 }
+                "/api/v2/roles" => json!({"data": {"type": "roles",
+                    "attributes": {"name": unique("role")}}}),
+                _ if template.starts_with("/api/v2/roles/") => body.clone().expect("role body"),
                 "/api/console/session" => {
                     json!({"email": s.creds.email, "password": s.creds.password})
                 }
@@ -447,7 +552,10 @@ impl World {
         }
         (
             path,
-            if matches!(*method, Method::POST | Method::PATCH | Method::PUT) {
+            // Datadog's role members and permissions are removed with a body.
+            if matches!(*method, Method::POST | Method::PATCH | Method::PUT)
+                || (*method == Method::DELETE && template.starts_with("/api/v2/roles/{role_id}/"))
+            {
                 body
             } else {
                 None
@@ -538,8 +646,10 @@ async fn organizations_are_sealed_on_every_route() {
             .header("DD-API-KEY", &other.api)
             .header("DD-APPLICATION-KEY", &other.app);
         if let Some(mut body) = body {
-            // The other org's caller may not even learn the id through a 422.
-            if body.get("data").is_some() {
+            // The other org's caller may not even learn the id through a 422 (bodies of
+            // sub-resources name another resource: they keep their id).
+            let last = path.rsplit('/').next().unwrap_or_default();
+            if body.get("data").is_some() && uuid::Uuid::parse_str(last).is_ok() {
                 body["data"]["id"] = json!(path.rsplit('/').next());
             }
             req = req.json(&body);

@@ -313,3 +313,81 @@ async fn the_gate_on_another_node_refuses_a_revoked_key_within_the_bound() {
     let (_, p99, _) = report("through the intake gate", lags);
     assert!(p99 < Duration::from_secs(1), "p99 {p99:?}");
 }
+
+/// Polls `node` until `path` answers `want` for the key of the role's holder; how long it took.
+async fn await_status(node: &Server, app_key: &str, path: &str, want: StatusCode) -> Duration {
+    let started = Instant::now();
+    loop {
+        let req = node
+            .http
+            .get(node.url(path))
+            .header("DD-API-KEY", &node.creds.api_key)
+            .header("DD-APPLICATION-KEY", app_key);
+        if send(req).await.0 == want {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path} never answered {want} on the other node\n{}",
+            node.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_grants_and_revocations_reach_the_other_node() {
+    let Some(a) = Server::start_postgres().await else {
+        return;
+    };
+    let b = Server::start_node_of(&a, &[]).await;
+    let role = crate::roles::create_role(&a, "node readers", &[]).await;
+    let key = crate::roles::key_of_role_holder(&a, "holder@example.com", &role).await;
+    await_status(&b, &key, "/api/v2/users", StatusCode::OK).await;
+    // Not granted yet.
+    await_status(&b, &key, "/api/v2/api_keys", StatusCode::FORBIDDEN).await;
+    let (_, all) = a.call(Method::GET, "/api/v2/permissions", None).await;
+    let read = all["data"]
+        .as_array()
+        .expect("permissions")
+        .iter()
+        .find(|p| p["attributes"]["name"] == "api_keys_read")
+        .expect("api_keys_read")["id"]
+        .clone();
+    let link = serde_json::json!({"data": {"id": read, "type": "permissions"}});
+    let path = format!("/api/v2/roles/{role}/permissions");
+    let (status, _) = a.call(Method::POST, &path, Some(link.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    let granted = await_status(&b, &key, "/api/v2/api_keys", StatusCode::OK).await;
+    let (status, _) = a.call(Method::DELETE, &path, Some(link)).await;
+    assert_eq!(status, StatusCode::OK);
+    let revoked = await_status(&b, &key, "/api/v2/api_keys", StatusCode::FORBIDDEN).await;
+    // The holder leaves the role: its implicit permissions go with it.
+    let (_, me) = send(
+        b.http
+            .get(b.url("/api/v2/current_user"))
+            .header("DD-API-KEY", &b.creds.api_key)
+            .header("DD-APPLICATION-KEY", &key),
+    )
+    .await;
+    let holder = me["data"]["id"].clone();
+    let (status, _) = a
+        .call(
+            Method::DELETE,
+            &format!("/api/v2/roles/{role}/users"),
+            Some(serde_json::json!({"data": {"id": holder, "type": "users"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let left = await_status(&b, &key, "/api/v2/users", StatusCode::FORBIDDEN).await;
+    for (what, took) in [
+        ("grant", granted),
+        ("revoke", revoked),
+        ("role removal", left),
+    ] {
+        assert!(
+            took < Duration::from_secs(1),
+            "{what} took {took:?} to reach node B"
+        );
+    }
+}

@@ -217,6 +217,11 @@ struct Fixtures {
     user_id: String,
     service_account_id: String,
     service_account_key_id: String,
+    role_id: String,
+    /// The admin's own id (`PATCH /api/v2/current_user` names it).
+    admin_id: String,
+    /// A grantable permission (Datadog's fixture: `data[4]`).
+    permission_id: String,
 }
 
 async fn created(s: &Server, path: &str, body: Value) -> Value {
@@ -259,6 +264,11 @@ impl Fixtures {
         )
         .await;
         let sa_id = id_of(&sa);
+        let role = json!({"data": {"type": "roles", "attributes": {"name": "prop-target"}}});
+        let (status, role) = s.call(Method::POST, "/api/v2/roles", Some(role)).await;
+        assert_eq!(status, StatusCode::OK, "{role}");
+        let (_, me) = s.call(Method::GET, "/api/v2/current_user", None).await;
+        let (_, permissions) = s.call(Method::GET, "/api/v2/permissions", None).await;
         let sa_key = created(
             s,
             &format!("/api/v2/service_accounts/{sa_id}/application_keys"),
@@ -274,6 +284,9 @@ impl Fixtures {
             user_id: id_of(&user),
             service_account_id: sa_id,
             service_account_key_id: id_of(&sa_key),
+            role_id: id_of(&role["data"]),
+            admin_id: id_of(&me["data"]),
+            permission_id: id_of(&permissions["data"][4]),
         }
     }
 }
@@ -306,6 +319,7 @@ fn targets(f: &Fixtures, creds: &Creds) -> Vec<Target> {
             .replace("{user_id}", &f.user_id)
             .replace("{service_account_id}", &f.service_account_id)
             .replace("{org_config_name}", "monitor_timezone")
+            .replace("{role_id}", &f.role_id)
             .replace(
                 "{key}",
                 if t.contains("api_key/") {
@@ -360,6 +374,18 @@ fn targets(f: &Fixtures, creds: &Creds) -> Vec<Target> {
             "/api/console/invitation/lookup" => json!({"secret": "prop-{n}"}),
             "/api/console/invitation" => {
                 json!({"secret": "prop-{n}", "password": "long enough password"})
+            }
+            "/api/v2/current_user" => json!({"data": {"id": f.admin_id, "type": "users",
+                "attributes": {"name": "prop-{n}"}}}),
+            "/api/v2/roles" | "/api/v2/roles/{role_id}/clone" => {
+                json!({"data": {"type": "roles", "attributes": {"name": "prop-{n}"}}})
+            }
+            "/api/v2/roles/{role_id}" => resource("roles", json!({"name": "prop-{n}"})),
+            "/api/v2/roles/{role_id}/permissions" => {
+                json!({"data": {"id": f.permission_id, "type": "permissions"}})
+            }
+            "/api/v2/roles/{role_id}/users" => {
+                json!({"data": {"id": f.user_id, "type": "users"}})
             }
             other => panic!("no valid body known for {other}"),
         };

@@ -337,7 +337,7 @@ async fn empty_scopes_mean_unscoped_and_unknown_scopes_are_refused() {
         .await;
     assert_eq!(status, StatusCode::OK);
 
-    for bad in [json!(["dashboards_read"]), json!(["api_keys_read", "nope"])] {
+    for bad in [json!(["dashboards"]), json!(["api_keys_read", "nope"])] {
         let (status, got) = s
             .call(Method::POST, CU, Some(key_body("bad", Some(bad.clone()))))
             .await;

@@ -2,6 +2,8 @@
 //! SQLite in a temp dir and PostgreSQL in a fresh database (see `TestDb`). A backend passes
 //! when it answers exactly as the others do.
 
+mod roles;
+
 use crate::helpers::TestDb;
 use keyplane::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
 use keyplane::domain::application_key::{
@@ -21,6 +23,7 @@ use keyplane::domain::secret::{KeyDigest, Secret};
 use keyplane::domain::session::Session;
 use keyplane::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
 use keyplane::store::{Store, StoreError, StoredConfig};
+use roles::{custom_roles, last_admin_keeps_the_admin_role};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -46,7 +49,7 @@ fn user(org: &Org, email: &str, roles: &[Role], at: i64) -> User {
         name: Some(format!("Name of {email}")),
         handle: email.to_owned(),
         title: None,
-        roles: roles.to_vec(),
+        roles: roles.iter().map(|r| r.id()).collect(),
         status: UserStatus::Active,
         service_account: false,
         password_hash: Some("$argon2id$stand-in".to_owned()),
@@ -206,7 +209,7 @@ async fn users(store: Arc<dyn Store>) {
     let got = store.get_user(o.id, bob.id).await.expect("get");
     assert_eq!(got.email, "bob@acme.test");
     assert_eq!(got.title.as_deref(), Some("engineer"));
-    assert_eq!(got.roles, [Role::Standard]);
+    assert_eq!(got.roles, [Role::Standard.id()]);
     assert_eq!(got.status, UserStatus::Active);
     assert_eq!(
         (got.created_at, got.modified_at),
@@ -216,7 +219,10 @@ async fn users(store: Arc<dyn Store>) {
     assert!(got.service_account);
     assert_eq!(got.password_hash, None);
     assert_eq!(got.handle, robot.id.to_string());
-    assert_eq!(store.get_user(o.id, carol.id).await.expect("c").roles, []);
+    assert_eq!(
+        store.get_user(o.id, carol.id).await.expect("c").roles,
+        Vec::<Uuid>::new()
+    );
     assert_eq!(
         store
             .find_user_by_email(o.id, "carol@acme.test")
@@ -936,7 +942,7 @@ async fn credential_entries(store: Arc<dyn Store>) {
     let bob_entry = users.iter().find(|u| u.0 == bob.id).expect("bob").1.clone();
     assert_eq!(
         (bob_entry.org_id, bob_entry.roles, bob_entry.disabled),
-        (o.id, vec![Role::ReadOnly], false)
+        (o.id, vec![Role::ReadOnly.id()], false)
     );
     let rest = store.user_entries(Some(want[0]), 10).await.expect("rest");
     assert_eq!(rest.iter().map(|u| u.0).collect::<Vec<_>>(), [want[1]]);
@@ -2136,4 +2142,6 @@ on_every_backend!(
     no_key_survives_its_owners_disable,
     invitations,
     org_configs,
+    custom_roles,
+    last_admin_keeps_the_admin_role,
 );

@@ -59,10 +59,19 @@ pub enum Action {
     OrgConfigChanged,
     /// The first keyed record of a chain that began before the chain was keyed.
     ChainKeyed,
+    RoleCreated,
+    /// Renamed or its permissions replaced.
+    RoleChanged,
+    RoleDeleted,
+    RolePermissionGranted,
+    RolePermissionRevoked,
+    /// A user given a role (the target is the user).
+    UserRoleGranted,
+    UserRoleRevoked,
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 32] = [
         Action::ApiKeyCreated,
         Action::ApiKeyRenamed,
         Action::ApiKeyRevoked,
@@ -88,6 +97,13 @@ impl Action {
         Action::OneTimeReadDisabled,
         Action::OrgConfigChanged,
         Action::ChainKeyed,
+        Action::RoleCreated,
+        Action::RoleChanged,
+        Action::RoleDeleted,
+        Action::RolePermissionGranted,
+        Action::RolePermissionRevoked,
+        Action::UserRoleGranted,
+        Action::UserRoleRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -117,6 +133,13 @@ impl Action {
             Action::OneTimeReadDisabled => "org.one_time_read.disable",
             Action::OrgConfigChanged => "org.config.update",
             Action::ChainKeyed => "audit.chain_keyed",
+            Action::RoleCreated => "role.create",
+            Action::RoleChanged => "role.update",
+            Action::RoleDeleted => "role.delete",
+            Action::RolePermissionGranted => "role.permission_grant",
+            Action::RolePermissionRevoked => "role.permission_revoke",
+            Action::UserRoleGranted => "user.role_grant",
+            Action::UserRoleRevoked => "user.role_revoke",
         }
     }
 

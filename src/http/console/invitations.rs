@@ -98,7 +98,7 @@ pub async fn accept(
     let signed_in = services
         .accept_invitation(&form.secret, &form.password, Some(client.to_string()))
         .await?;
-    let who = signed_in.principal(Some(client.to_string()));
+    let who = signed_in.principal(&services.index, Some(client.to_string()));
     let token = signed_in.token.expose();
     let json = body(&services, &who, &signed_in.session, token).await?;
     let cookie = set_cookie(&services.session_policy(), token);

@@ -41,7 +41,7 @@ struct UserBody {
     email: String,
     name: Option<String>,
     handle: String,
-    roles: Vec<&'static str>,
+    roles: Vec<String>,
     permissions: Vec<&'static str>,
 }
 
@@ -74,7 +74,12 @@ pub(super) async fn body(
             email: user.email,
             name: user.name,
             handle: user.handle,
-            roles: user.roles.iter().map(|r| r.display_name()).collect(),
+            roles: services
+                .roles_by_ids(user.org_id, &user.roles)
+                .await?
+                .into_iter()
+                .map(|r| r.name)
+                .collect(),
             permissions,
         },
         org: OrgBody {
@@ -102,7 +107,7 @@ pub async fn create(
         Err(SignInError::Locked(Locked(wait))) => return Ok(locked(wait)),
         Err(SignInError::Other(err)) => return Err(err),
     };
-    let who = signed_in.principal(Some(client.to_string()));
+    let who = signed_in.principal(&services.index, Some(client.to_string()));
     services
         .audit(&who, Action::SignedIn, Some(signed_in.user.id))
         .await;

@@ -26,5 +26,9 @@ pub async fn create(
     let account = services
         .create_service_account(&who, parse_create(body)?)
         .await?;
-    Ok((StatusCode::CREATED, user_document(&account)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        user_document(&services, &account).await?,
+    )
+        .into_response())
 }

@@ -2,7 +2,7 @@
 
 use crate::auth::Caller;
 use crate::domain::list::Sort;
-use crate::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
+use crate::domain::user::{User, UserChange, UserQuery, UserSortField, UserStatus};
 use crate::error::{Error, Result};
 use crate::http::extract::{object, ApiJson, ApiPath, Object};
 use crate::http::jsonapi::{
@@ -106,10 +106,9 @@ pub(super) fn new_user(data: CreateData) -> Result<NewUser> {
         if link.kind.as_deref().is_some_and(|k| k != "roles") {
             return Err(Error::invalid("relationships.roles must name roles"));
         }
+        // Whether the role exists in the organization is the service's to say.
         let role = Uuid::parse_str(&link.id)
-            .ok()
-            .and_then(Role::from_id)
-            .ok_or_else(|| Error::invalid(format!("Role {} not found", link.id)))?;
+            .map_err(|_| Error::invalid(format!("Role {} not found", link.id)))?;
         if !roles.contains(&role) {
             roles.push(role);
         }
@@ -123,19 +122,23 @@ pub(super) fn new_user(data: CreateData) -> Result<NewUser> {
 }
 
 /// A user and its roles, as Datadog answers a create or a get.
-pub(super) fn user_document(user: &User) -> Json<Document<UserResource>> {
-    let roles: Vec<Included> = Included::users_with_roles(std::slice::from_ref(user))
+pub(super) async fn user_document(
+    services: &Services,
+    user: &User,
+) -> Result<Json<Document<UserResource>>> {
+    let roles = services.roles_by_ids(user.org_id, &user.roles).await?;
+    let roles: Vec<Included> = Included::users_with_roles(std::slice::from_ref(user), &roles)
         .into_iter()
         .skip(1)
         .collect();
-    Json(Document {
+    Ok(Json(Document {
         data: user.into(),
         included: (!roles.is_empty()).then_some(roles),
-    })
+    }))
 }
 
 /// Users answer `<id> not found` for unknown and malformed ids alike.
-fn user_id(raw: &str) -> Result<Uuid> {
+pub(super) fn user_id(raw: &str) -> Result<Uuid> {
     Uuid::parse_str(raw).map_err(|_| Error::NotFoundText(format!("{raw} not found")))
 }
 
@@ -197,7 +200,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<Response> {
     let user = services.create_user(&who, parse_create(body)?).await?;
-    Ok((StatusCode::CREATED, user_document(&user)).into_response())
+    Ok((StatusCode::CREATED, user_document(&services, &user).await?).into_response())
 }
 
 pub async fn get(
@@ -206,7 +209,7 @@ pub async fn get(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response> {
     let user = services.get_user(&who, user_id(&id)?).await?;
-    Ok(user_document(&user).into_response())
+    Ok(user_document(&services, &user).await?.into_response())
 }
 
 pub async fn list(
@@ -237,7 +240,7 @@ pub async fn update(
     let id = user_id(&id)?;
     let change = parse_update(body, id)?;
     let user = services.update_user(&who, id, change).await?;
-    Ok(user_document(&user).into_response())
+    Ok(user_document(&services, &user).await?.into_response())
 }
 
 pub async fn disable(

@@ -21,6 +21,7 @@ mod invitations;
 mod log;
 mod org_configs;
 mod orgs;
+mod roles;
 mod sessions;
 mod usage;
 mod users;

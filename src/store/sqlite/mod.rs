@@ -15,6 +15,7 @@ mod invitations;
 mod log;
 mod org_configs;
 mod orgs;
+mod roles;
 mod sessions;
 mod usage;
 mod users;

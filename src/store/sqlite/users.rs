@@ -16,7 +16,8 @@ use uuid::Uuid;
 /// For each other enabled human admin of the organization (`?1` org, `?2` the one being
 /// disabled): whether it can act, i.e. signed in once, holds a password or an application key.
 /// A Pending admin with none of these cannot manage the organization.
-const OTHER_ADMINS_CAN_ACT: &str = "SELECT (status = 'Active' OR password_hash IS NOT NULL \
+pub(super) const OTHER_ADMINS_CAN_ACT: &str =
+    "SELECT (status = 'Active' OR password_hash IS NOT NULL \
      OR app_key_count > 0) FROM users WHERE org_id = ? AND id <> ? \
      AND ',' || roles || ',' LIKE '%,admin,%' AND disabled = 0 AND service_account = 0";
 

@@ -238,7 +238,9 @@ async fn get(
     let included = if surface == Surface::CurrentUser {
         // Datadog sends the owner and its roles here even without `include`.
         let owner = services.users_by_ids(who.org_id, &[key.owner_id]).await?;
-        Some(Included::users_with_roles(&owner))
+        let held: Vec<_> = owner.iter().flat_map(|u| u.roles.iter().copied()).collect();
+        let roles = services.roles_by_ids(who.org_id, &held).await?;
+        Some(Included::users_with_roles(&owner, &roles))
     } else {
         owners(services, who, &[&key], &params, surface == Surface::Org).await?
     };
