@@ -79,6 +79,15 @@ fn may_rescope(who: &Principal, key: &ApplicationKey, scopes: &Option<Vec<String
     }
 }
 
+/// A call authenticated by an access token may not create or change application keys
+/// (revoking is allowed), as Datadog restricts it: a token must not mint longer-lived keys.
+fn forbid_token(who: &Principal) -> Result<()> {
+    match who.token {
+        Some(_) => Err(Error::Forbidden),
+        None => Ok(()),
+    }
+}
+
 /// A scoped caller cannot reach, through a service account, permissions its scopes lack.
 pub(super) fn roles_within_ceiling(who: &Principal, roles: &[Role]) -> Result<()> {
     let Some(ceiling) = &who.scopes else {
@@ -290,6 +299,7 @@ impl Services {
         name: KeyName,
         scopes: Option<Vec<String>>,
     ) -> Result<(ApplicationKey, Secret)> {
+        forbid_token(who)?;
         let owner = self
             .surface_owner(who, surface, Access::Write)
             .await?
@@ -344,6 +354,7 @@ impl Services {
         id: Uuid,
         change: ApplicationKeyChange,
     ) -> Result<(ApplicationKey, Option<Secret>)> {
+        forbid_token(who)?;
         let present = self.reachable_key(who, surface, Access::Write, id).await?;
         if let Some(scopes) = &change.scopes {
             may_rescope(who, &present, scopes)?;

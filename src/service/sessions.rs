@@ -432,6 +432,7 @@ impl Services {
             session_id: Some(crate::domain::audit::session_ref(&session.digest)),
             scopes: None,
             source: None,
+            token: None,
         };
         Ok((principal, session))
     }

@@ -8,6 +8,7 @@ mod intake;
 mod intake_tools;
 mod limits;
 
+mod access_tokens;
 mod api_keys;
 mod application_keys;
 mod audit;

@@ -110,6 +110,7 @@ pub async fn create(
         session_id: Some(session_ref(&signed_in.session.digest)),
         scopes: None,
         source: Some(client.to_string()),
+        token: None,
     };
     services
         .audit(&who, Action::SignedIn, Some(signed_in.user.id))
