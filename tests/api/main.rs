@@ -31,6 +31,7 @@ mod migrate;
 mod multi_node;
 mod official_client;
 mod official_client_app_keys;
+mod official_client_tokens;
 mod official_client_v1;
 mod one_time_read_default;
 mod openapi;
