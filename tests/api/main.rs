@@ -8,6 +8,7 @@ mod intake;
 mod intake_tools;
 mod limits;
 
+mod access_token_store;
 mod access_tokens;
 mod api_keys;
 mod application_keys;
