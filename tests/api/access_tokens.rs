@@ -466,3 +466,32 @@ async fn an_expired_token_is_refused_from_the_second_it_expires() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// Two nodes on one PostgreSQL database: a token made on A works on B, and a revoke on A is
+/// refused by B within a second (the change log carries tokens as it carries keys).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_is_refused_on_every_node() {
+    let Some(a) = Server::start_postgres_with(&["--auth-failure-burst", "0"]).await else {
+        return;
+    };
+    let b = Server::start_node_of(&a, &["--auth-failure-burst", "0"]).await;
+    let (id, token) = create_pat(&a, &["api_keys_read"]).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while status_with_bearer(&b, "/api/v2/api_keys", &token).await != StatusCode::OK {
+        assert!(std::time::Instant::now() < deadline, "B never saw the token");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let path = format!("/api/v2/personal_access_tokens/{id}");
+    assert_eq!(
+        a.call(Method::DELETE, &path, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let revoked = std::time::Instant::now();
+    while status_with_bearer(&b, "/api/v2/api_keys", &token).await != StatusCode::FORBIDDEN {
+        assert!(
+            revoked.elapsed() < Duration::from_secs(1),
+            "B still accepts a token revoked a second ago"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
