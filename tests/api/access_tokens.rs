@@ -478,7 +478,10 @@ async fn a_revoked_token_is_refused_on_every_node() {
     let (id, token) = create_pat(&a, &["api_keys_read"]).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while status_with_bearer(&b, "/api/v2/api_keys", &token).await != StatusCode::OK {
-        assert!(std::time::Instant::now() < deadline, "B never saw the token");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B never saw the token"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let path = format!("/api/v2/personal_access_tokens/{id}");

@@ -19,9 +19,16 @@ enum Case {
     Disabled,
     NarrowScope,
     Admin,
+    /// The admin's personal token scoped to audit_logs_read, beside a valid API key (which
+    /// a token in DD-APPLICATION-KEY ignores).
+    NarrowToken,
+    /// A token of a service account that holds no role: its scopes reach nothing.
+    ServiceAccountToken,
+    /// A personal token, revoked.
+    RevokedToken,
 }
 
-const CASES: [Case; 10] = [
+const CASES: [Case; 13] = [
     Case::NoKeys,
     Case::UnknownApiKey,
     Case::UnknownAppKey,
@@ -32,6 +39,9 @@ const CASES: [Case; 10] = [
     Case::Disabled,
     Case::NarrowScope,
     Case::Admin,
+    Case::NarrowToken,
+    Case::ServiceAccountToken,
+    Case::RevokedToken,
 ];
 
 /// Which managed roles grant what, as `keyplane::domain::user::Role::grants` should.
@@ -110,7 +120,8 @@ fn role_grants(case: Case, perm: Perm) -> bool {
         ),
         Case::ReadOnly => matches!(perm, None | UserAccessRead | ClientTokensRead),
         // An Admin's key scoped to audit_logs_read: that permission only.
-        Case::NarrowScope => matches!(perm, None | AuditLogsRead),
+        Case::NarrowScope | Case::NarrowToken => matches!(perm, None | AuditLogsRead),
+        Case::ServiceAccountToken => perm == None,
         _ => false,
     }
 }
@@ -157,6 +168,9 @@ struct World {
     disabled: Keys,
     narrow: Keys,
     service_account: String,
+    narrow_token: String,
+    service_account_token: String,
+    revoked_token: String,
 }
 
 /// A token body every caller could hold: one scope, thirty days.
@@ -238,7 +252,43 @@ impl World {
         let sa = json!({"data": {"type": "users", "attributes": {
             "email": format!("{}@example.com", unique("sa")), "service_account": true}}});
         let service_account = created_id(&s, "/api/v2/service_accounts", sa).await;
+        let token = |path: String, kind: &str, scopes: &str| {
+            let mut body = token_body(kind);
+            body["data"]["attributes"]["scopes"] = json!([scopes]);
+            let s = &s;
+            async move {
+                let (status, got) = s.call(Method::POST, &path, Some(body)).await;
+                assert_eq!(status, StatusCode::CREATED, "{got}");
+                let id = got["data"]["id"].as_str().expect("id").to_owned();
+                (
+                    id,
+                    got["data"]["attributes"]["key"]
+                        .as_str()
+                        .expect("key")
+                        .to_owned(),
+                )
+            }
+        };
+        let pats = "/api/v2/personal_access_tokens".to_owned();
+        let (_, narrow_token) =
+            token(pats.clone(), "personal_access_tokens", "audit_logs_read").await;
+        let sats = format!("/api/v2/service_accounts/{service_account}/access_tokens");
+        let (_, service_account_token) =
+            token(sats, "service_access_tokens", "audit_logs_read").await;
+        let (revoked_id, revoked_token) =
+            token(pats, "personal_access_tokens", "audit_logs_read").await;
+        let (status, _) = s
+            .call(
+                Method::DELETE,
+                &format!("/api/v2/personal_access_tokens/{revoked_id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
         World {
+            narrow_token,
+            service_account_token,
+            revoked_token,
             other_org: Keys {
                 api: env_value(&other, "DD_API_KEY"),
                 app: s.creds.app_key.clone(),
@@ -290,6 +340,9 @@ impl World {
             Case::Disabled => pair(&self.disabled.api, &self.disabled.app),
             Case::NarrowScope => pair(&self.narrow.api, &self.narrow.app),
             Case::Admin => pair(&c.api_key, &c.app_key),
+            Case::NarrowToken => pair(&c.api_key, &self.narrow_token),
+            Case::ServiceAccountToken => pair(&c.api_key, &self.service_account_token),
+            Case::RevokedToken => pair(&c.api_key, &self.revoked_token),
         }
     }
 
