@@ -132,8 +132,7 @@ pub fn parse(presented: &str) -> Option<(TokenKind, Uuid)> {
     {
         return None;
     }
-    let id = u128::try_from(base62_value(alias_part)?).ok()?;
-    Some((kind, Uuid::from_u128(id)))
+    Some((kind, Uuid::from_u128(base62_value(alias_part)?)))
 }
 
 /// A token as stored: the secret only as its digest (a token is never shown again).
