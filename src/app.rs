@@ -403,6 +403,24 @@ pub async fn admin(args: AdminArgs) -> anyhow::Result<()> {
                 println!("{}\t{}{otr}", org.id, org.name);
             }
         }
+        AdminCommand::Invite {
+            email,
+            org,
+            base_url,
+        } => {
+            let (user, sent) = services.invite_from_cli(org, &email).await?;
+            println!(
+                "# invitation for {} (organization {}), valid until {}; shown only now",
+                user.email,
+                user.org_id,
+                crate::domain::time::format(sent.invitation.expires_at)
+            );
+            println!(
+                "{}{}",
+                base_url.trim_end_matches('/'),
+                crate::domain::invitation::link_path(&sent.secret)
+            );
+        }
         AdminCommand::SetOneTimeRead { org, enabled } => {
             let org = match org {
                 Some(id) => id,

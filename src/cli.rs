@@ -248,6 +248,18 @@ pub enum AdminCommand {
     },
     /// List the organizations with their ids.
     ListOrganizations,
+    /// Invite a user: print the console link through which they set a password (keyplane
+    /// sends no email). A new link replaces the user's earlier ones.
+    Invite {
+        /// The user's email.
+        email: String,
+        /// Organization id (needed only when the email is in several).
+        #[arg(long)]
+        org: Option<uuid::Uuid>,
+        /// The console's address, printed before the link's path.
+        #[arg(long, default_value = "")]
+        base_url: String,
+    },
     /// Turn One-Time Read mode on or off: application key secrets are then shown only in the
     /// create response (and the v1 application key endpoints are refused).
     SetOneTimeRead {

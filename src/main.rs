@@ -4,7 +4,7 @@ use keyplane::cli::{Cli, Command};
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    keyplane::telemetry::init();
+    let _flush_access_log = keyplane::telemetry::init();
     let result = match cli.command {
         Command::Serve(args) => keyplane::app::serve(*args).await,
         Command::Admin(args) => keyplane::app::admin(args).await,

@@ -3,10 +3,11 @@
 // Files: index.html, style.css, app.js (this: session, sign-in, shell, routing), api.js (fetch,
 // CSRF, errors), dom.js (DOM helpers, copy, dialogs), list.js (paged/sorted/searchable lists,
 // rename), keys.js (API Keys, Application Keys, Client Tokens), users.js (Users), audit.js
-// (Audit Trail).
+// (Audit Trail), invite.js (accepting an invitation).
 //
 // Hash routes: #/sign-in, #/api-keys, #/application-keys, #/application-keys/all,
-// #/client-tokens, #/users, #/audit ("#/" and "" go to the first section the user may see).
+// #/client-tokens, #/users, #/audit ("#/" and "" go to the first section the user may see),
+// #/invite/<secret> (invite.js: accepting an invitation, signed in or not).
 //
 // data-testid reference (stable; browser tests rely on them)
 // ─ Shell: app-root, boot-loading, boot-error, boot-retry, skip-link, app-header, app-logo,
@@ -51,7 +52,9 @@
 //   users-create-email, users-create-name, users-create-roles,
 //   users-create-role-<slug of role name> (e.g. users-create-role-datadog-admin-role),
 //   users-create-roles-error, users-create-submit, users-create-error, users-create-success,
-//   users-create-forbidden.
+//   users-create-forbidden; row action row-invite (Pending users, with user_access_invite)
+//   shows invite-link (secret-value holds the full link) in users-row-detail.
+// ─ Invitation (#/invite/<secret>): see invite.js.
 // ─ Audit Trail (#/audit, needs audit_logs_read): audit-page, audit-count, audit-filters
 //   (form), audit-filter-action, audit-filter-actor, audit-filter-from, audit-filter-to
 //   (datetime-local, local time), audit-filter-key, audit-filter-apply, audit-filter-clear,
@@ -68,6 +71,7 @@ import { h, field, errorBox, setBusy, focusQuietly } from './dom.js';
 import { apiKeysPage, applicationKeysPage, clientTokensPage } from './keys.js';
 import { usersPage, forgetRoles } from './users.js';
 import { auditPage } from './audit.js';
+import { renderInvite } from './invite.js';
 
 const SECTIONS = [
   { path: '/api-keys', label: 'API Keys', what: 'API keys', testid: 'nav-api-keys', allowed: (can) => can('api_keys_read') },
@@ -163,6 +167,18 @@ function unmountPage() {
 
 function route() {
   const path = currentPath();
+  if (path === '/invite' || path.startsWith('/invite/')) {
+    unmountPage();
+    shell = null;
+    renderInvite(root, path.slice('/invite/'.length), {
+      onSignedIn(session) {
+        setSession(session);
+        app.focusOnRoute = true;
+        navigate(defaultPath(), { replace: true });
+      },
+    });
+    return;
+  }
   if (!app.session) {
     if (path !== '/sign-in') {
       if (path !== '/') app.afterSignIn = path;

@@ -1,7 +1,7 @@
 // keyplane console: the Users page (users and service accounts).
 
 import { request, errorMessage, pageCounts } from './api.js';
-import { h, field, errorBox, setBusy, timeEl, openDialog, uid } from './dom.js';
+import { h, field, errorBox, setBusy, timeEl, openDialog, uid, secretPanel } from './dom.js';
 import { ListView, actionButton } from './list.js';
 import { pageHeader } from './keys.js';
 
@@ -80,9 +80,31 @@ export function usersPage(app) {
       const serviceAccount = Boolean(item.attributes.service_account);
       const disabled = item.attributes.disabled || item.attributes.status === 'Disabled';
       const allowed = canManage || (serviceAccount && canCreateServiceAccount);
-      if (disabled || !allowed || item.id === me.id) return [];
       const who = item.attributes.name || item.attributes.email;
-      return [actionButton('row-disable', 'Disable', async () => {
+      // keyplane sends no email: the link is shown here, once, for the inviter to pass on.
+      const invite = canInvite && !serviceAccount && !disabled && item.attributes.status === 'Pending'
+        ? actionButton('row-invite', 'Invitation link', async () => {
+          row.clearError();
+          try {
+            const sent = await request('POST', '/api/console/invitations', { body: { user_id: item.id }, action: 'invite users' });
+            const link = `${window.location.origin}${sent.link}`;
+            const panel = secretPanel({
+              testid: 'invite-link',
+              title: `Invitation link for ${who}`,
+              warning: `keyplane sends no email: pass this link on. It works once, until ${new Date(sent.expires_at).toLocaleString()}, and replaces earlier links.`,
+              value: link,
+              label: 'Invitation link',
+              onDismiss: () => row.hideDetail(),
+            });
+            row.showDetail(panel);
+            panel.focusHeading();
+          } catch (err) {
+            row.showError(errorMessage(err));
+          }
+        }, { ariaLabel: `Invitation link for ${who}` })
+        : null;
+      if (disabled || !allowed || item.id === me.id) return invite ? [invite] : [];
+      return [...(invite ? [invite] : []), actionButton('row-disable', 'Disable', async () => {
         row.clearError();
         const done = await openDialog({
           testid: 'confirm-dialog',

@@ -79,10 +79,12 @@ pub enum Permission {
     ClientTokensRead,
     ClientTokensWrite,
     AuditLogsRead,
+    /// Organization settings (org configs).
+    OrgManagement,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 14] = [
         Permission::ApiKeysRead,
         Permission::ApiKeysWrite,
         Permission::ApiKeysDelete,
@@ -96,6 +98,7 @@ impl Permission {
         Permission::ClientTokensRead,
         Permission::ClientTokensWrite,
         Permission::AuditLogsRead,
+        Permission::OrgManagement,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -114,6 +117,7 @@ impl Permission {
             ClientTokensRead => "client_tokens_read",
             ClientTokensWrite => "client_tokens_write",
             AuditLogsRead => "audit_logs_read",
+            OrgManagement => "org_management",
         }
     }
 

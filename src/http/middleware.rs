@@ -51,6 +51,7 @@ pub async fn log_request(State(services): State<Services>, req: Request, next: N
     let method = known.unwrap_or("other");
     let status = response.status().as_u16();
     tracing::info!(
+        target: crate::telemetry::ACCESS,
         method,
         route,
         status,

@@ -67,8 +67,9 @@ where
 
 pub fn table() -> Vec<RouteDef> {
     use v2::{
-        api_keys, application_keys as app, client_tokens, personal_access_tokens as pat, roles,
-        service_account_tokens as sat, service_accounts as sa, users,
+        api_keys, application_keys as app, client_tokens, org_configs,
+        personal_access_tokens as pat, roles, service_account_tokens as sat,
+        service_accounts as sa, user_invitations as invitations, users,
     };
     use Access::*;
     vec![
@@ -251,6 +252,17 @@ pub fn table() -> Vec<RouteDef> {
         get("/api/v2/users/{user_id}", KeyPair, users::get),
         patch("/api/v2/users/{user_id}", KeyPair, users::update),
         delete("/api/v2/users/{user_id}", KeyPair, users::disable),
+        delete(
+            "/api/v2/users/{user_id}/invitations",
+            KeyPair,
+            invitations::cancel,
+        ),
+        post("/api/v2/user_invitations", KeyPair, invitations::send),
+        get(
+            "/api/v2/user_invitations/{user_invitation_uuid}",
+            KeyPair,
+            invitations::get,
+        ),
         get("/api/v2/roles", KeyPair, roles::list),
         // Client tokens (browser intake)
         get("/api/v2/client_tokens", KeyPair, client_tokens::list),
@@ -270,6 +282,18 @@ pub fn table() -> Vec<RouteDef> {
             KeyPair,
             client_tokens::delete,
         ),
+        // Organization settings
+        get("/api/v2/org_configs", KeyPair, org_configs::list),
+        get(
+            "/api/v2/org_configs/{org_config_name}",
+            KeyPair,
+            org_configs::get,
+        ),
+        patch(
+            "/api/v2/org_configs/{org_config_name}",
+            KeyPair,
+            org_configs::update,
+        ),
         // The audit trail
         get("/api/v2/audit/events", KeyPair, v2::audit::list),
         // The web console: its page, its files and its sign-in
@@ -278,5 +302,21 @@ pub fn table() -> Vec<RouteDef> {
         post("/api/console/session", Public, console::session::create),
         get("/api/console/session", Session, console::session::get),
         delete("/api/console/session", Session, console::session::delete),
+        // Invitations: sent from the console (which shows the link), opened by the invited user
+        post(
+            "/api/console/invitations",
+            Session,
+            console::invitations::send,
+        ),
+        post(
+            "/api/console/invitation/lookup",
+            Public,
+            console::invitations::lookup,
+        ),
+        post(
+            "/api/console/invitation",
+            Public,
+            console::invitations::accept,
+        ),
     ]
 }

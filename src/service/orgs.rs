@@ -25,3 +25,14 @@ impl Services {
         Ok(())
     }
 }
+
+impl Services {
+    /// The organization's name, for pages shown before anyone signs in (an invitation).
+    pub async fn org_name(&self, org_id: Uuid) -> Result<String> {
+        self.store
+            .get_org(org_id)
+            .await
+            .map(|o| o.name)
+            .map_err(unexpected)
+    }
+}

@@ -250,6 +250,22 @@ pub struct SignedIn {
     pub user: User,
 }
 
+impl SignedIn {
+    /// The user acting through this new session, from `source`.
+    pub fn principal(&self, source: Option<String>) -> Principal {
+        Principal {
+            org_id: self.user.org_id,
+            user_id: self.user.id,
+            roles: self.user.roles.clone(),
+            app_key_id: None,
+            session_id: Some(crate::domain::audit::session_ref(&self.session.digest)),
+            scopes: None,
+            source,
+            token: None,
+        }
+    }
+}
+
 /// The PHC string an attempt without a password hash (unknown email, a user who never set a
 /// password) is checked against, so every attempt does the same argon2id work and answers
 /// cannot tell which accounts exist. Its parameters are those `hash_password` uses; no
@@ -322,6 +338,39 @@ async fn check(mut slot: Slot, password: &str, hashes: Vec<String>) -> Option<us
 }
 
 impl Services {
+    /// The one user the operator names by email (`keyplane admin`), in `org_id` when given.
+    /// An email held in several organizations is refused unless the organization is named.
+    pub(crate) async fn operator_target(&self, org_id: Option<Uuid>, email: &str) -> Result<User> {
+        let email = parse_email(email)?;
+        let mut users = self
+            .store
+            .users_by_email(&email)
+            .await
+            .map_err(unexpected)?;
+        if let Some(org_id) = org_id {
+            users.retain(|u| u.org_id == org_id);
+        }
+        match users.len() {
+            0 => Err(Error::invalid(format!("no user with email {email}"))),
+            1 => Ok(users.remove(0)),
+            _ => Err(Error::invalid(format!(
+                "{email} is a user of several organizations; choose one with --org"
+            ))),
+        }
+    }
+}
+
+/// The one rule for console passwords, wherever they are set.
+pub(crate) fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::invalid(format!(
+            "the password must be at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+impl Services {
     pub fn session_policy(&self) -> SessionPolicy {
         self.limits.sessions
     }
@@ -370,6 +419,11 @@ impl Services {
             return Err(wrong().into());
         };
         self.throttle.settle(&keys, Outcome::Succeeded);
+        Ok(self.open_session(user).await?)
+    }
+
+    /// A new console session for `user`, who has just proven who they are.
+    pub(crate) async fn open_session(&self, user: User) -> Result<SignedIn> {
         let token = session::new_token();
         let now = time::now();
         let session = Session {
@@ -461,29 +515,8 @@ impl Services {
         email: &str,
         password: &str,
     ) -> Result<User> {
-        if password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(Error::invalid(format!(
-                "the password must be at least {MIN_PASSWORD_CHARS} characters"
-            )));
-        }
-        let email = parse_email(email)?;
-        let mut users = self
-            .store
-            .users_by_email(&email)
-            .await
-            .map_err(unexpected)?;
-        if let Some(org_id) = org_id {
-            users.retain(|u| u.org_id == org_id);
-        }
-        let user = match users.as_slice() {
-            [] => return Err(Error::invalid(format!("no user with email {email}"))),
-            [user] => user,
-            _ => {
-                return Err(Error::invalid(format!(
-                    "{email} is a user of several organizations; choose one with --org"
-                )))
-            }
-        };
+        check_password(password)?;
+        let user = &self.operator_target(org_id, email).await?;
         let change = UserChange {
             password_hash: Some(hash_password(password)?),
             ..UserChange::default()

@@ -360,5 +360,10 @@ async fn copy_org(
         }
         tokens.page.number += 1;
     }
+    // A handful of rows per organization at most. Invitations stay behind: their links
+    // belong to the old installation's console, and inviting again is cheap.
+    for config in from.org_configs(org.id).await? {
+        to.put_org_config(org.id, &config).await?;
+    }
     Ok(())
 }

@@ -9,7 +9,9 @@ mod client_tokens;
 mod columns;
 pub mod copy;
 mod import;
+mod invitations;
 mod log;
+mod org_configs;
 mod orgs;
 mod postgres;
 mod sessions;
@@ -26,7 +28,9 @@ pub use application_keys::ApplicationKeyStore;
 pub use audit::AuditStore;
 pub use client_tokens::ClientTokenStore;
 pub use import::ImportStore;
+pub use invitations::InvitationStore;
 pub use log::ChangeLogStore;
+pub use org_configs::{OrgConfigStore, StoredConfig};
 pub use orgs::OrgStore;
 pub use postgres::PostgresStore;
 pub use sessions::SessionStore;
@@ -139,6 +143,8 @@ pub trait Store:
     + ChangeLogStore
     + UsageStore
     + ImportStore
+    + InvitationStore
+    + OrgConfigStore
     + Send
     + Sync
 {

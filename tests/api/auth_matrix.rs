@@ -61,6 +61,7 @@ enum Perm {
     ClientTokensRead,
     ClientTokensWrite,
     AuditLogsRead,
+    OrgManagement,
 }
 
 fn permission_of(method: &Method, path: &str) -> Perm {
@@ -83,6 +84,10 @@ fn permission_of(method: &Method, path: &str) -> Perm {
             | "/ui/{file}",
         ) => None,
         (_, "/api/console/session") => None,
+        (_, p) if p.starts_with("/api/console/invitation") => None,
+        ("GET", p) if p.starts_with("/api/v2/org_configs") => None,
+        ("PATCH", "/api/v2/org_configs/{org_config_name}") => OrgManagement,
+        (_, p) if p.contains("invitation") => UserAccessInvite,
         ("GET", "/api/v2/audit/events") => AuditLogsRead,
         ("GET", p) if p.starts_with("/api/v2/client_tokens") => ClientTokensRead,
         (_, p) if p.starts_with("/api/v2/client_tokens") => ClientTokensWrite,
@@ -126,8 +131,20 @@ fn role_grants(case: Case, perm: Perm) -> bool {
     }
 }
 
-fn expected(access: Access, perm: Perm, case: Case, method: &Method, v1: bool) -> StatusCode {
+fn expected(
+    access: Access,
+    perm: Perm,
+    case: Case,
+    (method, path): (&Method, &str),
+    v1: bool,
+) -> StatusCode {
+    // An invitation link is the credential of these: without a valid one, none exists.
+    if access == Access::Public && path.starts_with("/api/console/invitation") {
+        return StatusCode::NOT_FOUND;
+    }
     let success = match *method {
+        // Datadog's "cancel all pending invitations" answers 200.
+        Method::DELETE if path.ends_with("/invitations") => StatusCode::OK,
         // v1 creates answer 200, as Datadog's v1 does.
         Method::POST if !v1 => StatusCode::CREATED,
         Method::DELETE if !v1 => StatusCode::NO_CONTENT,
@@ -208,6 +225,15 @@ async fn user_with_key(s: &Server, role: &str) -> (String, String) {
         &unique("k"),
     ]);
     (id, env_value(&out, "DD_APP_KEY"))
+}
+
+fn new_user_body() -> Value {
+    json!({"data": {"type": "users", "attributes": {"email": format!("{}@example.com", unique("i"))}}})
+}
+
+fn invitation_body(user_id: &str) -> Value {
+    json!({"data": [{"type": "user_invitations",
+        "relationships": {"user": {"data": {"id": user_id, "type": "users"}}}}]})
 }
 
 async fn role_id(s: &Server, name: &str) -> String {
@@ -462,6 +488,21 @@ impl World {
                 json!({"data": {"id": id, "type": "client_tokens", "attributes": {"name": unique("ct")}}}),
             );
             path = path.replace("{client_token_id}", &id);
+        } else if path.contains("{org_config_name}") {
+            path = path.replace("{org_config_name}", "monitor_timezone");
+            body = Some(json!({"data": {"type": "org_configs", "attributes": {"value": "UTC"}}}));
+        } else if path.contains("{user_invitation_uuid}") {
+            let user = created_id(s, "/api/v2/users", new_user_body()).await;
+            let (status, sent) = s
+                .call(
+                    Method::POST,
+                    "/api/v2/user_invitations",
+                    Some(invitation_body(&user)),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{sent}");
+            let id = sent["data"][0]["id"].as_str().expect("invitation id");
+            path = path.replace("{user_invitation_uuid}", id);
         } else if path.contains("{user_id}") {
             let email = format!("{}@example.com", unique("u"));
             let id = created_id(
@@ -494,6 +535,14 @@ impl World {
                 }
                 "/api/console/session" => {
                     json!({"email": s.creds.email, "password": s.creds.password})
+                }
+                "/api/v2/user_invitations" => {
+                    invitation_body(&created_id(s, "/api/v2/users", new_user_body()).await)
+                }
+                "/api/console/invitations" => json!({"user_id": uuid::Uuid::new_v4()}),
+                "/api/console/invitation/lookup" => json!({"secret": unique("s")}),
+                "/api/console/invitation" => {
+                    json!({"secret": unique("s"), "password": "a long enough password"})
                 }
                 _ => app_key_body(),
             });
@@ -533,7 +582,7 @@ async fn every_route_with_every_credential() {
             let status = resp.status();
             let v1 =
                 route.path.starts_with("/api/v1/") && !route.path.starts_with("/api/v1/validate");
-            let want = expected(route.access, perm, case, &route.method, v1);
+            let want = expected(route.access, perm, case, (&route.method, route.path), v1);
             if status != want {
                 let text = resp.text().await.unwrap_or_default();
                 failures.push(format!(
@@ -576,6 +625,8 @@ async fn organizations_are_sealed_on_every_route() {
                 | Access::Session
                 | Access::Intake
         ) || !route.path.contains('{')
+            // Config names are no ids: every organization has each of them.
+            || route.path.starts_with("/api/v2/org_configs")
         {
             continue;
         }

@@ -250,34 +250,49 @@ async fn datadog_serverless_agent_sends_traces_and_logs_until_its_key_is_revoked
     let org = org_id(&s, "keyplane");
     let (key_id, key) = s.create_api_key("serverless agent").await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let (trace_port, logs_port) = (free_port(), free_port());
-    let mut command = Command::new(serverless_agent(&venv, dir.path()));
-    // Azure Spring Apps mode: no cloud metadata server is asked; every intake is nginx.
-    command
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", dir.path())
-        .env("ASCSVCRT_SPRING__APPLICATION__NAME", "keyplane-e2e")
-        .env("DD_API_KEY", &key)
-        .env("DD_APM_DD_URL", nginx.url(""))
-        .env("DD_APM_PROFILING_DD_URL", nginx.url("/api/v2/profile"))
-        .env("DD_APM_RECEIVER_PORT", trace_port.to_string())
-        .env("DD_LOGS_ENABLED", "true")
-        .env("DD_LOGS_PORT", logs_port.to_string())
-        .env("DD_OBSERVABILITY_PIPELINES_WORKER_LOGS_ENABLED", "true")
-        .env(
-            "DD_OBSERVABILITY_PIPELINES_WORKER_LOGS_URL",
-            nginx.url("/api/v2/logs"),
-        )
-        .env("DD_USE_DOGSTATSD", "false")
-        .env("DD_LOG_LEVEL", "info");
-    let mut agent = Process::spawn(
-        "datadog-serverless-compat",
-        command,
-        dir.path().join("agent.log"),
-    );
-    agent.wait_port(trace_port).await;
-    agent.wait_port(logs_port).await;
+    // The agent binds ports picked beforehand; another test may take one meanwhile.
+    let mut attempts = 0;
+    let (agent, trace_port, logs_port) = loop {
+        let (trace_port, logs_port) = (free_port(), free_port());
+        let mut command = Command::new(serverless_agent(&venv, dir.path()));
+        // Azure Spring Apps mode: no cloud metadata server is asked; every intake is nginx.
+        command
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", dir.path())
+            .env("ASCSVCRT_SPRING__APPLICATION__NAME", "keyplane-e2e")
+            .env("DD_API_KEY", &key)
+            .env("DD_APM_DD_URL", nginx.url(""))
+            .env("DD_APM_PROFILING_DD_URL", nginx.url("/api/v2/profile"))
+            .env("DD_APM_RECEIVER_PORT", trace_port.to_string())
+            .env("DD_LOGS_ENABLED", "true")
+            .env("DD_LOGS_PORT", logs_port.to_string())
+            .env("DD_OBSERVABILITY_PIPELINES_WORKER_LOGS_ENABLED", "true")
+            .env(
+                "DD_OBSERVABILITY_PIPELINES_WORKER_LOGS_URL",
+                nginx.url("/api/v2/logs"),
+            )
+            .env("DD_USE_DOGSTATSD", "false")
+            .env("DD_LOG_LEVEL", "info");
+        let mut agent = Process::spawn(
+            "datadog-serverless-compat",
+            command,
+            dir.path().join("agent.log"),
+        );
+        // Something else on a taken port would answer the connect: look at the log again.
+        if agent.listens_on(trace_port).await && agent.listens_on(logs_port).await {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if !agent.log().to_ascii_lowercase().contains("address in use") {
+                break (agent, trace_port, logs_port);
+            }
+        }
+        attempts += 1;
+        assert!(
+            attempts < 3,
+            "the agent's ports were taken three times:\n{}",
+            agent.log()
+        );
+    };
     let http = reqwest::Client::new();
     let emit = |resource: &'static str, trace_id: u64| {
         let http = http.clone();

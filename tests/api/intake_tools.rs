@@ -89,10 +89,25 @@ impl Process {
 
     /// Waits until the process accepts connections on `port`; fails if it exits first.
     pub async fn wait_port(&mut self, port: u16) {
+        assert!(
+            self.listens_on(port).await,
+            "{}: {port} was taken:\n{}",
+            self.name,
+            self.log()
+        );
+    }
+
+    /// Waits until the process accepts connections on `port`: `false` if it logged that the
+    /// port was taken meanwhile (a port from `free_port` is free only when it is picked, and
+    /// tests run in parallel); fails if it exits first or never listens.
+    pub async fn listens_on(&mut self, port: u16) -> bool {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
+            if self.log().to_ascii_lowercase().contains("address in use") {
+                return false;
+            }
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return;
+                return true;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("{} exited with {status}:\n{}", self.name, self.log());
@@ -508,12 +523,17 @@ pub fn raw_http(port: u16, head: &str, body: &str) -> (u16, String) {
 }
 
 /// The directory `tests/intake/install.sh KIND` installed the clients into (once per test
-/// process; reinstalled only when the pinned list changed). `None` (a notice) outside CI when
-/// the toolchain is missing or the install fails.
+/// process; reinstalled only when the pinned list changed); KIND is `python`, `npm` or `bdd`.
+/// `None` (a notice) outside CI when the toolchain is missing or the install fails.
 pub fn clients(kind: &'static str) -> Option<PathBuf> {
     static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     static NPM: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let cell = if kind == "python" { &PYTHON } else { &NPM };
+    static BDD: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let cell = match kind {
+        "python" => &PYTHON,
+        "npm" => &NPM,
+        _ => &BDD,
+    };
     let result = cell.get_or_init(|| {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/intake/install.sh");
         let out = Command::new("bash")

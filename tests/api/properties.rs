@@ -305,6 +305,7 @@ fn targets(f: &Fixtures, creds: &Creds) -> Vec<Target> {
             .replace("{client_token_id}", &f.client_token_id)
             .replace("{user_id}", &f.user_id)
             .replace("{service_account_id}", &f.service_account_id)
+            .replace("{org_config_name}", "monitor_timezone")
             .replace(
                 "{key}",
                 if t.contains("api_key/") {
@@ -349,6 +350,17 @@ fn targets(f: &Fixtures, creds: &Creds) -> Vec<Target> {
             "/api/v2/users/{user_id}" => {
                 resource("users", json!({"name": "prop-{n}", "title": "t"}))
             }
+            "/api/v2/user_invitations" => json!({"data": [{"type": "user_invitations",
+                "relationships": {"user": {"data": {"type": "users", "id": f.user_id}}}}]}),
+            "/api/v2/org_configs/{org_config_name}" => {
+                resource("org_configs", json!({"value": "UTC"}))
+            }
+            // Without a session or a link these only refuse; the bodies still must not 5xx.
+            "/api/console/invitations" => json!({"user_id": f.user_id}),
+            "/api/console/invitation/lookup" => json!({"secret": "prop-{n}"}),
+            "/api/console/invitation" => {
+                json!({"secret": "prop-{n}", "password": "long enough password"})
+            }
             other => panic!("no valid body known for {other}"),
         };
         out.push(Target {
@@ -363,16 +375,23 @@ fn targets(f: &Fixtures, creds: &Creds) -> Vec<Target> {
 
 /// Everything a write could change, without usage timestamps (written in the background).
 async fn snapshot(s: &Server) -> Value {
-    const LISTS: [&str; 4] = [
+    const LISTS: [&str; 5] = [
         "/api/v2/api_keys?page[size]=100",
         "/api/v2/application_keys?page[size]=100",
         "/api/v2/client_tokens?page[size]=100",
         "/api/v2/users?page[size]=1000",
+        "/api/v2/org_configs",
     ];
     let get = |path| s.call(Method::GET, path, None);
-    let (a, b, c, d) = tokio::join!(get(LISTS[0]), get(LISTS[1]), get(LISTS[2]), get(LISTS[3]));
+    let (a, b, c, d, e) = tokio::join!(
+        get(LISTS[0]),
+        get(LISTS[1]),
+        get(LISTS[2]),
+        get(LISTS[3]),
+        get(LISTS[4])
+    );
     let mut all = Vec::new();
-    for (path, (status, mut body)) in LISTS.into_iter().zip([a, b, c, d]) {
+    for (path, (status, mut body)) in LISTS.into_iter().zip([a, b, c, d, e]) {
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
         strip_usage(&mut body);
         all.push(body);

@@ -13,13 +13,14 @@ use keyplane::domain::client_token::{
     ClientToken, ClientTokenChange, ClientTokenFilter, ClientTokenQuery, ClientTokenSortField,
 };
 use keyplane::domain::credential::ChangeKind;
+use keyplane::domain::invitation::{Invitation, InviteType};
 use keyplane::domain::list::{Page, Sort};
 use keyplane::domain::name::KeyName;
 use keyplane::domain::org::Org;
 use keyplane::domain::secret::{KeyDigest, Secret};
 use keyplane::domain::session::Session;
 use keyplane::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
-use keyplane::store::{Store, StoreError};
+use keyplane::store::{Store, StoreError, StoredConfig};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -1903,6 +1904,180 @@ async fn legacy_names_are_folded_at_start_on_postgres() {
     .await;
 }
 
+fn pending_user(org: &Org, email: &str) -> User {
+    User {
+        status: UserStatus::Pending,
+        password_hash: None,
+        ..user(org, email, &[Role::Standard], T0)
+    }
+}
+
+async fn invitations(store: Arc<dyn Store>) {
+    let (o, admin) = seeded(&*store).await;
+    let joiner = pending_user(&o, "joiner@acme.test");
+    store.create_user(&joiner).await.expect("joiner");
+    let issue = |user: &User, at: i64| {
+        Invitation::issue(
+            o.id,
+            user.id,
+            Some(admin.id),
+            InviteType::Invite,
+            at,
+            10 * SECOND,
+        )
+    };
+    let (first, first_secret) = issue(&joiner, T0);
+    store.create_invitation(&first).await.expect("create");
+    let (second, secret) = issue(&joiner, T0 + SECOND);
+    store.create_invitation(&second).await.expect("create");
+    let got = store.get_invitation(o.id, first.id).await.expect("get");
+    assert_eq!(
+        (
+            got.user_id,
+            got.invited_by,
+            got.invite_type,
+            got.expires_at,
+            got.accepted_at
+        ),
+        (
+            joiner.id,
+            Some(admin.id),
+            InviteType::Invite,
+            T0 + 10 * SECOND,
+            None
+        )
+    );
+    assert!(matches!(
+        store.get_invitation(Uuid::new_v4(), first.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let found = store.find_invitation(&second.digest).await.expect("find");
+    assert_eq!(found.map(|i| i.id), Some(second.id));
+    assert!(store
+        .find_invitation(&KeyDigest::of("nope"))
+        .await
+        .expect("find")
+        .is_none());
+    let listed = store.user_invitations(o.id, joiner.id).await.expect("list");
+    assert_eq!(
+        listed.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![second.id, first.id]
+    );
+
+    // Expired, unknown: nothing happens.
+    let expired = store
+        .accept_invitation(&second.digest, T0 + 11 * SECOND, "$h")
+        .await;
+    assert!(matches!(expired, Err(StoreError::NotFound)));
+    let unknown = store
+        .accept_invitation(&KeyDigest::of("x"), T0 + 2 * SECOND, "$h")
+        .await;
+    assert!(matches!(unknown, Err(StoreError::NotFound)));
+    let untouched = store.get_user(o.id, joiner.id).await.expect("user");
+    assert_eq!(
+        (untouched.status, untouched.password_hash),
+        (UserStatus::Pending, None)
+    );
+
+    let (inv, user) = store
+        .accept_invitation(
+            &KeyDigest::of(secret.expose()),
+            T0 + 2 * SECOND,
+            "$argon2id$new",
+        )
+        .await
+        .expect("accept");
+    assert_eq!(
+        (inv.id, inv.accepted_at),
+        (second.id, Some(T0 + 2 * SECOND))
+    );
+    assert_eq!(user.status, UserStatus::Active);
+    assert_eq!(user.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_eq!(user.modified_at, T0 + 2 * SECOND);
+    // Once only; the user's other links died with it.
+    let twice = store
+        .accept_invitation(&second.digest, T0 + 3 * SECOND, "$h2")
+        .await;
+    assert!(matches!(twice, Err(StoreError::NotFound)));
+    let other_link = store
+        .accept_invitation(
+            &KeyDigest::of(first_secret.expose()),
+            T0 + 3 * SECOND,
+            "$h2",
+        )
+        .await;
+    assert!(matches!(other_link, Err(StoreError::NotFound)));
+    let first = store.get_invitation(o.id, first.id).await.expect("get");
+    assert_eq!(first.cancelled_at, Some(T0 + 2 * SECOND));
+
+    // A user with a password keeps it.
+    let (for_admin, _) = issue(&admin, T0);
+    store.create_invitation(&for_admin).await.expect("create");
+    let taken = store
+        .accept_invitation(&for_admin.digest, T0 + SECOND, "$h3")
+        .await;
+    assert!(matches!(taken, Err(StoreError::NotFound)));
+
+    // Cancelling counts the pending ones only.
+    let late = pending_user(&o, "late@acme.test");
+    store.create_user(&late).await.expect("late");
+    let (inv, _) = issue(&late, T0);
+    store.create_invitation(&inv).await.expect("create");
+    assert_eq!(
+        store
+            .cancel_invitations(o.id, late.id, T0 + SECOND)
+            .await
+            .expect("cancel"),
+        1
+    );
+    assert_eq!(
+        store
+            .cancel_invitations(o.id, late.id, T0 + SECOND)
+            .await
+            .expect("cancel"),
+        0
+    );
+    let cancelled = store
+        .accept_invitation(&inv.digest, T0 + 2 * SECOND, "$h")
+        .await;
+    assert!(matches!(cancelled, Err(StoreError::NotFound)));
+}
+
+async fn org_configs(store: Arc<dyn Store>) {
+    let (o, _) = seeded(&*store).await;
+    let other = org("other");
+    store.create_org(&other).await.expect("org");
+    assert!(store.org_configs(o.id).await.expect("list").is_empty());
+    let config = |name: &str, value: &str, at: i64| StoredConfig {
+        name: name.to_owned(),
+        value: value.to_owned(),
+        modified_at: at,
+    };
+    store
+        .put_org_config(o.id, &config("monitor_timezone", "\"UTC\"", T0))
+        .await
+        .expect("put");
+    store
+        .put_org_config(o.id, &config("custom_roles", "true", T0))
+        .await
+        .expect("put");
+    store
+        .put_org_config(
+            o.id,
+            &config("monitor_timezone", "\"Europe/Paris\"", T0 + SECOND),
+        )
+        .await
+        .expect("replace");
+    assert_eq!(
+        store.org_configs(o.id).await.expect("list"),
+        vec![
+            config("custom_roles", "true", T0),
+            config("monitor_timezone", "\"Europe/Paris\"", T0 + SECOND)
+        ]
+    );
+    assert!(store.org_configs(other.id).await.expect("list").is_empty());
+}
+
 pub(crate) async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("keyplane.db").display());
@@ -1959,4 +2134,6 @@ on_every_backend!(
     look_alike_names,
     last_admin_who_can_act,
     no_key_survives_its_owners_disable,
+    invitations,
+    org_configs,
 );

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Installs the clients of the intake end-to-end tests once, into caches shared by every run:
+# Installs the clients of the end-to-end tests once, into caches shared by every run:
 #   tests/intake/install.sh python   venv with requirements.txt   ($KEYPLANE_INTAKE_VENV,
 #                                     default ~/.cache/keyplane-py)
 #   tests/intake/install.sh npm      package.json's npm packages  ($KEYPLANE_INTAKE_NPM,
 #                                     default ~/.cache/keyplane-npm)
+#   tests/intake/install.sh bdd      venv with tests/bdd/requirements.txt, the official Python
+#                                     client of Datadog's scenarios ($KEYPLANE_BDD_VENV,
+#                                     default ~/.cache/keyplane-bdd)
 # Reinstalls only when the pinned list changed; prints the directory. .ci/run calls it before
 # the tests, and the tests call it themselves when the directory is missing.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-kind="${1:?usage: install.sh python|npm}"
+kind="${1:?usage: install.sh python|npm|bdd}"
 
 case "$kind" in
   python)
@@ -19,6 +22,10 @@ case "$kind" in
   npm)
     dir="${KEYPLANE_INTAKE_NPM:-$HOME/.cache/keyplane-npm}"
     pinned="$here/package-lock.json"
+    ;;
+  bdd)
+    dir="${KEYPLANE_BDD_VENV:-$HOME/.cache/keyplane-bdd}"
+    pinned="$here/../bdd/requirements.txt"
     ;;
   *)
     echo "install.sh: unknown kind $kind" >&2
@@ -34,7 +41,7 @@ flock 9
 if ! cmp -s "$pinned" "$stamp"; then
   echo "install.sh: installing $kind clients into $dir" >&2
   case "$kind" in
-    python)
+    python | bdd)
       [ -x "$dir/bin/python" ] || python3 -m venv "$dir"
       "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$pinned" >&2
       ;;

@@ -43,18 +43,26 @@ pub enum Action {
     UserDisabled,
     UserEnabled,
     PasswordSet,
+    /// An invitation was sent (target: the user).
+    UserInvited,
+    /// A user's pending invitations were cancelled (target: the user).
+    InvitationsCancelled,
+    /// An invited user set a password through the link and signed in (target: the user).
+    InvitationAccepted,
     SignedIn,
     /// A source crossed the allowance of failed authentications.
     AuthFailureBurst,
     OrgCreated,
     OneTimeReadEnabled,
     OneTimeReadDisabled,
+    /// An org config changed (target: the config's id, the same in every organization).
+    OrgConfigChanged,
     /// The first keyed record of a chain that began before the chain was keyed.
     ChainKeyed,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 25] = [
         Action::ApiKeyCreated,
         Action::ApiKeyRenamed,
         Action::ApiKeyRevoked,
@@ -70,11 +78,15 @@ impl Action {
         Action::UserDisabled,
         Action::UserEnabled,
         Action::PasswordSet,
+        Action::UserInvited,
+        Action::InvitationsCancelled,
+        Action::InvitationAccepted,
         Action::SignedIn,
         Action::AuthFailureBurst,
         Action::OrgCreated,
         Action::OneTimeReadEnabled,
         Action::OneTimeReadDisabled,
+        Action::OrgConfigChanged,
         Action::ChainKeyed,
     ];
 
@@ -95,11 +107,15 @@ impl Action {
             Action::UserDisabled => "user.disable",
             Action::UserEnabled => "user.enable",
             Action::PasswordSet => "user.password_set",
+            Action::UserInvited => "user.invite",
+            Action::InvitationsCancelled => "user.invitations_cancel",
+            Action::InvitationAccepted => "user.invitation_accept",
             Action::SignedIn => "session.sign_in",
             Action::AuthFailureBurst => "auth.failure_burst",
             Action::OrgCreated => "org.create",
             Action::OneTimeReadEnabled => "org.one_time_read.enable",
             Action::OneTimeReadDisabled => "org.one_time_read.disable",
+            Action::OrgConfigChanged => "org.config.update",
             Action::ChainKeyed => "audit.chain_keyed",
         }
     }

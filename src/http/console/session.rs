@@ -2,7 +2,7 @@
 
 use crate::auth::session::{clear_cookie, set_cookie};
 use crate::auth::{Caller, ClientAddr, ConsoleSession};
-use crate::domain::audit::{session_ref, Action};
+use crate::domain::audit::Action;
 use crate::domain::principal::Principal;
 use crate::domain::session::{csrf_token, Session};
 use crate::domain::time;
@@ -27,7 +27,7 @@ pub struct SignIn {
 }
 
 #[derive(Serialize)]
-struct SessionBody {
+pub(super) struct SessionBody {
     user: UserBody,
     org: OrgBody,
     csrf_token: String,
@@ -56,7 +56,7 @@ struct LimitsBody {
     max_api_keys_per_org: u64,
 }
 
-async fn body(
+pub(super) async fn body(
     services: &Services,
     who: &Principal,
     session: &Session,
@@ -102,16 +102,7 @@ pub async fn create(
         Err(SignInError::Locked(Locked(wait))) => return Ok(locked(wait)),
         Err(SignInError::Other(err)) => return Err(err),
     };
-    let who = Principal {
-        org_id: signed_in.user.org_id,
-        user_id: signed_in.user.id,
-        roles: signed_in.user.roles.clone(),
-        app_key_id: None,
-        session_id: Some(session_ref(&signed_in.session.digest)),
-        scopes: None,
-        source: Some(client.to_string()),
-        token: None,
-    };
+    let who = signed_in.principal(Some(client.to_string()));
     services
         .audit(&who, Action::SignedIn, Some(signed_in.user.id))
         .await;

@@ -4,10 +4,12 @@ pub mod api_keys;
 pub mod application_keys;
 pub mod audit;
 pub mod client_tokens;
+pub mod org_configs;
 pub mod personal_access_tokens;
 pub mod roles;
 pub mod service_account_tokens;
 pub mod service_accounts;
+pub mod user_invitations;
 pub mod users;
 
 use crate::auth::Caller;

@@ -32,7 +32,7 @@ impl PostgresStore {
         let mut tx = self.begin_write().await?;
         for chunk in rows.chunks(ROWS_PER_INSERT) {
             let mut qb = QueryBuilder::<Postgres>::new(columns);
-            qb.push_values(chunk, |row, item| push_row(row, item));
+            qb.push_values(chunk, &push_row);
             qb.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;

@@ -12,7 +12,9 @@ mod application_keys;
 mod audit;
 mod client_tokens;
 mod group_commit;
+mod invitations;
 mod log;
+mod org_configs;
 mod orgs;
 mod sessions;
 mod usage;
@@ -204,7 +206,7 @@ impl Store for SqliteStore {
     }
 }
 
-/// Copies go one row at a time: SQLite commits locally, so a batch saves little.
+/// SQLite keeps the defaults: an import writes one row at a time through the creates.
 impl ImportStore for SqliteStore {}
 
 /// SQLite keeps uuids as text.
