@@ -56,3 +56,23 @@ pub fn key_pair(services: &Services, api: &str, app: &str) -> Result<Principal> 
         }
     }
 }
+
+/// The caller behind a personal or service-account token: refused before any lookup when
+/// malformed or mistyped (its checksum), then found in the in-memory index.
+pub fn access_token(services: &Services, presented: &str) -> Result<Principal> {
+    let Some((_, id)) = crate::domain::access_token::parse(presented) else {
+        services.metrics.auth_failures.application_key.inc();
+        return Err(Error::Forbidden);
+    };
+    let found = services.index.token_principal(
+        &KeyDigest::of(presented),
+        id,
+        crate::domain::time::now(),
+        &services.metrics,
+    );
+    match &found {
+        Ok(_) => services.usage.token_used(id),
+        Err(err) => count_failure(err, &services.metrics.auth_failures.application_key),
+    }
+    found
+}

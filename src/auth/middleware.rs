@@ -4,6 +4,7 @@ use super::extractors::{
     Caller, ClientAddr, ConsoleSession, Intake, ValidApiKey, ValidClientToken,
 };
 use super::{credentials, session, Access, API_KEY_HEADER, APP_KEY_HEADER, CLIENT_TOKEN_HEADER};
+use crate::domain::access_token::looks_like_token;
 use crate::domain::intake;
 use crate::domain::secret::Secret;
 use crate::error::Error;
@@ -22,6 +23,16 @@ fn header(parts: &Parts, name: &str) -> Option<String> {
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
+}
+
+/// The credential of `Authorization: Bearer <credential>`.
+fn bearer(parts: &Parts) -> Option<String> {
+    let value = header(parts, "authorization")?;
+    let (scheme, credential) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credential.trim().to_owned())
+        .filter(|c| !c.is_empty())
 }
 
 /// `name` from the query string, percent-decoded.
@@ -64,6 +75,14 @@ async fn check(
         Access::KeyPair | Access::KeyPairOrQuery => {
             let api = presented(parts, API_KEY_HEADER, "api_key");
             let app = presented(parts, APP_KEY_HEADER, "application_key");
+            // A token authenticates alone: as a bearer token, or in the application-key
+            // header, where any API key beside it is ignored (Datadog: "not evaluated").
+            let token = bearer(parts).or_else(|| app.clone().filter(|a| looks_like_token(a)));
+            if let Some(token) = token {
+                let principal = credentials::access_token(services, &token)?;
+                parts.extensions.insert(Caller(principal));
+                return Ok(());
+            }
             match (api, app) {
                 (Some(api), Some(app)) => {
                     let principal = credentials::key_pair(services, &api, &app)?;

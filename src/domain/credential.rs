@@ -22,6 +22,16 @@ pub struct AppKeyEntry {
     pub scopes: Option<Vec<String>>,
 }
 
+/// A personal or service-account token: who it acts as, within which scopes, until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenEntry {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub owner_id: Uuid,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<super::time::Micros>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserEntry {
     pub org_id: Uuid,
@@ -35,6 +45,7 @@ pub enum ChangeKind {
     ApplicationKey,
     User,
     ClientToken,
+    AccessToken,
     /// A custom role created, changed (name or permissions) or deleted.
     Role,
 }
@@ -54,6 +65,7 @@ impl ChangeKind {
             ChangeKind::User => "user",
             ChangeKind::ClientToken => "client_token",
             ChangeKind::Role => "role",
+            ChangeKind::AccessToken => "access_token",
         }
     }
 
@@ -64,6 +76,7 @@ impl ChangeKind {
             ChangeKind::User,
             ChangeKind::ClientToken,
             ChangeKind::Role,
+            ChangeKind::AccessToken,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)
@@ -115,6 +128,18 @@ impl From<&super::role::RoleRecord> for RoleEntry {
         Self {
             org_id: role.org_id,
             permissions: role.permissions,
+        }
+    }
+}
+
+impl From<&super::access_token::AccessToken> for AccessTokenEntry {
+    fn from(token: &super::access_token::AccessToken) -> Self {
+        Self {
+            id: token.id,
+            org_id: token.org_id,
+            owner_id: token.owner_id,
+            scopes: token.scopes.clone(),
+            expires_at: token.expires_at,
         }
     }
 }

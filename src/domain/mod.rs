@@ -1,6 +1,7 @@
 //! Domain types and the rules that hold whatever the transport: key names, secrets,
 //! timestamps, list queries. Nothing here knows about HTTP or SQL.
 
+pub mod access_token;
 pub mod api_key;
 pub mod application_key;
 pub mod audit;

@@ -23,6 +23,15 @@ pub struct Principal {
     pub scopes: Option<Vec<String>>,
     /// The client's address, for the audit trail.
     pub source: Option<String>,
+    /// The personal or service-account token presented, if that is how the caller came.
+    pub token: Option<TokenGrant>,
+}
+
+/// What a token-authenticated call is bound by beyond its scopes (`scopes` holds those).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenGrant {
+    pub id: Uuid,
+    pub expires_at: Option<super::time::Micros>,
 }
 
 impl Principal {

@@ -30,6 +30,15 @@ impl QueryParams {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every non-empty value given for `name`, in order (repeated array parameters).
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     /// `page[size]` (default 10, at most 100) and `page[number]` (0-based).
     pub fn page(&self) -> Result<Page> {
         self.page_within(Page::default().size, MAX_PAGE_SIZE)

@@ -68,7 +68,8 @@ where
 pub fn table() -> Vec<RouteDef> {
     use v2::{
         api_keys, application_keys as app, client_tokens, current_user, org_configs, permissions,
-        role_users, roles, service_accounts as sa, user_invitations as invitations, users,
+        personal_access_tokens as pat, role_users, roles, service_account_tokens as sat,
+        service_accounts as sa, user_invitations as invitations, users,
     };
     use Access::*;
     vec![
@@ -125,6 +126,25 @@ pub fn table() -> Vec<RouteDef> {
             v1::application_keys::delete,
         ),
         get("/api/v2/validate_keys", KeyPair, v2::validate_keys),
+        get("/api/v2/validate", ApiKey, v2::validate),
+        // Personal access tokens (the list holds service-account tokens too)
+        get("/api/v2/personal_access_tokens", KeyPair, pat::list),
+        post("/api/v2/personal_access_tokens", KeyPair, pat::create),
+        get(
+            "/api/v2/personal_access_tokens/{token_id}",
+            KeyPair,
+            pat::get,
+        ),
+        patch(
+            "/api/v2/personal_access_tokens/{token_id}",
+            KeyPair,
+            pat::update,
+        ),
+        delete(
+            "/api/v2/personal_access_tokens/{token_id}",
+            KeyPair,
+            pat::delete,
+        ),
         // API keys
         get("/api/v2/api_keys", KeyPair, api_keys::list),
         post("/api/v2/api_keys", KeyPair, api_keys::create),
@@ -200,6 +220,31 @@ pub fn table() -> Vec<RouteDef> {
             "/api/v2/service_accounts/{service_account_id}/application_keys/{app_key_id}",
             KeyPair,
             app::service_account::delete,
+        ),
+        get(
+            "/api/v2/service_accounts/{service_account_id}/access_tokens",
+            KeyPair,
+            sat::list,
+        ),
+        post(
+            "/api/v2/service_accounts/{service_account_id}/access_tokens",
+            KeyPair,
+            sat::create,
+        ),
+        get(
+            "/api/v2/service_accounts/{service_account_id}/access_tokens/{token_id}",
+            KeyPair,
+            sat::get,
+        ),
+        patch(
+            "/api/v2/service_accounts/{service_account_id}/access_tokens/{token_id}",
+            KeyPair,
+            sat::update,
+        ),
+        delete(
+            "/api/v2/service_accounts/{service_account_id}/access_tokens/{token_id}",
+            KeyPair,
+            sat::delete,
         ),
         // Users and roles
         get("/api/v2/users", KeyPair, users::list),

@@ -79,6 +79,15 @@ fn may_rescope(who: &Principal, key: &ApplicationKey, scopes: &Option<Vec<String
     }
 }
 
+/// A call authenticated by an access token may not create or change application keys
+/// (revoking is allowed), as Datadog restricts it: a token must not mint longer-lived keys.
+fn forbid_token(who: &Principal) -> Result<()> {
+    match who.token {
+        Some(_) => Err(Error::Forbidden),
+        None => Ok(()),
+    }
+}
+
 impl Services {
     fn app_key_error(&self, name: &str, err: StoreError) -> Error {
         match err {
@@ -278,6 +287,7 @@ impl Services {
         name: KeyName,
         scopes: Option<Vec<String>>,
     ) -> Result<(ApplicationKey, Secret)> {
+        forbid_token(who)?;
         let owner = self
             .surface_owner(who, surface, Access::Write)
             .await?
@@ -333,6 +343,7 @@ impl Services {
         id: Uuid,
         change: ApplicationKeyChange,
     ) -> Result<(ApplicationKey, Option<Secret>)> {
+        forbid_token(who)?;
         let present = self.reachable_key(who, surface, Access::Write, id).await?;
         if let Some(scopes) = &change.scopes {
             may_rescope(who, &present, scopes)?;

@@ -7,10 +7,10 @@
 use super::api_key_table::ApiKeyTable;
 use crate::domain::api_key::{ApiKey, ApiKeyQuery};
 use crate::domain::credential::{
-    ApiKeyEntry, AppKeyEntry, ChangeKind, ClientTokenEntry, RoleEntry, UserEntry,
+    AccessTokenEntry, ApiKeyEntry, AppKeyEntry, ChangeKind, ClientTokenEntry, RoleEntry, UserEntry,
 };
 use crate::domain::permission::PermissionSet;
-use crate::domain::principal::Principal;
+use crate::domain::principal::{Principal, TokenGrant};
 use crate::domain::role;
 use crate::domain::secret::{DigestMap, KeyDigest};
 use crate::domain::time;
@@ -46,6 +46,7 @@ struct State {
     api_keys: ApiKeyTable,
     app_keys: DigestMap<AppKeyEntry>,
     client_tokens: DigestMap<ClientTokenEntry>,
+    access_tokens: DigestMap<AccessTokenEntry>,
     users: HashMap<Uuid, UserEntry>,
     /// Custom roles; managed roles are fixed in the code.
     roles: HashMap<Uuid, RoleEntry>,
@@ -139,6 +140,12 @@ impl CredentialIndex {
         )
         .await?;
         load_pages(
+            &mut state.access_tokens,
+            |after| store.access_token_entries(after, LOAD_PAGE),
+            |e| e.1.id,
+        )
+        .await?;
+        load_pages(
             &mut state.users,
             |after| store.user_entries(after, LOAD_PAGE),
             |e| e.0,
@@ -155,6 +162,7 @@ impl CredentialIndex {
             api_keys = state.api_keys.len(),
             application_keys = state.app_keys.len(),
             client_tokens = state.client_tokens.len(),
+            access_tokens = state.access_tokens.len(),
             users = state.users.len(),
             seconds = started.elapsed().as_secs_f64(),
             "credentials loaded into memory"
@@ -288,9 +296,50 @@ impl CredentialIndex {
                     session_id: None,
                     scopes: app_key.scopes.clone(),
                     source: None,
+                    token: None,
                 },
                 org_key.id,
             )),
+            _ => Err(Error::Forbidden),
+        }
+    }
+
+    /// The caller behind a personal or service-account token: its enabled owner, with the
+    /// token's scopes as a ceiling. `id` is the id the token names (its alias), which must
+    /// be the row its digest finds. Refused from the microsecond `expires_at` is reached.
+    pub fn token_principal(
+        &self,
+        digest: &KeyDigest,
+        id: Uuid,
+        now: time::Micros,
+        metrics: &Metrics,
+    ) -> Result<Principal> {
+        self.ensure_fresh()?;
+        let state = self.read();
+        let found = state
+            .access_tokens
+            .get(digest)
+            .filter(|t| t.id == id && !crate::domain::access_token::expired(t.expires_at, now));
+        let Some(token) = found else {
+            metrics.cache_misses.application_key.inc();
+            return Err(Error::Forbidden);
+        };
+        metrics.cache_hits.application_key.inc();
+        match state.users.get(&token.owner_id) {
+            Some(owner) if !owner.disabled && owner.org_id == token.org_id => Ok(Principal {
+                org_id: token.org_id,
+                user_id: token.owner_id,
+                roles: owner.roles.clone(),
+                permissions: state.permissions(owner.org_id, &owner.roles),
+                app_key_id: None,
+                session_id: None,
+                scopes: Some(token.scopes.clone()),
+                source: None,
+                token: Some(TokenGrant {
+                    id: token.id,
+                    expires_at: token.expires_at,
+                }),
+            }),
             _ => Err(Error::Forbidden),
         }
     }
@@ -415,6 +464,19 @@ impl CredentialIndex {
                         .client_tokens
                         .insert(digest, ClientTokenEntry::from(&token)),
                     None => state.client_tokens.remove(&digest),
+                };
+            }
+            (ChangeKind::AccessToken, Some(digest)) => {
+                let token = store
+                    .find_access_token(&digest)
+                    .await
+                    .map_err(Error::internal)?;
+                let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                match token {
+                    Some(token) => state
+                        .access_tokens
+                        .insert(digest, AccessTokenEntry::from(&token)),
+                    None => state.access_tokens.remove(&digest),
                 };
             }
             (ChangeKind::User, _) => {

@@ -1,6 +1,7 @@
 //! The use cases. Every surface (v2, v1, the console, the `keyplane admin` CLI) calls these,
 //! so each rule of key management is written once, here or in `domain`.
 
+pub mod access_tokens;
 pub mod api_key_table;
 pub mod api_keys;
 pub mod application_keys;
@@ -218,6 +219,16 @@ impl Services {
     }
 
     async fn flush_usage(&self) {
+        let tokens = self.usage.take_tokens();
+        if !tokens.is_empty() {
+            let written = self
+                .metrics
+                .db("record_token_usage", self.store.record_token_usage(&tokens))
+                .await;
+            if let Err(err) = written {
+                tracing::warn!(error = %err, "recording token usage failed");
+            }
+        }
         let (api, app) = self.usage.take();
         if api.is_empty() && app.is_empty() {
             return;

@@ -263,6 +263,7 @@ impl SignedIn {
             session_id: Some(crate::domain::audit::session_ref(&self.session.digest)),
             scopes: None,
             source,
+            token: None,
         }
     }
 }
@@ -488,6 +489,7 @@ impl Services {
             session_id: Some(crate::domain::audit::session_ref(&session.digest)),
             scopes: None,
             source: None,
+            token: None,
         };
         Ok((principal, session))
     }

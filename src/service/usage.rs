@@ -10,6 +10,7 @@ use uuid::Uuid;
 pub struct Usage {
     api_keys: Mutex<HashMap<Uuid, i64>>,
     app_keys: Mutex<HashMap<Uuid, i64>>,
+    access_tokens: Mutex<HashMap<Uuid, i64>>,
 }
 
 pub type Batch = (Vec<(Uuid, i64)>, Vec<(Uuid, i64)>);
@@ -23,6 +24,23 @@ impl Usage {
     pub fn app_key_used(&self, id: Uuid) {
         let mut seen = self.app_keys.lock().unwrap_or_else(PoisonError::into_inner);
         seen.insert(id, time::now());
+    }
+
+    pub fn token_used(&self, id: Uuid) {
+        let mut seen = self
+            .access_tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        seen.insert(id, time::now());
+    }
+
+    /// The tokens used since the last take.
+    pub fn take_tokens(&self) -> Vec<(Uuid, i64)> {
+        let mut seen = self
+            .access_tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        std::mem::take(&mut *seen).into_iter().collect()
     }
 
     /// Everything counted since the last take.

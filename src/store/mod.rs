@@ -1,6 +1,7 @@
 //! Storage behind one trait. The backend is chosen once, from the database URL, and
 //! injected as `Arc<dyn Store>`; nothing above this module names sqlx.
 
+mod access_tokens;
 mod api_keys;
 mod application_keys;
 mod audit;
@@ -23,6 +24,7 @@ mod users;
 use async_trait::async_trait;
 use std::sync::Arc;
 
+pub use access_tokens::AccessTokenStore;
 pub use api_keys::ApiKeyStore;
 pub use application_keys::ApplicationKeyStore;
 pub use audit::AuditStore;
@@ -138,6 +140,7 @@ pub trait Store:
     + ApiKeyStore
     + ApplicationKeyStore
     + ClientTokenStore
+    + AccessTokenStore
     + SessionStore
     + AuditStore
     + ChangeLogStore

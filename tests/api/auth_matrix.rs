@@ -21,9 +21,16 @@ enum Case {
     /// A user holding only a custom role that grants exactly `CUSTOM_GRANTS`.
     Custom,
     Admin,
+    /// The admin's personal token scoped to audit_logs_read, beside a valid API key (which
+    /// a token in DD-APPLICATION-KEY ignores).
+    NarrowToken,
+    /// A token of a service account that holds no role: its scopes reach nothing.
+    ServiceAccountToken,
+    /// A personal token, revoked.
+    RevokedToken,
 }
 
-const CASES: [Case; 11] = [
+const CASES: [Case; 14] = [
     Case::NoKeys,
     Case::UnknownApiKey,
     Case::UnknownAppKey,
@@ -35,6 +42,9 @@ const CASES: [Case; 11] = [
     Case::NarrowScope,
     Case::Custom,
     Case::Admin,
+    Case::NarrowToken,
+    Case::ServiceAccountToken,
+    Case::RevokedToken,
 ];
 
 /// What the custom role of `Case::Custom` is granted, by name.
@@ -76,6 +86,7 @@ fn permission_of(method: &Method, path: &str) -> Perm {
             | "/intake/authorize"
             | "/intake/authorize/{*original}"
             | "/api/v2/validate_keys"
+            | "/api/v2/validate"
             | "/"
             | "/ui/{file}",
         ) => None,
@@ -98,6 +109,8 @@ fn permission_of(method: &Method, path: &str) -> Perm {
         ("PATCH" | "DELETE", p) if p.starts_with("/api/v2/application_keys") => OrgAppKeysWrite,
         (_, p) if p.starts_with("/api/v2/current_user/application_keys") => UserAppKeys,
         (_, p) if p.starts_with("/api/v2/service_accounts") => ServiceAccountWrite,
+        // Own tokens with user_app_keys; everyone's with org_app_keys_read|write.
+        (_, p) if p.starts_with("/api/v2/personal_access_tokens") => UserAppKeys,
         // Any valid key pair reads its own user (Datadog: no additional permissions).
         ("GET", "/api/v2/current_user") => None,
         ("PATCH", "/api/v2/current_user") => UserSelfProfileWrite,
@@ -136,7 +149,8 @@ fn role_grants(case: Case, perm: Perm) -> bool {
         Case::ReadOnly => implicit || perm == ClientTokensRead,
         Case::Custom => implicit || matches!(perm, ApiKeysRead | ClientTokensWrite),
         // An Admin's key scoped to audit_logs_read: that permission only.
-        Case::NarrowScope => matches!(perm, None | AuditLogsRead),
+        Case::NarrowScope | Case::NarrowToken => matches!(perm, None | AuditLogsRead),
+        Case::ServiceAccountToken => perm == None,
         _ => false,
     }
 }
@@ -200,6 +214,19 @@ struct World {
     service_account: String,
     /// A grantable permission's id (Datadog's BDD fixture: `data[4]`).
     permission: String,
+    narrow_token: String,
+    service_account_token: String,
+    revoked_token: String,
+}
+
+/// A token body every caller could hold: one scope, thirty days.
+fn token_body(kind: &str) -> Value {
+    let expires = time::OffsetDateTime::now_utc() + time::Duration::days(30);
+    let expires = expires
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("date");
+    json!({"data": {"type": kind, "attributes": {
+        "name": unique("t"), "scopes": ["user_app_keys"], "expires_at": expires}}})
 }
 
 fn unique(prefix: &str) -> String {
@@ -310,12 +337,48 @@ impl World {
             .as_str()
             .expect("id")
             .to_owned();
+        let token = |path: String, kind: &str, scopes: &str| {
+            let mut body = token_body(kind);
+            body["data"]["attributes"]["scopes"] = json!([scopes]);
+            let s = &s;
+            async move {
+                let (status, got) = s.call(Method::POST, &path, Some(body)).await;
+                assert_eq!(status, StatusCode::CREATED, "{got}");
+                let id = got["data"]["id"].as_str().expect("id").to_owned();
+                (
+                    id,
+                    got["data"]["attributes"]["key"]
+                        .as_str()
+                        .expect("key")
+                        .to_owned(),
+                )
+            }
+        };
+        let pats = "/api/v2/personal_access_tokens".to_owned();
+        let (_, narrow_token) =
+            token(pats.clone(), "personal_access_tokens", "audit_logs_read").await;
+        let sats = format!("/api/v2/service_accounts/{service_account}/access_tokens");
+        let (_, service_account_token) =
+            token(sats, "service_access_tokens", "audit_logs_read").await;
+        let (revoked_id, revoked_token) =
+            token(pats, "personal_access_tokens", "audit_logs_read").await;
+        let (status, _) = s
+            .call(
+                Method::DELETE,
+                &format!("/api/v2/personal_access_tokens/{revoked_id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
         World {
             custom: Keys {
                 api: api.clone(),
                 app: custom,
             },
             permission,
+            narrow_token,
+            service_account_token,
+            revoked_token,
             other_org: Keys {
                 api: env_value(&other, "DD_API_KEY"),
                 app: s.creds.app_key.clone(),
@@ -368,6 +431,9 @@ impl World {
             Case::NarrowScope => pair(&self.narrow.api, &self.narrow.app),
             Case::Custom => pair(&self.custom.api, &self.custom.app),
             Case::Admin => pair(&c.api_key, &c.app_key),
+            Case::NarrowToken => pair(&c.api_key, &self.narrow_token),
+            Case::ServiceAccountToken => pair(&c.api_key, &self.service_account_token),
+            Case::RevokedToken => pair(&c.api_key, &self.revoked_token),
         }
     }
 
@@ -447,6 +513,38 @@ impl World {
                 json!({"data": {"id": id, "type": "application_keys", "attributes": {"name": unique("app")}}}),
             );
             path = path.replace("{app_key_id}", &id);
+        } else if path.contains("{token_id}") {
+            let (kind, base) = if template.starts_with("/api/v2/service_accounts") {
+                (
+                    "service_access_tokens",
+                    format!("/api/v2/service_accounts/{sa}/access_tokens"),
+                )
+            } else {
+                (
+                    "personal_access_tokens",
+                    "/api/v2/personal_access_tokens".to_owned(),
+                )
+            };
+            let new = token_body(kind);
+            // A Standard user's own token, as for current-user keys.
+            let id = if case == Case::Standard && kind == "personal_access_tokens" {
+                let req = s
+                    .http
+                    .post(s.url(&base))
+                    .header("DD-API-KEY", &self.standard.api)
+                    .header("DD-APPLICATION-KEY", &self.standard.app)
+                    .json(&new);
+                send(req).await.1["data"]["id"]
+                    .as_str()
+                    .expect("id")
+                    .to_owned()
+            } else {
+                created_id(s, &base, new).await
+            };
+            body = Some(
+                json!({"data": {"id": id, "type": kind, "attributes": {"name": unique("t")}}}),
+            );
+            path = path.replace("{token_id}", &id);
         } else if path.contains("{client_token_id}") {
             let token =
                 json!({"data": {"type": "client_tokens", "attributes": {"name": unique("ct")}}});
@@ -536,6 +634,10 @@ impl World {
                 "/api/v2/roles" => json!({"data": {"type": "roles",
                     "attributes": {"name": unique("role")}}}),
                 _ if template.starts_with("/api/v2/roles/") => body.clone().expect("role body"),
+                "/api/v2/personal_access_tokens" => token_body("personal_access_tokens"),
+                "/api/v2/service_accounts/{service_account_id}/access_tokens" => {
+                    token_body("service_access_tokens")
+                }
                 "/api/console/session" => {
                     json!({"email": s.creds.email, "password": s.creds.password})
                 }
@@ -655,12 +757,17 @@ async fn organizations_are_sealed_on_every_route() {
             req = req.json(&body);
         }
         let (status, body) = send(req).await;
-        assert_eq!(
-            status,
-            StatusCode::NOT_FOUND,
-            "{} {path}: {body}",
-            route.method
-        );
+        // Revoking a token that is not there (or not the caller's organization's) is done
+        // already: 204, as Datadog answers, which tells the caller nothing either. (Under
+        // another organization's service account it is the account that is not found.)
+        let want = if route.method == Method::DELETE
+            && route.path == "/api/v2/personal_access_tokens/{token_id}"
+        {
+            StatusCode::NO_CONTENT
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        assert_eq!(status, want, "{} {path}: {body}", route.method);
         checked += 1;
     }
     assert!(checked >= 15, "only {checked} routes with ids");

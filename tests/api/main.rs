@@ -8,6 +8,8 @@ mod intake;
 mod intake_tools;
 mod limits;
 
+mod access_token_store;
+mod access_tokens;
 mod api_keys;
 mod application_keys;
 mod audit;
@@ -34,6 +36,7 @@ mod multi_node;
 mod official_client;
 mod official_client_app_keys;
 mod official_client_roles;
+mod official_client_tokens;
 mod official_client_v1;
 mod one_time_read_default;
 mod openapi;

@@ -222,6 +222,15 @@ struct Fixtures {
     admin_id: String,
     /// A grantable permission (Datadog's fixture: `data[4]`).
     permission_id: String,
+    personal_token_id: String,
+    service_account_token_id: String,
+}
+
+/// Thirty days ahead, as access tokens take it.
+fn token_expiry() -> String {
+    (time::OffsetDateTime::now_utc() + time::Duration::days(30))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("date")
 }
 
 async fn created(s: &Server, path: &str, body: Value) -> Value {
@@ -275,7 +284,23 @@ impl Fixtures {
             app_body("prop-sa-target"),
         )
         .await;
+        let pat = created(
+            s,
+            "/api/v2/personal_access_tokens",
+            json!({"data": {"type": "personal_access_tokens", "attributes": {
+                "name": "prop-target", "scopes": ["api_keys_read"], "expires_at": token_expiry()}}}),
+        )
+        .await;
+        let sat = created(
+            s,
+            &format!("/api/v2/service_accounts/{sa_id}/access_tokens"),
+            json!({"data": {"type": "service_access_tokens", "attributes": {
+                "name": "prop-target", "scopes": ["api_keys_read"]}}}),
+        )
+        .await;
         Self {
+            personal_token_id: id_of(&pat),
+            service_account_token_id: id_of(&sat),
             api_key_id: id_of(&api),
             api_key: api["attributes"]["key"].as_str().expect("key").to_owned(),
             app_key_id: id_of(&app),
@@ -321,6 +346,14 @@ fn targets(f: &Fixtures, creds: &Creds) -> Vec<Target> {
             .replace("{org_config_name}", "monitor_timezone")
             .replace("{role_id}", &f.role_id)
             .replace(
+                "{token_id}",
+                if t.starts_with("/api/v2/service_accounts") {
+                    &f.service_account_token_id
+                } else {
+                    &f.personal_token_id
+                },
+            )
+            .replace(
                 "{key}",
                 if t.contains("api_key/") {
                     &f.api_key
@@ -363,6 +396,20 @@ fn targets(f: &Fixtures, creds: &Creds) -> Vec<Target> {
             ),
             "/api/v2/users/{user_id}" => {
                 resource("users", json!({"name": "prop-{n}", "title": "t"}))
+            }
+            "/api/v2/personal_access_tokens" => resource(
+                "personal_access_tokens",
+                json!({"name": "prop-{n}", "scopes": ["api_keys_read"], "expires_at": token_expiry()}),
+            ),
+            "/api/v2/service_accounts/{service_account_id}/access_tokens" => resource(
+                "service_access_tokens",
+                json!({"name": "prop-{n}", "scopes": ["api_keys_read"]}),
+            ),
+            "/api/v2/personal_access_tokens/{token_id}" => {
+                resource("personal_access_tokens", json!({"name": "prop-{n}"}))
+            }
+            "/api/v2/service_accounts/{service_account_id}/access_tokens/{token_id}" => {
+                resource("service_access_tokens", json!({"name": "prop-{n}"}))
             }
             "/api/v2/user_invitations" => json!({"data": [{"type": "user_invitations",
                 "relationships": {"user": {"data": {"type": "users", "id": f.user_id}}}}]}),

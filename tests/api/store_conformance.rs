@@ -41,7 +41,7 @@ fn org(name: &str) -> Org {
     }
 }
 
-fn user(org: &Org, email: &str, roles: &[Role], at: i64) -> User {
+pub(crate) fn user(org: &Org, email: &str, roles: &[Role], at: i64) -> User {
     User {
         id: Uuid::new_v4(),
         org_id: org.id,
@@ -146,7 +146,7 @@ fn key_name(text: &str) -> KeyName {
 }
 
 /// An organization with one admin, ready for keys.
-async fn seeded(store: &dyn Store) -> (Org, User) {
+pub(crate) async fn seeded(store: &dyn Store) -> (Org, User) {
     let o = org("acme");
     store.create_org(&o).await.expect("org");
     let admin = user(&o, "admin@acme.test", &[Role::Admin], T0);
@@ -2084,14 +2084,14 @@ async fn org_configs(store: Arc<dyn Store>) {
     assert!(store.org_configs(other.id).await.expect("list").is_empty());
 }
 
-async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
+pub(crate) async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("keyplane.db").display());
     let store = keyplane::store::connect(&url).await.expect("sqlite");
     (store, dir)
 }
 
-async fn postgres_store() -> Option<(Arc<dyn Store>, TestDb)> {
+pub(crate) async fn postgres_store() -> Option<(Arc<dyn Store>, TestDb)> {
     let db = TestDb::create().await?;
     let store = keyplane::store::connect(&db.url).await.expect("postgres");
     Some((store, db))

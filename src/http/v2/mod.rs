@@ -7,8 +7,10 @@ pub mod client_tokens;
 pub mod current_user;
 pub mod org_configs;
 pub mod permissions;
+pub mod personal_access_tokens;
 pub mod role_users;
 pub mod roles;
+pub mod service_account_tokens;
 pub mod service_accounts;
 pub mod user_invitations;
 pub mod users;
@@ -45,7 +47,33 @@ pub(crate) async fn creators_included(
     Ok(Some(Included::users(&users)))
 }
 
-/// `GET /api/v2/validate_keys`: the API and application key pair is valid.
+/// `GET /api/v2/validate`: the API key's organization, id and scopes, as the client
+/// libraries model it (`ValidateV2Response`). Remote Configuration is the one scope an API
+/// key carries.
+pub async fn validate(
+    axum::extract::State(services): axum::extract::State<Services>,
+    crate::auth::ValidApiKey(key): crate::auth::ValidApiKey,
+) -> Result<Json<Value>> {
+    let record = services
+        .store
+        .get_api_key(key.org_id, key.id)
+        .await
+        .map_err(crate::service::unexpected)?;
+    let scopes: Vec<&str> = if record.remote_config_read_enabled {
+        vec!["remote_config_read"]
+    } else {
+        Vec::new()
+    };
+    Ok(Json(json!({
+        "data": {
+            "id": key.org_id,
+            "type": "validate_v2",
+            "attributes": {"api_key_id": key.id, "api_key_scopes": scopes, "valid": true}
+        }
+    })))
+}
+
+/// `GET /api/v2/validate_keys`: the key pair (or a token alone) is valid.
 pub async fn validate_keys(_: Caller) -> Json<Value> {
     Json(json!({"status": "ok"}))
 }

@@ -11,6 +11,7 @@
 //! transactions under contention, while the lock just queues them, as SQLite's single
 //! writer does.
 
+mod access_tokens;
 mod api_keys;
 mod application_keys;
 mod audit;

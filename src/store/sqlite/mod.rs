@@ -6,6 +6,7 @@
 //! sessions, usage) take the writer slot directly. The committer holds the same slot for each
 //! transaction, so the two never interleave.
 
+mod access_tokens;
 mod api_keys;
 mod application_keys;
 mod audit;
