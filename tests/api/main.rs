@@ -17,6 +17,7 @@ mod bad_input;
 mod client_tokens;
 mod console_browser;
 mod console_browser_audit;
+mod console_browser_roles;
 mod console_session;
 mod crash;
 mod db_outage;
