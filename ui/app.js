@@ -2,17 +2,18 @@
 //
 // Files: index.html, style.css, app.js (this: session, sign-in, shell, routing), api.js (fetch,
 // CSRF, errors), dom.js (DOM helpers, copy, dialogs), list.js (paged/sorted/searchable lists,
-// rename), keys.js (API Keys, Application Keys, Client Tokens), users.js (Users), audit.js
-// (Audit Trail), invite.js (accepting an invitation).
+// rename), keys.js (API Keys, Application Keys, Client Tokens), users.js (Users), roles.js
+// (Roles and one role's page), audit.js (Audit Trail), invite.js (accepting an invitation).
 //
 // Hash routes: #/sign-in, #/api-keys, #/application-keys, #/application-keys/all,
-// #/client-tokens, #/users, #/audit ("#/" and "" go to the first section the user may see),
-// #/invite/<secret> (invite.js: accepting an invitation, signed in or not).
+// #/client-tokens, #/users, #/roles, #/roles/<id>, #/audit ("#/" and "" go to the first
+// section the user may see), #/invite/<secret> (invite.js: accepting an invitation, signed in
+// or not).
 //
 // data-testid reference (stable; browser tests rely on them)
 // ─ Shell: app-root, boot-loading, boot-error, boot-retry, skip-link, app-header, app-logo,
 //   header-org, header-user, signout-button, signout-error, main-nav, nav-api-keys,
-//   nav-application-keys, nav-client-tokens, nav-users, nav-audit (only with
+//   nav-application-keys, nav-client-tokens, nav-users, nav-roles, nav-audit (only with
 //   audit_logs_read), main, page-title, page-forbidden, page-not-found
 // ─ Sign-in (#/sign-in): signin-page, signin-form, signin-email, signin-password,
 //   signin-submit (text "Signing in…" and disabled while pending), signin-error, signin-notice
@@ -52,8 +53,21 @@
 //   users-create-email, users-create-name, users-create-roles,
 //   users-create-role-<slug of role name> (e.g. users-create-role-datadog-admin-role),
 //   users-create-roles-error, users-create-submit, users-create-error, users-create-success,
-//   users-create-forbidden; row action row-invite (Pending users, with user_access_invite)
+//   users-create-forbidden; row action row-edit-roles opens roles-dialog, whose checkboxes
+//   are roles-dialog-role-<slug of role name>; row action row-invite (Pending users, with user_access_invite)
 //   shows invite-link (secret-value holds the full link) in users-row-detail.
+// ─ Roles (#/roles, needs user_access_read): roles-page, roles-create (with
+//   user_access_manage: roles-create-form, roles-create-name, roles-create-opt-out,
+//   roles-create-submit, roles-create-error) or roles-create-forbidden; the list parts with
+//   P = roles; in rows row-name (row-open link, row-managed badge), row-user-count; actions
+//   row-clone (dialog with clone-name) and, for custom roles, row-delete.
+// ─ One role (#/roles/<id>): role-page (data-id), role-back, role-managed, role-status,
+//   role-error, role-loading; role-rename-form (role-name, role-rename, role-rename-error) for
+//   custom roles; role-permissions (role-permissions-count with data-count,
+//   role-permissions-search, role-permissions-error, one checkbox role-permission-<name> per
+//   permission, disabled on managed roles); role-members (role-users-count, role-users-add
+//   with role-users-add-select and role-users-add-submit, role-users-error, role-users with
+//   role-user-row (data-id) and role-user-remove, or role-users-empty).
 // ─ Invitation (#/invite/<secret>): see invite.js.
 // ─ Audit Trail (#/audit, needs audit_logs_read): audit-page, audit-count, audit-filters
 //   (form), audit-filter-action, audit-filter-actor, audit-filter-from, audit-filter-to
@@ -72,12 +86,14 @@ import { apiKeysPage, applicationKeysPage, clientTokensPage } from './keys.js';
 import { usersPage, forgetRoles } from './users.js';
 import { auditPage } from './audit.js';
 import { renderInvite } from './invite.js';
+import { rolesPage } from './roles.js';
 
 const SECTIONS = [
   { path: '/api-keys', label: 'API Keys', what: 'API keys', testid: 'nav-api-keys', allowed: (can) => can('api_keys_read') },
   { path: '/application-keys', label: 'Application Keys', what: 'application keys', testid: 'nav-application-keys', allowed: (can) => can('user_app_keys') || can('org_app_keys_read') },
   { path: '/client-tokens', label: 'Client Tokens', what: 'client tokens', testid: 'nav-client-tokens', allowed: (can) => can('client_tokens_read') },
   { path: '/users', label: 'Users', what: 'users', testid: 'nav-users', allowed: (can) => can('user_access_read') },
+  { path: '/roles', label: 'Roles', what: 'roles', testid: 'nav-roles', allowed: (can) => can('user_access_read') },
   { path: '/audit', label: 'Audit Trail', what: 'the audit trail', testid: 'nav-audit', allowed: (can) => can('audit_logs_read') },
 ];
 
@@ -310,7 +326,7 @@ function renderShell(path) {
   shell.user.title = (session.user && (session.user.name || session.user.email)) || '';
 
   const can = (p) => app.can(p);
-  const sectionPath = path.startsWith('/application-keys') ? '/application-keys' : path;
+  const sectionPath = ['/application-keys', '/roles'].find((p) => path.startsWith(`${p}/`)) || path;
   shell.navList.replaceChildren(...SECTIONS.filter((s) => s.allowed(can)).map((s) =>
     h('li', {}, h('a', {
       href: `#${s.path}`,
@@ -348,6 +364,8 @@ function renderShell(path) {
     page = clientTokensPage(app);
   } else if (section.path === '/audit') {
     page = auditPage(app);
+  } else if (section.path === '/roles') {
+    page = rolesPage(app, path.startsWith('/roles/') ? decodeURIComponent(path.slice('/roles/'.length)) : null);
   } else {
     page = usersPage(app);
   }

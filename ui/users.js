@@ -103,8 +103,9 @@ export function usersPage(app) {
           }
         }, { ariaLabel: `Invitation link for ${who}` })
         : null;
-      if (disabled || !allowed || item.id === me.id) return invite ? [invite] : [];
-      return [...(invite ? [invite] : []), actionButton('row-disable', 'Disable', async () => {
+      const first = [...(invite ? [invite] : []), ...(canManage && !disabled ? [editRolesButton(item, row, who, list)] : [])];
+      if (disabled || !allowed || item.id === me.id) return first;
+      return [...first, actionButton('row-disable', 'Disable', async () => {
         row.clearError();
         const done = await openDialog({
           testid: 'confirm-dialog',
@@ -155,6 +156,49 @@ export function usersPage(app) {
     list.el);
   list.reload();
   return { el, title: 'Users', destroy: () => list.destroy() };
+}
+
+/** A dialog of role checkboxes; saving adds and removes the account through the roles API. */
+function editRolesButton(item, row, who, list) {
+  return actionButton('row-edit-roles', 'Edit roles', async () => {
+    row.clearError();
+    let roles;
+    try {
+      roles = await loadRoles();
+    } catch (err) {
+      row.showError(`Roles could not be loaded: ${errorMessage(err)}`);
+      return;
+    }
+    const held = new Set(((item.relationships && item.relationships.roles && item.relationships.roles.data) || []).map((r) => r.id));
+    const boxes = roles.map((role) => {
+      const input = h('input', { type: 'checkbox', value: role.id, id: uid('role'), testid: `roles-dialog-role-${slug(role.name)}`, checked: held.has(role.id) });
+      return h('label', { class: 'checkbox', for: input.id }, input, role.name);
+    });
+    const done = await openDialog({
+      testid: 'roles-dialog',
+      title: `Roles of ${who}`,
+      message: 'The account may do what any of its roles grants, from its next request on.',
+      body: [h('fieldset', { class: 'roles-fieldset' }, h('legend', {}, 'Roles'), h('div', { class: 'role-options' }, boxes))],
+      confirmLabel: 'Save roles',
+      busyLabel: 'Saving…',
+      action: async () => {
+        const wanted = new Set(boxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.value));
+        const body = { data: { type: 'users', id: item.id } };
+        // Additions first: removing the last admin role before adding another would be refused.
+        for (const id of wanted) {
+          if (!held.has(id)) await request('POST', `/api/v2/roles/${encodeURIComponent(id)}/users`, { body, action: 'change roles' });
+        }
+        for (const id of held) {
+          if (!wanted.has(id)) await request('DELETE', `/api/v2/roles/${encodeURIComponent(id)}/users`, { body, action: 'change roles' });
+        }
+      },
+      errorText: errorMessage,
+    });
+    if (done) {
+      list.announce(`The roles of ${who} were saved.`);
+      list.reload();
+    }
+  }, { ariaLabel: `Edit the roles of ${who}` });
 }
 
 function createUserForm({ canInvite, canCreateServiceAccount, list }) {
