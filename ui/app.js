@@ -3,17 +3,18 @@
 // Files: index.html, style.css, app.js (this: session, sign-in, shell, routing), api.js (fetch,
 // CSRF, errors), dom.js (DOM helpers, copy, dialogs), list.js (paged/sorted/searchable lists,
 // rename), keys.js (API Keys, Application Keys, Client Tokens), users.js (Users), roles.js
-// (Roles and one role's page), audit.js (Audit Trail), invite.js (accepting an invitation).
+// (Roles and one role's page), tokens.js (Access Tokens), audit.js (Audit Trail), invite.js
+// (accepting an invitation).
 //
 // Hash routes: #/sign-in, #/api-keys, #/application-keys, #/application-keys/all,
-// #/client-tokens, #/users, #/roles, #/roles/<id>, #/audit ("#/" and "" go to the first
+// #/access-tokens, #/client-tokens, #/users, #/roles, #/roles/<id>, #/audit ("#/" and "" go to the first
 // section the user may see), #/invite/<secret> (invite.js: accepting an invitation, signed in
 // or not).
 //
 // data-testid reference (stable; browser tests rely on them)
 // ─ Shell: app-root, boot-loading, boot-error, boot-retry, skip-link, app-header, app-logo,
 //   header-org, header-user, signout-button, signout-error, main-nav, nav-api-keys,
-//   nav-application-keys, nav-client-tokens, nav-users, nav-roles, nav-audit (only with
+//   nav-application-keys, nav-access-tokens, nav-client-tokens, nav-users, nav-roles, nav-audit (only with
 //   audit_logs_read), main, page-title, page-forbidden, page-not-found
 // ─ Sign-in (#/sign-in): signin-page, signin-form, signin-email, signin-password,
 //   signin-submit (text "Signing in…" and disabled while pending), signin-error, signin-notice
@@ -56,6 +57,13 @@
 //   users-create-forbidden; row action row-edit-roles opens roles-dialog, whose checkboxes
 //   are roles-dialog-role-<slug of role name>; row action row-invite (Pending users, with user_access_invite)
 //   shows invite-link (secret-value holds the full link) in users-row-detail.
+// ─ Access Tokens (#/access-tokens, needs user_app_keys or org_app_keys_read):
+//   access-tokens-page, access-tokens-create (access-tokens-create-form, -name, -scopes,
+//   -owner (select: '' = personal, else a service account id), -expiry (days or 'never' for
+//   service accounts), -submit, -error, access-tokens-new-token (secret-value: shown once));
+//   the list parts with P = access-tokens; cells row-name, row-type, row-public, row-scopes,
+//   row-expiry ("Expires in N days", warning under 7 days, "Expired", "Never expires");
+//   action row-revoke.
 // ─ Roles (#/roles, needs user_access_read): roles-page, roles-create (with
 //   user_access_manage: roles-create-form, roles-create-name, roles-create-opt-out,
 //   roles-create-submit, roles-create-error) or roles-create-forbidden; the list parts with
@@ -87,10 +95,12 @@ import { usersPage, forgetRoles } from './users.js';
 import { auditPage } from './audit.js';
 import { renderInvite } from './invite.js';
 import { rolesPage } from './roles.js';
+import { accessTokensPage } from './tokens.js';
 
 const SECTIONS = [
   { path: '/api-keys', label: 'API Keys', what: 'API keys', testid: 'nav-api-keys', allowed: (can) => can('api_keys_read') },
   { path: '/application-keys', label: 'Application Keys', what: 'application keys', testid: 'nav-application-keys', allowed: (can) => can('user_app_keys') || can('org_app_keys_read') },
+  { path: '/access-tokens', label: 'Access Tokens', what: 'access tokens', testid: 'nav-access-tokens', allowed: (can) => can('user_app_keys') || can('org_app_keys_read') },
   { path: '/client-tokens', label: 'Client Tokens', what: 'client tokens', testid: 'nav-client-tokens', allowed: (can) => can('client_tokens_read') },
   { path: '/users', label: 'Users', what: 'users', testid: 'nav-users', allowed: (can) => can('user_access_read') },
   { path: '/roles', label: 'Roles', what: 'roles', testid: 'nav-roles', allowed: (can) => can('user_access_read') },
@@ -360,6 +370,8 @@ function renderShell(path) {
       navigate('/application-keys', { replace: true });
       return;
     }
+  } else if (section.path === '/access-tokens') {
+    page = accessTokensPage(app);
   } else if (section.path === '/client-tokens') {
     page = clientTokensPage(app);
   } else if (section.path === '/audit') {

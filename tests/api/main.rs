@@ -22,6 +22,7 @@ mod console_browser;
 mod console_browser_audit;
 mod console_browser_invite;
 mod console_browser_roles;
+mod console_browser_tokens;
 mod console_session;
 mod crash;
 mod db_outage;

@@ -36,7 +36,9 @@ async fn assert_one_time_read(s: &Server, api: &str, app: &str) {
 async fn a_fresh_servers_organization_is_in_one_time_read_mode() {
     let mut s = Server::start_full(&[], &[(ONE_TIME_READ_ENV, KEYPLANE_DEFAULT)]).await;
     // The first start's credentials still work, and are shown (they are created, not read).
-    assert!(s.stdout().contains(&s.creds.app_key), "{}", s.stdout());
+    // Stdout is read by its own thread: wait for the line rather than race it.
+    let stdout = s.stdout_with(&s.creds.app_key).await;
+    assert!(stdout.contains(&s.creds.app_key), "{stdout}");
     let (status, keys) = s.call(Method::GET, "/api/v2/api_keys", None).await;
     assert_eq!(status, StatusCode::OK, "{keys}");
     let (api, app) = (s.creds.api_key.clone(), s.creds.app_key.clone());
