@@ -22,6 +22,11 @@ const ACTION_GROUPS = [
     ['client_token.update', 'Client token renamed'],
     ['client_token.revoke', 'Client token revoked'],
   ]],
+  ['Access tokens', [
+    ['access_token.create', 'Access token created'],
+    ['access_token.update', 'Access token changed'],
+    ['access_token.revoke', 'Access token revoked'],
+  ]],
   ['Users', [
     ['user.create', 'User created'],
     ['user.update', 'User changed'],

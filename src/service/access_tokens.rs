@@ -6,6 +6,7 @@ use crate::domain::access_token::{
     generate, parse_expiry, AccessToken, AccessTokenChange, AccessTokenQuery, TokenKind,
 };
 use crate::domain::application_key::within;
+use crate::domain::audit::Action;
 use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
 use crate::domain::secret::Secret;
@@ -166,6 +167,7 @@ impl Services {
             .await
             .map_err(unexpected)?;
         self.refresh_credentials().await;
+        self.audit(who, Action::AccessTokenCreated, Some(id)).await;
         Ok((token, secret))
     }
 
@@ -224,6 +226,7 @@ impl Services {
             .await
             .map_err(Self::token_error)?;
         self.refresh_credentials().await;
+        self.audit(who, Action::AccessTokenChanged, Some(id)).await;
         Ok(token)
     }
 
@@ -241,10 +244,13 @@ impl Services {
             Err(other) => return Err(other),
         }
         match self.store.delete_access_token(who.org_id, id).await {
-            Ok(()) | Err(StoreError::NotFound) => {}
+            Ok(()) => {}
+            // Revoked meanwhile, by a request that recorded it.
+            Err(StoreError::NotFound) => return Ok(()),
             Err(other) => return Err(unexpected(other)),
         }
         self.refresh_credentials().await;
+        self.audit(who, Action::AccessTokenRevoked, Some(id)).await;
         Ok(())
     }
 }

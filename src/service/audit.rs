@@ -41,9 +41,10 @@ impl Services {
 
     /// Records what `who` did to `target`, with the credential it used.
     pub(crate) async fn audit(&self, who: &Principal, action: Action, target: Option<Uuid>) {
-        let (via, credential_id) = match (who.app_key_id, who.session_id) {
-            (Some(key), _) => (Via::Key, Some(key)),
-            (None, session) => (Via::Session, session),
+        let (via, credential_id) = match (who.app_key_id, who.token, who.session_id) {
+            (Some(key), _, _) => (Via::Key, Some(key)),
+            (None, Some(token), _) => (Via::Token, Some(token.id)),
+            (None, None, session) => (Via::Session, session),
         };
         self.record(AuditEvent {
             at: time::now(),

@@ -498,3 +498,106 @@ async fn a_revoked_token_is_refused_on_every_node() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The audit trail's newest records, newest first, as `(action, target, via, token)`.
+async fn audited(s: &Server, count: usize) -> Vec<(String, String, String, Value)> {
+    let (status, body) = s.call(Method::GET, "/api/v2/audit/events", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let events = body["data"].as_array().expect("data");
+    events
+        .iter()
+        .take(count)
+        .map(|e| {
+            let a = &e["attributes"];
+            let text = |f: &str| a[f].as_str().unwrap_or_default().to_owned();
+            (
+                text("action"),
+                text("target_id"),
+                text("via"),
+                a["access_token_id"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn token_creates_changes_and_revokes_are_audited_with_the_acting_credential() {
+    let s = Server::start().await;
+    let (id, token) = create_pat(&s, &["user_app_keys", "api_keys_read"]).await;
+    let path = format!("/api/v2/personal_access_tokens/{id}");
+    let patch = json!({"data": {"id": id, "type": "personal_access_tokens",
+        "attributes": {"name": "ci-2"}}});
+    assert_eq!(
+        s.call(Method::PATCH, &path, Some(patch)).await.0,
+        StatusCode::OK
+    );
+    // A token acting is recorded as that token.
+    let child = pat_body("child", &["api_keys_read"], Some(&in_seconds(2 * DAY)));
+    let req = bearer(&s, Method::POST, "/api/v2/personal_access_tokens", &token).json(&child);
+    let (status, body) = send(req).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let child_id = body["data"]["id"].as_str().expect("id").to_owned();
+    // Revoking twice is recorded once: the second DELETE changes nothing.
+    for _ in 0..2 {
+        assert_eq!(
+            s.call(Method::DELETE, &path, None).await.0,
+            StatusCode::NO_CONTENT
+        );
+    }
+    let sa = create_service_account(&s, "audited-robot@example.com").await;
+    let base = format!("/api/v2/service_accounts/{sa}/access_tokens");
+    let (status, body) = s
+        .call(
+            Method::POST,
+            &base,
+            Some(sat_body("sa", &["api_keys_read"], None)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let sat = body["data"]["id"].as_str().expect("id").to_owned();
+    let sat_path = format!("{base}/{sat}");
+    let patch = json!({"data": {"id": sat, "type": "service_access_tokens",
+        "attributes": {"scopes": ["api_keys_read", "user_app_keys"]}}});
+    assert_eq!(
+        s.call(Method::PATCH, &sat_path, Some(patch)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.call(Method::DELETE, &sat_path, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+
+    let key =
+        |a: &str, t: &str, via: &str, by: Value| (a.to_owned(), t.to_owned(), via.to_owned(), by);
+    let token_records: Vec<_> = audited(&s, 20)
+        .await
+        .into_iter()
+        .filter(|(action, ..)| action.starts_with("access_token."))
+        .collect();
+    assert_eq!(
+        token_records,
+        [
+            key("access_token.revoke", &sat, "key", Value::Null),
+            key("access_token.update", &sat, "key", Value::Null),
+            key("access_token.create", &sat, "key", Value::Null),
+            key("access_token.revoke", &id, "key", Value::Null),
+            key("access_token.create", &child_id, "token", json!(id)),
+            key("access_token.update", &id, "key", Value::Null),
+            key("access_token.create", &id, "key", Value::Null),
+        ]
+    );
+    let (_, all) = s.call(Method::GET, "/api/v2/audit/events", None).await;
+    assert!(
+        !all.to_string().contains(&token),
+        "a token reached the audit trail"
+    );
+    let (status, filtered) = s
+        .call(
+            Method::GET,
+            "/api/v2/audit/events?filter[action]=access_token.revoke",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{filtered}");
+    assert_eq!(filtered["data"].as_array().map(Vec::len), Some(2));
+}

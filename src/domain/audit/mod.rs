@@ -38,6 +38,11 @@ pub enum Action {
     ClientTokenCreated,
     ClientTokenRenamed,
     ClientTokenRevoked,
+    /// A personal or service-account access token (the target is the token).
+    AccessTokenCreated,
+    /// Renamed or rescoped.
+    AccessTokenChanged,
+    AccessTokenRevoked,
     UserCreated,
     UserChanged,
     UserDisabled,
@@ -71,7 +76,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 35] = [
         Action::ApiKeyCreated,
         Action::ApiKeyRenamed,
         Action::ApiKeyRevoked,
@@ -82,6 +87,9 @@ impl Action {
         Action::ClientTokenCreated,
         Action::ClientTokenRenamed,
         Action::ClientTokenRevoked,
+        Action::AccessTokenCreated,
+        Action::AccessTokenChanged,
+        Action::AccessTokenRevoked,
         Action::UserCreated,
         Action::UserChanged,
         Action::UserDisabled,
@@ -118,6 +126,9 @@ impl Action {
             Action::ClientTokenCreated => "client_token.create",
             Action::ClientTokenRenamed => "client_token.update",
             Action::ClientTokenRevoked => "client_token.revoke",
+            Action::AccessTokenCreated => "access_token.create",
+            Action::AccessTokenChanged => "access_token.update",
+            Action::AccessTokenRevoked => "access_token.revoke",
             Action::UserCreated => "user.create",
             Action::UserChanged => "user.update",
             Action::UserDisabled => "user.disable",
@@ -166,6 +177,8 @@ pub enum Via {
     Session,
     /// The operator's `keyplane` command line.
     Cli,
+    /// A personal or service-account access token (its id is the record's `credential_id`).
+    Token,
 }
 
 impl Via {
@@ -174,11 +187,12 @@ impl Via {
             Via::Key => "key",
             Via::Session => "session",
             Via::Cli => "cli",
+            Via::Token => "token",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Via::Key, Via::Session, Via::Cli]
+        [Via::Key, Via::Session, Via::Cli, Via::Token]
             .into_iter()
             .find(|v| v.as_str() == text)
     }

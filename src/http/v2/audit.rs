@@ -31,9 +31,10 @@ struct Attributes {
     actor_id: Option<Uuid>,
     target_id: Option<Uuid>,
     source: Option<String>,
-    /// `key`, `session` or `cli`: the kind of credential that acted.
+    /// `key`, `token`, `session` or `cli`: the kind of credential that acted.
     via: Option<&'static str>,
     app_key_id: Option<Uuid>,
+    access_token_id: Option<Uuid>,
     /// The session's audit reference, never its token.
     session_id: Option<Uuid>,
     /// Hex HMAC-SHA-256 chaining this record to the previous one.
@@ -60,6 +61,7 @@ fn resource(record: &AuditRecord) -> Resource {
             source: e.source.clone(),
             via: e.via.map(Via::as_str),
             app_key_id: e.credential_id.filter(|_| e.via == Some(Via::Key)),
+            access_token_id: e.credential_id.filter(|_| e.via == Some(Via::Token)),
             session_id: e.credential_id.filter(|_| e.via == Some(Via::Session)),
             hash: hex::encode(record.hash),
             prev_hash: hex::encode(record.prev_hash),
