@@ -12,7 +12,8 @@ use prometheus_client::registry::Registry;
 pub struct RequestLabels {
     /// One of a closed set (`GET` … `OPTIONS`, else `other`): never the caller's own text.
     pub method: &'static str,
-    pub route: String,
+    /// A route template of the router (a fixed set).
+    pub route: &'static str,
     pub status: u16,
 }
 

@@ -9,9 +9,8 @@ use crate::domain::intake;
 use crate::domain::secret::Secret;
 use crate::error::Error;
 use crate::service::Services;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::request::Parts;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 
@@ -136,21 +135,23 @@ async fn console_session(
     Ok(())
 }
 
+/// Authenticates `request` as `access` requires: the request with what was established
+/// (`Caller`, `ValidApiKey`, …) in its extensions, or the refusal to answer.
 pub async fn authenticate(
-    State((services, access)): State<(Services, Access)>,
+    services: &Services,
+    access: Access,
     request: Request,
-    next: Next,
-) -> Response {
+) -> Result<Request, Response> {
     let (mut parts, body) = request.into_parts();
     let client = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| ClientAddr(client_of(&services, &parts, peer.ip())));
+        .map(|ConnectInfo(peer)| ClientAddr(client_of(services, &parts, peer.ip())));
     if let Some(client) = client {
         parts.extensions.insert(client);
     }
     let peer = client.map(|ClientAddr(ip)| ip);
-    if let Err(err) = check(&services, access, &mut parts, client).await {
+    if let Err(err) = check(services, access, &mut parts, client).await {
         if matches!(
             err,
             Error::Forbidden | Error::ApiKeyRequired | Error::Unauthorized(_)
@@ -161,17 +162,17 @@ pub async fn authenticate(
                 if services.penalty.failed(peer) {
                     // A valid API key names the organization whose admins should hear of it.
                     let org = header(&parts, API_KEY_HEADER)
-                        .and_then(|key| credentials::api_key_org(&services, &key));
+                        .and_then(|key| credentials::api_key_org(services, &key));
                     services.audit_failure_burst_in(org, peer.to_string()).await;
                 }
             }
         }
-        return err.into_response();
+        return Err(err.into_response());
     }
     if let (Some(Caller(who)), Some(peer)) = (parts.extensions.get_mut::<Caller>(), peer) {
         who.source = Some(peer.to_string());
     }
-    next.run(Request::from_parts(parts, body)).await
+    Ok(Request::from_parts(parts, body))
 }
 
 /// The client behind `peer`: a trusted proxy's `X-Forwarded-For` / `X-Real-IP`, else the peer.

@@ -1,11 +1,14 @@
-//! Request logging and response headers.
+//! The edge of every request, in one middleware (each stacked layer would cost every request
+//! a boxed future and a clone of the service below it): the method check, the bounded body
+//! read, the response headers, the access line and the request metric.
 
 use super::error::error_response;
 use crate::auth::middleware::INTAKE_PATH;
 use crate::error::Error;
 use crate::metrics::RequestLabels;
 use crate::service::Services;
-use axum::body::Body;
+use crate::telemetry::access::{self, AccessLine};
+use axum::body::{Body, HttpBody};
 use axum::extract::State;
 use axum::extract::{MatchedPath, Request};
 use axum::http::header::{
@@ -15,7 +18,9 @@ use axum::http::header::{
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use std::time::{Duration, Instant};
+use std::collections::HashSet;
+use std::sync::{OnceLock, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The methods keyplane answers, as `&'static str`: a method is a free-form token of any
 /// length, so one that is not in this set never reaches a metric label or the log (each
@@ -36,28 +41,33 @@ fn known_method(method: &Method) -> Option<&'static str> {
 /// One line per request. It names the route template, never the raw path or query
 /// string: v1 puts keys in paths and the Agent puts `api_key=` in the query. Any other
 /// method is refused with 405 here, before routing, and counted as `other`.
-pub async fn log_request(State(services): State<Services>, req: Request, next: Next) -> Response {
+pub async fn edge(State(services): State<Services>, req: Request, next: Next) -> Response {
     let known = known_method(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "(unmatched)".to_owned());
+        .map_or(UNMATCHED, |p| route_template(p.as_str()));
+    // The intake gate answers a reverse proxy, never a browser, and nginx parses every
+    // header of every sub-request: its answers carry only what the proxy uses.
+    let to_proxy = req.uri().path().starts_with(INTAKE_PATH);
+    let at = SystemTime::now();
     let started = Instant::now();
-    let response = match known {
-        Some(_) => next.run(req).await,
+    let mut response = match known {
+        Some(_) => read_body(req, next).await,
         None => error_response(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
     };
+    if !to_proxy {
+        protect(&mut response);
+    }
     let method = known.unwrap_or("other");
     let status = response.status().as_u16();
-    tracing::info!(
-        target: crate::telemetry::ACCESS,
+    access::record(AccessLine {
+        at,
         method,
         route,
         status,
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
+        micros: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    });
     let labels = RequestLabels {
         method,
         route,
@@ -67,26 +77,43 @@ pub async fn log_request(State(services): State<Services>, req: Request, next: N
     response
 }
 
+const UNMATCHED: &str = "(unmatched)";
+
+/// The route template as a `&'static str`, so neither the log nor the metric label copies it
+/// per request. Templates are the router's own, a fixed set: what is kept stays bounded.
+fn route_template(matched: &str) -> &'static str {
+    static TEMPLATES: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
+    let templates = TEMPLATES.get_or_init(Default::default);
+    if let Some(known) = templates
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(matched)
+    {
+        return known;
+    }
+    let mut templates = templates.write().unwrap_or_else(PoisonError::into_inner);
+    match templates.get(matched) {
+        Some(known) => known,
+        None => {
+            let kept: &'static str = Box::leak(matched.into());
+            templates.insert(kept);
+            kept
+        }
+    }
+}
+
 /// Responses carry secrets: no cache may keep them, and no browser may sniff them.
 /// The console runs only its own files: no inline script or style, no other host, no frames.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-pub async fn headers(req: Request, next: Next) -> Response {
-    // The intake gate answers a reverse proxy, never a browser, and nginx parses every
-    // header of every sub-request: its answers carry only what the proxy uses.
-    let to_proxy = req.uri().path().starts_with(INTAKE_PATH);
-    let mut response = next.run(req).await;
-    if to_proxy {
-        return response;
-    }
+fn protect(response: &mut Response) {
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    response
 }
 
 /// Reads the whole (bounded) body before routing. A request answered early, by auth (403)
@@ -94,7 +121,11 @@ pub async fn headers(req: Request, next: Next) -> Response {
 /// usable for keep-alive; otherwise the server closes it and a pooling client can race it.
 /// A body slower than `BODY_TIMEOUT` is refused, so a client trickling bytes cannot hold a
 /// connection and a task for ever.
-pub async fn read_body(req: Request, next: Next) -> Response {
+async fn read_body(req: Request, next: Next) -> Response {
+    // Most requests (GET, DELETE, the gate, validate) have no body: nothing to wait for.
+    if req.body().size_hint().exact() == Some(0) {
+        return next.run(req).await;
+    }
     let (parts, body) = req.into_parts();
     let read = tokio::time::timeout(
         BODY_TIMEOUT,

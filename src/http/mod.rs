@@ -13,6 +13,7 @@ pub mod v2;
 
 pub mod routes;
 
+mod guard;
 mod health;
 mod middleware;
 mod openapi;
@@ -20,7 +21,6 @@ mod rate_limit;
 mod server;
 pub mod tls;
 
-use crate::auth::middleware::authenticate;
 use crate::service::Services;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -37,20 +37,17 @@ pub fn router(services: Services, metrics: MetricsAccess) -> Router {
     let mut router = Router::new();
     let refunds = std::sync::Arc::new(rate_limit::Refunds::default());
     for route in routes::table() {
-        let auth =
-            axum::middleware::from_fn_with_state((services.clone(), route.access), authenticate);
-        let limit = axum::middleware::from_fn_with_state(
-            (
-                services.clone(),
-                rate_limit::group(route.path),
-                refunds.clone(),
-            ),
-            rate_limit::limit,
-        );
-        // The last layer added runs first: authenticate, then count the caller's organization.
+        let guard = guard::Guard {
+            services: services.clone(),
+            access: route.access,
+            group: rate_limit::group(route.path),
+            refunds: refunds.clone(),
+        };
         router = router.route(
             route.path,
-            route.handler.route_layer(limit).route_layer(auth),
+            route
+                .handler
+                .route_layer(axum::middleware::from_fn_with_state(guard, guard::guard)),
         );
     }
     router
@@ -59,11 +56,9 @@ pub fn router(services: Services, metrics: MetricsAccess) -> Router {
             error_response(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(middleware::read_body))
-        .layer(axum::middleware::from_fn(middleware::headers))
         .layer(axum::middleware::from_fn_with_state(
             services.clone(),
-            middleware::log_request,
+            middleware::edge,
         ))
         .layer(axum::Extension(metrics))
         .with_state(services)

@@ -11,12 +11,12 @@ use super::error::error_response;
 use crate::auth::Caller;
 use crate::service::limits::RateStatus;
 use crate::service::Services;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -89,7 +89,9 @@ fn put_headers(headers: &mut HeaderMap, status: &RateStatus, name: &'static str)
 
 /// Runs after authentication: only authenticated callers of an organization are counted.
 pub async fn limit(
-    State((services, name, refunds)): State<(Services, &'static str, Arc<Refunds>)>,
+    services: &Services,
+    name: &'static str,
+    refunds: &Refunds,
     request: Request,
     next: Next,
 ) -> Response {
