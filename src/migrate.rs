@@ -44,13 +44,16 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         args.from.display()
     );
     eprintln!(
-        "keyplane migrate: copying {} organization(s), {} user(s), {} API key(s), {} \
-         application key(s), {} client token(s) and {} audit record(s)",
+        "keyplane migrate: copying {} organization(s), {} custom role(s), {} user(s), {} API \
+         key(s), {} application key(s), {} client token(s), {} access token(s) and {} audit \
+         record(s)",
         expected.orgs,
+        expected.roles,
         expected.users,
         expected.api_keys,
         expected.application_keys,
         expected.client_tokens,
+        expected.access_tokens,
         expected.audit_records
     );
     let bar = ProgressBar::new(expected.rows());
@@ -68,9 +71,16 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
     );
     let master_key = args.from.join(MASTER_KEY_FILE);
     println!(
-        "Copied {} organization(s), {} user(s), {} API key(s), {} application key(s) and {} \
-         client token(s). Console sessions are not copied: users sign in again.",
-        landed.orgs, landed.users, landed.api_keys, landed.application_keys, landed.client_tokens
+        "Copied {} organization(s), {} custom role(s), {} user(s), {} API key(s), {} application \
+         key(s), {} client token(s) and {} access token(s). Console sessions are not copied: \
+         users sign in again.",
+        landed.orgs,
+        landed.roles,
+        landed.users,
+        landed.api_keys,
+        landed.application_keys,
+        landed.client_tokens,
+        landed.access_tokens
     );
     println!(
         "The keys stay encrypted with the master key of this installation: start every node \

@@ -7,7 +7,7 @@
 // (accepting an invitation).
 //
 // Hash routes: #/sign-in, #/api-keys, #/application-keys, #/application-keys/all,
-// #/access-tokens, #/client-tokens, #/users, #/roles, #/roles/<id>, #/audit ("#/" and "" go to the first
+// #/access-tokens, #/client-tokens, #/users, #/users/<id>/access-tokens, #/roles, #/roles/<id>, #/audit ("#/" and "" go to the first
 // section the user may see), #/invite/<secret> (invite.js: accepting an invitation, signed in
 // or not).
 //
@@ -57,6 +57,7 @@
 //   users-create-forbidden; row action row-edit-roles opens roles-dialog, whose checkboxes
 //   are roles-dialog-role-<slug of role name>; row action row-invite (Pending users, with user_access_invite)
 //   shows invite-link (secret-value holds the full link) in users-row-detail.
+//   Service-account rows have row-access-tokens, to #/users/<id>/access-tokens.
 // ─ Access Tokens (#/access-tokens, needs user_app_keys or org_app_keys_read):
 //   access-tokens-page, access-tokens-create (access-tokens-create-form, -name, -scopes,
 //   -owner (select: '' = personal, else a service account id), -expiry (days or 'never' for
@@ -64,6 +65,9 @@
 //   the list parts with P = access-tokens; cells row-name, row-type, row-public, row-scopes,
 //   row-expiry ("Expires in N days", warning under 7 days, "Expired", "Never expires");
 //   action row-revoke.
+// ─ A service account's tokens (#/users/<id>/access-tokens, from row-access-tokens on the
+//   Users page): service-account-tokens-page (data-id), service-account-back, the create form
+//   as above with the owner fixed to the account, and the list parts with P = access-tokens.
 // ─ Roles (#/roles, needs user_access_read): roles-page, roles-create (with
 //   user_access_manage: roles-create-form, roles-create-name, roles-create-opt-out,
 //   roles-create-submit, roles-create-error) or roles-create-forbidden; the list parts with
@@ -95,7 +99,7 @@ import { usersPage, forgetRoles } from './users.js';
 import { auditPage } from './audit.js';
 import { renderInvite } from './invite.js';
 import { rolesPage } from './roles.js';
-import { accessTokensPage } from './tokens.js';
+import { accessTokensPage, serviceAccountTokensPage } from './tokens.js';
 
 const SECTIONS = [
   { path: '/api-keys', label: 'API Keys', what: 'API keys', testid: 'nav-api-keys', allowed: (can) => can('api_keys_read') },
@@ -336,7 +340,7 @@ function renderShell(path) {
   shell.user.title = (session.user && (session.user.name || session.user.email)) || '';
 
   const can = (p) => app.can(p);
-  const sectionPath = ['/application-keys', '/roles'].find((p) => path.startsWith(`${p}/`)) || path;
+  const sectionPath = ['/application-keys', '/roles', '/users'].find((p) => path.startsWith(`${p}/`)) || path;
   shell.navList.replaceChildren(...SECTIONS.filter((s) => s.allowed(can)).map((s) =>
     h('li', {}, h('a', {
       href: `#${s.path}`,
@@ -378,6 +382,8 @@ function renderShell(path) {
     page = auditPage(app);
   } else if (section.path === '/roles') {
     page = rolesPage(app, path.startsWith('/roles/') ? decodeURIComponent(path.slice('/roles/'.length)) : null);
+  } else if (path.startsWith('/users/') && path.endsWith('/access-tokens')) {
+    page = serviceAccountTokensPage(app, decodeURIComponent(path.slice('/users/'.length, -'/access-tokens'.length)));
   } else {
     page = usersPage(app);
   }

@@ -30,9 +30,9 @@ function tokenPath(item) {
     : `/api/v2/personal_access_tokens/${encodeURIComponent(item.id)}`;
 }
 
-export function accessTokensPage(app) {
+/** The token list: every token of the organization, or one service account's (`owner`). */
+function tokenList(app, owner) {
   const me = app.session.user || {};
-  const canServiceAccounts = app.can('service_account_write') || app.can('org_app_keys_write');
   const list = new ListView({
     prefix: 'access-tokens',
     title: 'Access tokens',
@@ -79,7 +79,10 @@ export function accessTokensPage(app) {
       }
     }, { danger: true, ariaLabel: `Revoke ${item.attributes.name}` })],
     load: async ({ page, size, sort, filter, signal }) => {
-      const doc = await request('GET', '/api/v2/personal_access_tokens', {
+      const path = owner
+        ? `/api/v2/service_accounts/${encodeURIComponent(owner)}/access_tokens`
+        : '/api/v2/personal_access_tokens';
+      const doc = await request('GET', path, {
         query: { 'page[size]': size, 'page[number]': page, sort: sort || undefined, filter },
         action: 'view access tokens',
         signal,
@@ -87,6 +90,12 @@ export function accessTokensPage(app) {
       return { items: doc.data || [], ...pageCounts(doc) };
     },
   });
+  return list;
+}
+
+export function accessTokensPage(app) {
+  const canServiceAccounts = app.can('service_account_write') || app.can('org_app_keys_write');
+  const list = tokenList(app, null);
   const el = h('div', { class: 'page', testid: 'access-tokens-page' },
     pageHeader('Access Tokens', 'Expiring, scoped tokens that authenticate alone (Authorization: Bearer, or in DD-APPLICATION-KEY): personal tokens for you, service-account tokens for automation.'),
     createTokenForm({ canServiceAccounts, list }),
@@ -95,10 +104,35 @@ export function accessTokensPage(app) {
   return { el, title: 'Access Tokens', destroy: () => list.destroy() };
 }
 
-function createTokenForm({ canServiceAccounts, list }) {
+/** One service account's page (#/users/<id>/access-tokens): its tokens, and a form for more. */
+export function serviceAccountTokensPage(app, accountId) {
+  const list = tokenList(app, accountId);
+  const header = pageHeader('Service account tokens', 'Tokens this service account authenticates with; each expires by itself (or never, if made so) and is shown once.');
+  const title = header.querySelector('h1');
+  const back = h('p', {}, h('a', { href: '#/users', testid: 'service-account-back' }, '← Users'));
+  const form = h('div', { testid: 'service-account-form-slot' });
+  const el = h('div', { class: 'page', testid: 'service-account-tokens-page', 'data-id': accountId }, back, header, form, list.el);
+  request('GET', `/api/v2/users/${encodeURIComponent(accountId)}`, { action: 'view service accounts' })
+    .then((doc) => {
+      const attrs = doc.data.attributes;
+      if (title) title.textContent = `Tokens of ${attrs.name || attrs.email}`;
+      if (!attrs.disabled) form.replaceChildren(createTokenForm({ owner: accountId, list }));
+    })
+    .catch((err) => {
+      const box = errorBox('service-account-error');
+      box.show(errorMessage(err));
+      form.replaceChildren(box);
+    });
+  list.reload();
+  return { el, title: 'Service account tokens', destroy: () => list.destroy() };
+}
+
+/** The create form; with `owner`, every token is that service account's. */
+function createTokenForm({ canServiceAccounts = false, owner: fixedOwner = null, list }) {
   const name = h('input', { type: 'text', testid: 'access-tokens-create-name', maxlength: '255', autocomplete: 'off', required: true });
   const scopes = h('input', { type: 'text', testid: 'access-tokens-create-scopes', autocomplete: 'off', placeholder: 'api_keys_read, dashboards_read', required: true });
-  const owner = h('select', { testid: 'access-tokens-create-owner' }, h('option', { value: '' }, 'Me (personal token)'));
+  const owner = h('select', { testid: 'access-tokens-create-owner' },
+    fixedOwner ? h('option', { value: fixedOwner }, 'This service account') : h('option', { value: '' }, 'Me (personal token)'));
   const expiry = h('select', { testid: 'access-tokens-create-expiry' },
     [7, 30, 90, 365].map((days) => h('option', { value: String(days), selected: days === 30 }, `${days} days`)));
   const never = h('option', { value: 'never' }, 'Never (service accounts only)');
@@ -111,6 +145,7 @@ function createTokenForm({ canServiceAccounts, list }) {
     }
   };
   owner.addEventListener('change', syncExpiry);
+  syncExpiry();
   if (canServiceAccounts) {
     request('GET', '/api/v2/users', { query: { 'page[size]': 100 }, action: 'view service accounts' })
       .then((doc) => {

@@ -103,7 +103,11 @@ export function usersPage(app) {
           }
         }, { ariaLabel: `Invitation link for ${who}` })
         : null;
-      const first = [...(invite ? [invite] : []), ...(canManage && !disabled ? [editRolesButton(item, row, who, list)] : [])];
+      // A service account's tokens live on its own page.
+      const tokens = serviceAccount
+        ? actionButton('row-access-tokens', 'Access tokens', () => { window.location.hash = `#/users/${encodeURIComponent(item.id)}/access-tokens`; }, { ariaLabel: `Access tokens of ${who}` })
+        : null;
+      const first = [...(invite ? [invite] : []), ...(tokens ? [tokens] : []), ...(canManage && !disabled ? [editRolesButton(item, row, who, list)] : [])];
       if (disabled || !allowed || item.id === me.id) return first;
       return [...first, actionButton('row-disable', 'Disable', async () => {
         row.clearError();

@@ -1,10 +1,14 @@
 //! Copying a whole installation from one store into another, empty one (`keyplane migrate`).
 //! Through the `Store` trait only, so it works between any two backends; rows keep their ids,
 //! timestamps and sealed secrets, and the target's triggers rebuild its counts and its own
-//! change log. Console sessions are not copied: they are short-lived, and users sign in again.
+//! change log. Custom roles and access tokens come along; console sessions are not copied:
+//! they are short-lived, and users sign in again.
 //! The audit trail is verified as it is read and re-keyed as it lands (see `copy_audit`).
 
 use super::{Store, StoreError, StoreResult};
+use crate::domain::access_token::{
+    AccessToken, AccessTokenFilter, AccessTokenQuery, AccessTokenSortField,
+};
 use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyFilter, ApplicationKeyQuery, ApplicationKeySortField,
@@ -24,28 +28,25 @@ const PAGE: u32 = 500;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Totals {
     pub orgs: u64,
+    pub roles: u64,
     pub users: u64,
     pub api_keys: u64,
     pub application_keys: u64,
     pub client_tokens: u64,
+    pub access_tokens: u64,
     pub audit_records: u64,
 }
 
 impl Totals {
     pub fn rows(&self) -> u64 {
         self.orgs
+            + self.roles
             + self.users
             + self.api_keys
             + self.application_keys
             + self.client_tokens
+            + self.access_tokens
             + self.audit_records
-    }
-}
-
-fn first_page() -> Page {
-    Page {
-        size: PAGE,
-        number: 0,
     }
 }
 
@@ -56,68 +57,32 @@ fn ascending<F>(field: F) -> Sort<F> {
     }
 }
 
-/// Every user of the organization, oldest first.
-pub async fn all_users(store: &dyn Store, org_id: Uuid) -> StoreResult<Vec<User>> {
-    let mut query = UserQuery {
+fn user_query(page: Page) -> UserQuery {
+    UserQuery {
         filter: None,
         statuses: Vec::new(),
         sort: ascending(UserSortField::CreatedAt),
-        page: first_page(),
-    };
-    let mut all = Vec::new();
-    loop {
-        let (users, _, total) = store.list_users(org_id, &query).await?;
-        let done = users.is_empty();
-        all.extend(users);
-        if done || all.len() as u64 >= total {
-            return Ok(all);
-        }
-        query.page.number += 1;
+        page,
     }
 }
 
-/// Every API key of the organization, oldest first.
-pub async fn all_api_keys(store: &dyn Store, org_id: Uuid) -> StoreResult<Vec<ApiKey>> {
-    let mut query = ApiKeyQuery {
+fn api_key_query(page: Page) -> ApiKeyQuery {
+    ApiKeyQuery {
         filter: ApiKeyFilter::default(),
         sort: ascending(ApiKeySortField::CreatedAt),
-        page: first_page(),
-    };
-    let mut all = Vec::new();
-    loop {
-        let (keys, total) = store.list_api_keys(org_id, &query).await?;
-        let done = keys.is_empty();
-        all.extend(keys);
-        if done || all.len() as u64 >= total {
-            return Ok(all);
-        }
-        query.page.number += 1;
+        page,
     }
 }
 
-/// Every application key of the organization, oldest first.
-pub async fn all_application_keys(
-    store: &dyn Store,
-    org_id: Uuid,
-) -> StoreResult<Vec<ApplicationKey>> {
-    let mut query = ApplicationKeyQuery {
+fn application_key_query(page: Page) -> ApplicationKeyQuery {
+    ApplicationKeyQuery {
         filter: ApplicationKeyFilter::default(),
         sort: ascending(ApplicationKeySortField::CreatedAt),
-        page: first_page(),
-    };
-    let mut all = Vec::new();
-    loop {
-        let (keys, total) = store.list_application_keys(org_id, &query).await?;
-        let done = keys.is_empty();
-        all.extend(keys);
-        if done || all.len() as u64 >= total {
-            return Ok(all);
-        }
-        query.page.number += 1;
+        page,
     }
 }
 
-fn token_query(page: Page) -> ClientTokenQuery {
+fn client_token_query(page: Page) -> ClientTokenQuery {
     ClientTokenQuery {
         filter: ClientTokenFilter::default(),
         sort: ascending(ClientTokenSortField::CreatedAt),
@@ -125,19 +90,84 @@ fn token_query(page: Page) -> ClientTokenQuery {
     }
 }
 
+fn access_token_query(page: Page) -> AccessTokenQuery {
+    AccessTokenQuery {
+        filter: AccessTokenFilter::default(),
+        sort: ascending(AccessTokenSortField::CreatedAt),
+        page,
+    }
+}
+
+/// Hands every page of a list, oldest rows first, to `each`. Offset pages are stable because
+/// the source is not written meanwhile; memory stays bounded by one page.
+async fn each_page<T>(
+    mut list: impl AsyncFnMut(Page) -> StoreResult<Vec<T>>,
+    mut each: impl AsyncFnMut(Vec<T>) -> StoreResult<()>,
+) -> StoreResult<()> {
+    let mut page = Page {
+        size: PAGE,
+        number: 0,
+    };
+    loop {
+        let rows = list(page).await?;
+        let last = rows.len() < PAGE as usize;
+        each(rows).await?;
+        if last {
+            return Ok(());
+        }
+        page.number += 1;
+    }
+}
+
+/// Every row of a list, oldest first.
+async fn collect<T>(list: impl AsyncFnMut(Page) -> StoreResult<Vec<T>>) -> StoreResult<Vec<T>> {
+    let mut all = Vec::new();
+    each_page(list, async |rows| {
+        all.extend(rows);
+        Ok(())
+    })
+    .await?;
+    Ok(all)
+}
+
+/// Every user of the organization, oldest first.
+pub async fn all_users(store: &dyn Store, org_id: Uuid) -> StoreResult<Vec<User>> {
+    collect(async |page| Ok(store.list_users(org_id, &user_query(page)).await?.0)).await
+}
+
+/// Every API key of the organization, oldest first.
+pub async fn all_api_keys(store: &dyn Store, org_id: Uuid) -> StoreResult<Vec<ApiKey>> {
+    collect(async |page| Ok(store.list_api_keys(org_id, &api_key_query(page)).await?.0)).await
+}
+
+/// Every application key of the organization, oldest first.
+pub async fn all_application_keys(
+    store: &dyn Store,
+    org_id: Uuid,
+) -> StoreResult<Vec<ApplicationKey>> {
+    collect(async |page| {
+        let query = application_key_query(page);
+        Ok(store.list_application_keys(org_id, &query).await?.0)
+    })
+    .await
+}
+
 /// Every client token of the organization, oldest first.
 pub async fn all_client_tokens(store: &dyn Store, org_id: Uuid) -> StoreResult<Vec<ClientToken>> {
-    let mut query = token_query(first_page());
-    let mut all = Vec::new();
-    loop {
-        let (tokens, total) = store.list_client_tokens(org_id, &query).await?;
-        let done = tokens.is_empty();
-        all.extend(tokens);
-        if done || all.len() as u64 >= total {
-            return Ok(all);
-        }
-        query.page.number += 1;
-    }
+    collect(async |page| {
+        let query = client_token_query(page);
+        Ok(store.list_client_tokens(org_id, &query).await?.0)
+    })
+    .await
+}
+
+/// Every personal and service-account access token of the organization, oldest first.
+pub async fn all_access_tokens(store: &dyn Store, org_id: Uuid) -> StoreResult<Vec<AccessToken>> {
+    collect(async |page| {
+        let query = access_token_query(page);
+        Ok(store.list_access_tokens(org_id, &query).await?.0)
+    })
+    .await
 }
 
 /// Counts every row of the installation.
@@ -146,26 +176,15 @@ pub async fn totals(store: &dyn Store) -> StoreResult<Totals> {
     let one = Page { size: 1, number: 0 };
     for org in store.list_orgs().await? {
         totals.orgs += 1;
-        let users = UserQuery {
-            filter: None,
-            statuses: Vec::new(),
-            sort: ascending(UserSortField::CreatedAt),
-            page: one,
-        };
-        totals.users += store.list_users(org.id, &users).await?.2;
-        let api = ApiKeyQuery {
-            filter: ApiKeyFilter::default(),
-            sort: ascending(ApiKeySortField::CreatedAt),
-            page: one,
-        };
-        totals.api_keys += store.list_api_keys(org.id, &api).await?.1;
-        let app = ApplicationKeyQuery {
-            filter: ApplicationKeyFilter::default(),
-            sort: ascending(ApplicationKeySortField::CreatedAt),
-            page: one,
-        };
+        totals.roles += store.list_roles(org.id).await?.len() as u64;
+        totals.users += store.list_users(org.id, &user_query(one)).await?.2;
+        totals.api_keys += store.list_api_keys(org.id, &api_key_query(one)).await?.1;
+        let app = application_key_query(one);
         totals.application_keys += store.list_application_keys(org.id, &app).await?.1;
-        totals.client_tokens += store.list_client_tokens(org.id, &token_query(one)).await?.1;
+        let client = client_token_query(one);
+        totals.client_tokens += store.list_client_tokens(org.id, &client).await?.1;
+        let access = access_token_query(one);
+        totals.access_tokens += store.list_access_tokens(org.id, &access).await?.1;
     }
     let head = store.audit_head().await?.map(|h| h.seq).unwrap_or(0);
     totals.audit_records = u64::try_from(head).unwrap_or(0);
@@ -301,65 +320,73 @@ async fn copy_org(
     to.create_org(org).await?;
     totals.orgs += 1;
     copied(1);
-    // Page by page, so memory stays bounded whatever the installation's size; the source
-    // is not written meanwhile, so offset pages are stable.
-    let mut users = UserQuery {
-        filter: None,
-        statuses: Vec::new(),
-        sort: ascending(UserSortField::CreatedAt),
-        page: first_page(),
+    // Custom roles before the users who hold them.
+    let roles = from.list_roles(org.id).await?;
+    for role in &roles {
+        to.create_role(role).await?;
+    }
+    totals.roles += roles.len() as u64;
+    copied(roles.len() as u64);
+    let id = org.id;
+    let mut landed = |count: &mut u64, rows: usize| {
+        *count += rows as u64;
+        copied(rows as u64);
     };
-    loop {
-        let (page, _, _) = from.list_users(org.id, &users).await?;
-        to.import_users(&page).await?;
-        totals.users += page.len() as u64;
-        copied(page.len() as u64);
-        if page.len() < PAGE as usize {
-            break;
-        }
-        users.page.number += 1;
-    }
-    let mut api = ApiKeyQuery {
-        filter: ApiKeyFilter::default(),
-        sort: ascending(ApiKeySortField::CreatedAt),
-        page: first_page(),
-    };
-    loop {
-        let (page, _) = from.list_api_keys(org.id, &api).await?;
-        to.import_api_keys(&page).await?;
-        totals.api_keys += page.len() as u64;
-        copied(page.len() as u64);
-        if page.len() < PAGE as usize {
-            break;
-        }
-        api.page.number += 1;
-    }
-    let mut app = ApplicationKeyQuery {
-        filter: ApplicationKeyFilter::default(),
-        sort: ascending(ApplicationKeySortField::CreatedAt),
-        page: first_page(),
-    };
-    loop {
-        let (page, _) = from.list_application_keys(org.id, &app).await?;
-        to.import_application_keys(&page).await?;
-        totals.application_keys += page.len() as u64;
-        copied(page.len() as u64);
-        if page.len() < PAGE as usize {
-            break;
-        }
-        app.page.number += 1;
-    }
-    let mut tokens = token_query(first_page());
-    loop {
-        let (page, _) = from.list_client_tokens(org.id, &tokens).await?;
-        to.import_client_tokens(&page).await?;
-        totals.client_tokens += page.len() as u64;
-        copied(page.len() as u64);
-        if page.len() < PAGE as usize {
-            break;
-        }
-        tokens.page.number += 1;
-    }
+    each_page(
+        async |page| Ok(from.list_users(id, &user_query(page)).await?.0),
+        async |rows| {
+            to.import_users(&rows).await?;
+            landed(&mut totals.users, rows.len());
+            Ok(())
+        },
+    )
+    .await?;
+    each_page(
+        async |page| Ok(from.list_api_keys(id, &api_key_query(page)).await?.0),
+        async |rows| {
+            to.import_api_keys(&rows).await?;
+            landed(&mut totals.api_keys, rows.len());
+            Ok(())
+        },
+    )
+    .await?;
+    each_page(
+        async |page| {
+            let query = application_key_query(page);
+            Ok(from.list_application_keys(id, &query).await?.0)
+        },
+        async |rows| {
+            to.import_application_keys(&rows).await?;
+            landed(&mut totals.application_keys, rows.len());
+            Ok(())
+        },
+    )
+    .await?;
+    each_page(
+        async |page| {
+            let query = client_token_query(page);
+            Ok(from.list_client_tokens(id, &query).await?.0)
+        },
+        async |rows| {
+            to.import_client_tokens(&rows).await?;
+            landed(&mut totals.client_tokens, rows.len());
+            Ok(())
+        },
+    )
+    .await?;
+    // Access tokens keep their ids: a presented token names its row by its id.
+    each_page(
+        async |page| {
+            let query = access_token_query(page);
+            Ok(from.list_access_tokens(id, &query).await?.0)
+        },
+        async |rows| {
+            to.import_access_tokens(&rows).await?;
+            landed(&mut totals.access_tokens, rows.len());
+            Ok(())
+        },
+    )
+    .await?;
     // A handful of rows per organization at most. Invitations stay behind: their links
     // belong to the old installation's console, and inviting again is cheap.
     for config in from.org_configs(org.id).await? {

@@ -1,6 +1,9 @@
 //! Rows copied from another installation as they are (`keyplane migrate`).
 
-use super::{ApiKeyStore, ApplicationKeyStore, ClientTokenStore, StoreResult, UserStore};
+use super::{
+    AccessTokenStore, ApiKeyStore, ApplicationKeyStore, ClientTokenStore, StoreResult, UserStore,
+};
+use crate::domain::access_token::AccessToken;
 use crate::domain::api_key::ApiKey;
 use crate::domain::application_key::ApplicationKey;
 use crate::domain::client_token::ClientToken;
@@ -10,7 +13,9 @@ use async_trait::async_trait;
 /// The defaults write one row at a time through the resource's own create; a backend may
 /// write a batch at once.
 #[async_trait]
-pub trait ImportStore: UserStore + ApiKeyStore + ApplicationKeyStore + ClientTokenStore {
+pub trait ImportStore:
+    UserStore + ApiKeyStore + ApplicationKeyStore + ClientTokenStore + AccessTokenStore
+{
     /// Inserts users copied from another installation as they are.
     async fn import_users(&self, users: &[User]) -> StoreResult<()> {
         for user in users {
@@ -36,6 +41,13 @@ pub trait ImportStore: UserStore + ApiKeyStore + ApplicationKeyStore + ClientTok
     async fn import_client_tokens(&self, tokens: &[ClientToken]) -> StoreResult<()> {
         for token in tokens {
             self.create_client_token(token).await?;
+        }
+        Ok(())
+    }
+    /// Inserts copied personal and service-account access tokens as they are.
+    async fn import_access_tokens(&self, tokens: &[AccessToken]) -> StoreResult<()> {
+        for token in tokens {
+            self.create_access_token(token).await?;
         }
         Ok(())
     }

@@ -28,9 +28,11 @@ enum Case {
     ServiceAccountToken,
     /// A personal token, revoked.
     RevokedToken,
+    /// A token of a service account holding Admin, past its expiry.
+    ExpiredToken,
 }
 
-const CASES: [Case; 14] = [
+const CASES: [Case; 15] = [
     Case::NoKeys,
     Case::UnknownApiKey,
     Case::UnknownAppKey,
@@ -45,6 +47,7 @@ const CASES: [Case; 14] = [
     Case::NarrowToken,
     Case::ServiceAccountToken,
     Case::RevokedToken,
+    Case::ExpiredToken,
 ];
 
 /// What the custom role of `Case::Custom` is granted, by name.
@@ -217,6 +220,7 @@ struct World {
     narrow_token: String,
     service_account_token: String,
     revoked_token: String,
+    expired_token: String,
 }
 
 /// A token body every caller could hold: one scope, thirty days.
@@ -370,7 +374,48 @@ impl World {
             )
             .await;
         assert_eq!(status, StatusCode::NO_CONTENT);
+        // An Admin's token that would reach every route but expires in two seconds, checked
+        // once while live, so that its refusals below can only come from the expiry.
+        let (_, roles) = s
+            .call(
+                Method::GET,
+                "/api/v2/roles?filter=Datadog%20Admin%20Role",
+                None,
+            )
+            .await;
+        let admin_role = roles["data"][0]["id"].as_str().expect("admin role");
+        let admin_sa = json!({"data": {"type": "users", "attributes": {
+            "email": format!("{}@example.com", unique("admin-sa")), "service_account": true},
+            "relationships": {"roles": {"data": [{"type": "roles", "id": admin_role}]}}}});
+        let admin_sa = created_id(&s, "/api/v2/service_accounts", admin_sa).await;
+        let expires_at = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
+        let mut body = token_body("service_access_tokens");
+        body["data"]["attributes"]["scopes"] = json!(["api_keys_read"]);
+        body["data"]["attributes"]["expires_at"] = json!(expires_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("date"));
+        let path = format!("/api/v2/service_accounts/{admin_sa}/access_tokens");
+        let (status, got) = s.call(Method::POST, &path, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{got}");
+        let expired_token = got["data"]["attributes"]["key"]
+            .as_str()
+            .expect("key")
+            .to_owned();
+        let live = s
+            .http
+            .get(s.url("/api/v2/api_keys"))
+            .bearer_auth(&expired_token);
+        assert_eq!(
+            send(live).await.0,
+            StatusCode::OK,
+            "the token works while live"
+        );
+        let left = expires_at - time::OffsetDateTime::now_utc() + time::Duration::milliseconds(50);
+        if left.is_positive() {
+            tokio::time::sleep(left.unsigned_abs()).await;
+        }
         World {
+            expired_token,
             custom: Keys {
                 api: api.clone(),
                 app: custom,
@@ -434,6 +479,7 @@ impl World {
             Case::NarrowToken => pair(&c.api_key, &self.narrow_token),
             Case::ServiceAccountToken => pair(&c.api_key, &self.service_account_token),
             Case::RevokedToken => pair(&c.api_key, &self.revoked_token),
+            Case::ExpiredToken => pair(&c.api_key, &self.expired_token),
         }
     }
 

@@ -131,6 +131,46 @@ async fn access_tokens_are_made_used_and_revoked_from_the_console() {
                 "{text}"
             );
 
+            // The service account's own page, from its row on the Users page: its tokens
+            // only, and new ones are its own.
+            click(&c, tid("nav-users")).await;
+            visible(
+                &c,
+                Locator::Css(Box::leak(
+                    format!(
+                        "[data-testid=\"users-row\"][data-id=\"{sa_id}\"] [data-testid=\"row-access-tokens\"]"
+                    )
+                    .into_boxed_str(),
+                )),
+            )
+            .await
+            .click()
+            .await
+            .expect("open the account's tokens");
+            visible(&c, tid("service-account-tokens-page")).await;
+            until_text(&c, "the account's page", |t| t.contains("Tokens of Robot")).await;
+            until_text(&c, "only the account's tokens", |t| {
+                t.contains("robot-token") && !t.contains("ci-token")
+            })
+            .await;
+            type_into(&c, tid("access-tokens-create-name"), "robot-page-token").await;
+            type_into(&c, tid("access-tokens-create-scopes"), "api_keys_read").await;
+            click(&c, tid("access-tokens-create-submit")).await;
+            let second = created_secret(&c).await;
+            assert!(second.starts_with("ddsat_"), "{second}");
+            let listed = visible(&c, row("robot-page-token")).await;
+            let text = listed.text().await.expect("row text");
+            assert!(text.contains("Expires in"), "{text}");
+            let (_, tokens) = s
+                .call(
+                    Method::GET,
+                    &format!("/api/v2/service_accounts/{sa_id}/access_tokens"),
+                    None,
+                )
+                .await;
+            assert_eq!(tokens["meta"]["page"]["total_filtered_count"], 2, "{tokens}");
+            click(&c, tid("nav-access-tokens")).await;
+
             // Revoked in the console: refused on its next use.
             visible(&c, row("ci-token"))
                 .await

@@ -2,7 +2,9 @@
 //! every key still valid on a PostgreSQL node with the same master key.
 
 use crate::helpers::*;
-use keyplane::store::copy::{all_api_keys, all_application_keys, all_client_tokens, all_users};
+use keyplane::store::copy::{
+    all_access_tokens, all_api_keys, all_application_keys, all_client_tokens, all_users,
+};
 use keyplane::store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -10,13 +12,31 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyplane");
 
-/// An organization's credentials and every key made in it: (API keys, application keys).
+/// An organization's credentials and every key and token made in it.
 struct Made {
     api_key: String,
     app_key: String,
     api_keys: Vec<String>,
     app_keys: Vec<String>,
     client_tokens: Vec<String>,
+    access_tokens: Vec<String>,
+}
+
+fn secret_of(body: &serde_json::Value) -> String {
+    body["data"]["attributes"]["key"]
+        .as_str()
+        .expect("key")
+        .into()
+}
+
+/// A token body: one scope, thirty days.
+fn token_body(kind: &str, name: String) -> serde_json::Value {
+    let expires = time::OffsetDateTime::now_utc() + time::Duration::days(30);
+    let expires = expires
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("date");
+    json!({"data": {"type": kind, "attributes": {
+        "name": name, "scopes": ["api_keys_read"], "expires_at": expires}}})
 }
 
 async fn call_as(
@@ -31,15 +51,16 @@ async fn call_as(
         .http
         .request(method, s.url(path))
         .header("DD-API-KEY", api)
-        .header("DD-APPLICATION-KEY", app)
-        .json(&body);
+        .header("DD-APPLICATION-KEY", app);
+    let req = if body.is_null() { req } else { req.json(&body) };
     let (status, body) = send(req).await;
     assert!(status.is_success(), "{path}: {status} {body}");
     body
 }
 
-/// Users (one disabled with its keys, one service account), API keys and application keys
-/// in the organization of the given credentials.
+/// Users (one disabled with its keys, one holding a custom role, one service account), API
+/// keys, application keys, client tokens and access tokens in the organization of the given
+/// credentials.
 async fn populate(s: &Server, api: &str, app: &str, tag: &str) -> Made {
     let mut made = Made {
         api_key: api.to_owned(),
@@ -47,7 +68,21 @@ async fn populate(s: &Server, api: &str, app: &str, tag: &str) -> Made {
         api_keys: vec![api.to_owned()],
         app_keys: vec![app.to_owned()],
         client_tokens: Vec::new(),
+        access_tokens: Vec::new(),
     };
+    let permissions = call_as(s, api, app, Method::GET, "/api/v2/permissions", json!(null)).await;
+    let permission = permissions["data"][4]["id"].as_str().expect("permission");
+    let role = call_as(
+        s,
+        api,
+        app,
+        Method::POST,
+        "/api/v2/roles",
+        json!({"data": {"type": "roles", "attributes": {"name": format!("{tag} role")},
+            "relationships": {"permissions": {"data": [{"type": "permissions", "id": permission}]}}}}),
+    )
+    .await;
+    let role = role["data"]["id"].as_str().expect("role id").to_owned();
     for i in 0..3 {
         let body = call_as(
             s,
@@ -59,12 +94,7 @@ async fn populate(s: &Server, api: &str, app: &str, tag: &str) -> Made {
                 "name": format!("{tag} api {i}"), "category": format!("cat{i}")}}}),
         )
         .await;
-        made.api_keys.push(
-            body["data"]["attributes"]["key"]
-                .as_str()
-                .expect("key")
-                .into(),
-        );
+        made.api_keys.push(secret_of(&body));
         let body = call_as(
             s,
             api,
@@ -75,12 +105,7 @@ async fn populate(s: &Server, api: &str, app: &str, tag: &str) -> Made {
                 "name": format!("{tag} app {i}"), "scopes": ["api_keys_read"]}}}),
         )
         .await;
-        made.app_keys.push(
-            body["data"]["attributes"]["key"]
-                .as_str()
-                .expect("key")
-                .into(),
-        );
+        made.app_keys.push(secret_of(&body));
     }
     for i in 0..2 {
         let body = call_as(
@@ -93,12 +118,7 @@ async fn populate(s: &Server, api: &str, app: &str, tag: &str) -> Made {
                 "name": format!("{tag} token {i}")}}}),
         )
         .await;
-        made.client_tokens.push(
-            body["data"]["attributes"]["key"]
-                .as_str()
-                .expect("key")
-                .into(),
-        );
+        made.client_tokens.push(secret_of(&body));
     }
     for (email, disable) in [("stays", false), ("leaves", true)] {
         let email = format!("{email}.{tag}@example.com");
@@ -112,6 +132,15 @@ async fn populate(s: &Server, api: &str, app: &str, tag: &str) -> Made {
         )
         .await;
         let id = body["data"]["id"].as_str().expect("id").to_owned();
+        call_as(
+            s,
+            api,
+            app,
+            Method::POST,
+            &format!("/api/v2/roles/{role}/users"),
+            json!({"data": {"type": "users", "id": id}}),
+        )
+        .await;
         let name = format!("key of {email}");
         let out = s.admin(&["create-application-key", "--email", &email, "--name", &name]);
         let key = env_value(&out, "DD_APP_KEY");
@@ -150,12 +179,21 @@ async fn populate(s: &Server, api: &str, app: &str, tag: &str) -> Made {
         json!({"data": {"type": "application_keys", "attributes": {"name": format!("{tag} robot")}}}),
     )
     .await;
-    made.app_keys.push(
-        body["data"]["attributes"]["key"]
-            .as_str()
-            .expect("key")
-            .into(),
-    );
+    made.app_keys.push(secret_of(&body));
+    for (path, kind) in [
+        (
+            "/api/v2/personal_access_tokens".to_owned(),
+            "personal_access_tokens",
+        ),
+        (
+            format!("/api/v2/service_accounts/{robot}/access_tokens"),
+            "service_access_tokens",
+        ),
+    ] {
+        let body = token_body(kind, format!("{tag} {kind}"));
+        let body = call_as(s, api, app, Method::POST, &path, body).await;
+        made.access_tokens.push(secret_of(&body));
+    }
     made
 }
 
@@ -174,6 +212,9 @@ async fn snapshot(store: &dyn Store) -> Vec<String> {
     let mut rows = Vec::new();
     for org in store.list_orgs().await.expect("orgs") {
         rows.push(format!("{org:?}"));
+        for r in store.list_roles(org.id).await.expect("roles") {
+            rows.push(format!("{r:?}"));
+        }
         for u in all_users(store, org.id).await.expect("users") {
             rows.push(format!("{u:?}"));
         }
@@ -184,6 +225,12 @@ async fn snapshot(store: &dyn Store) -> Vec<String> {
             rows.push(format!("{k:?} digest={}", hex(&k.digest.0)));
         }
         for t in all_client_tokens(store, org.id).await.expect("tokens") {
+            rows.push(format!("{t:?} digest={}", hex(&t.digest.0)));
+        }
+        for t in all_access_tokens(store, org.id)
+            .await
+            .expect("access tokens")
+        {
             rows.push(format!("{t:?} digest={}", hex(&t.digest.0)));
         }
     }
@@ -238,6 +285,8 @@ async fn an_embedded_installation_moves_to_postgres_with_every_key() {
     );
     assert!(stdout.contains("3 organization(s)"), "{stdout}");
     assert!(stdout.contains("6 client token(s)"), "{stdout}");
+    assert!(stdout.contains("3 custom role(s)"), "{stdout}");
+    assert!(stdout.contains("6 access token(s)"), "{stdout}");
 
     let sqlite_url = format!("sqlite://{}", s.data_dir().join("keyplane.db").display());
     let from = keyplane::store::connect(&sqlite_url).await.expect("sqlite");
@@ -318,6 +367,14 @@ async fn an_embedded_installation_moves_to_postgres_with_every_key() {
                 .header("DD-API-KEY", &made.api_key)
                 .header("DD-APPLICATION-KEY", app);
             assert_eq!(send(req).await.0, StatusCode::OK, "an application key");
+        }
+        // A token alone, as Terraform's bearer_token mode sends it.
+        for token in &made.access_tokens {
+            let req = node
+                .http
+                .get(node.url("/api/v2/validate_keys"))
+                .bearer_auth(token);
+            assert_eq!(send(req).await.0, StatusCode::OK, "an access token");
         }
         let req = node
             .http

@@ -17,10 +17,19 @@ fn security_of(access: Access) -> BTreeSet<BTreeSet<&'static str>> {
     let alternatives: &[&[&str]] = match access {
         Access::Public => &[],
         Access::ApiKey => &[&["apiKeyAuth"], &["apiKeyAuthQuery"]],
-        Access::KeyPair => &[&["apiKeyAuth", "appKeyAuth"], &["consoleSession"]],
+        // A personal or service-account token authenticates alone, as a bearer token or in
+        // the application-key header.
+        Access::KeyPair => &[
+            &["apiKeyAuth", "appKeyAuth"],
+            &["consoleSession"],
+            &["bearerAuth"],
+            &["appKeyAuth"],
+        ],
         Access::KeyPairOrQuery => &[
             &["apiKeyAuth", "appKeyAuth"],
             &["apiKeyAuthQuery", "appKeyAuthQuery"],
+            &["bearerAuth"],
+            &["appKeyAuth"],
         ],
         Access::ClientToken => &[&["clientTokenAuth"], &["clientTokenAuthQuery"]],
         Access::Intake => &[
@@ -183,6 +192,7 @@ async fn every_operation_documents_its_errors_in_datadogs_shape() {
         .expect("securitySchemes");
     assert_eq!(schemes["apiKeyAuth"]["name"], "DD-API-KEY");
     assert_eq!(schemes["appKeyAuth"]["name"], "DD-APPLICATION-KEY");
+    assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
 
     let error_schemas = ["APIErrorResponse", "V1APIErrorResponse"];
     let mut operation_ids = BTreeSet::new();
