@@ -1,6 +1,7 @@
 //! Wiring: open the installation, bootstrap it on first start, serve until a signal.
 
 use crate::cli::{AdminArgs, AdminCommand, AuditArgs, AuditCommand, HaproxyMapArgs, ServeArgs};
+use crate::domain::rotation::GracePolicy;
 use crate::domain::secret::Secret;
 use crate::domain::session::SessionPolicy;
 use crate::error::Error;
@@ -94,6 +95,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             window: FAILURE_WINDOW,
         },
         trusted_proxies: args.trusted_proxies.clone(),
+        rotation_grace: GracePolicy {
+            default_seconds: args.rotation_grace_period,
+            max_seconds: args.max_rotation_grace_period,
+        },
     };
     let haproxy = match (args.haproxy_socket, args.haproxy_map) {
         (Some(socket), Some(map)) => Some(
@@ -301,6 +306,10 @@ fn offline_limits(max_api_keys_per_org: u64) -> Limits {
             window: FAILURE_WINDOW,
         },
         trusted_proxies: Default::default(),
+        rotation_grace: GracePolicy {
+            default_seconds: 0,
+            max_seconds: 0,
+        },
     }
 }
 

@@ -150,6 +150,19 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYPLANE_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: crate::domain::client_addr::TrustedProxies,
 
+    /// Seconds a rotated key's previous secret keeps working when the rotation names no
+    /// `grace_period_seconds` (capped by --max-rotation-grace-period).
+    #[arg(long, env = "KEYPLANE_ROTATION_GRACE_PERIOD", default_value_t = 86_400)]
+    pub rotation_grace_period: u64,
+
+    /// The longest grace period a rotation may ask for, in seconds.
+    #[arg(
+        long,
+        env = "KEYPLANE_MAX_ROTATION_GRACE_PERIOD",
+        default_value_t = 2_592_000
+    )]
+    pub max_rotation_grace_period: u64,
+
     /// Seconds a client may take to send a request's headers, and may stay idle between
     /// requests on a kept-alive connection.
     #[arg(long, env = "KEYPLANE_HEADER_READ_TIMEOUT", default_value_t = 30,

@@ -11,16 +11,19 @@ const ACTION_GROUPS = [
     ['api_key.create', 'API key created'],
     ['api_key.update', 'API key renamed'],
     ['api_key.revoke', 'API key revoked'],
+    ['api_key.rotate', 'API key rotated'],
   ]],
   ['Application keys', [
     ['application_key.create', 'Application key created'],
     ['application_key.update', 'Application key changed'],
     ['application_key.revoke', 'Application key revoked'],
+    ['application_key.rotate', 'Application key rotated'],
   ]],
   ['Client tokens', [
     ['client_token.create', 'Client token created'],
     ['client_token.update', 'Client token renamed'],
     ['client_token.revoke', 'Client token revoked'],
+    ['client_token.rotate', 'Client token rotated'],
   ]],
   ['Access tokens', [
     ['access_token.create', 'Access token created'],

@@ -48,6 +48,8 @@ pub enum ChangeKind {
     AccessToken,
     /// A custom role created, changed (name or permissions) or deleted.
     Role,
+    /// A rotated key's previous secret added, moved to the key's newer secret, or gone.
+    PreviousSecret,
 }
 
 /// A custom role as the index knows it: what it grants, in which organization.
@@ -66,6 +68,7 @@ impl ChangeKind {
             ChangeKind::ClientToken => "client_token",
             ChangeKind::Role => "role",
             ChangeKind::AccessToken => "access_token",
+            ChangeKind::PreviousSecret => "previous_secret",
         }
     }
 
@@ -77,6 +80,7 @@ impl ChangeKind {
             ChangeKind::ClientToken,
             ChangeKind::Role,
             ChangeKind::AccessToken,
+            ChangeKind::PreviousSecret,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)

@@ -17,6 +17,7 @@ pub mod org_config;
 pub mod permission;
 pub mod principal;
 pub mod role;
+pub mod rotation;
 pub mod secret;
 pub mod session;
 pub mod time;

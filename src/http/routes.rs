@@ -151,6 +151,16 @@ pub fn table() -> Vec<RouteDef> {
         get("/api/v2/api_keys/{api_key_id}", KeyPair, api_keys::get),
         patch("/api/v2/api_keys/{api_key_id}", KeyPair, api_keys::update),
         delete("/api/v2/api_keys/{api_key_id}", KeyPair, api_keys::delete),
+        post(
+            "/api/v2/api_keys/{api_key_id}/rotate",
+            KeyPair,
+            api_keys::rotate,
+        ),
+        get(
+            "/api/v2/api_keys/{api_key_id}/rotation",
+            KeyPair,
+            api_keys::rotation,
+        ),
         // Application keys of the organization
         get("/api/v2/application_keys", KeyPair, app::org::list),
         get(
@@ -167,6 +177,11 @@ pub fn table() -> Vec<RouteDef> {
             "/api/v2/application_keys/{app_key_id}",
             KeyPair,
             app::org::delete,
+        ),
+        post(
+            "/api/v2/application_keys/{app_key_id}/rotate",
+            KeyPair,
+            app::org::rotate,
         ),
         // Application keys of the current user
         get(
@@ -194,6 +209,11 @@ pub fn table() -> Vec<RouteDef> {
             KeyPair,
             app::current_user::delete,
         ),
+        post(
+            "/api/v2/current_user/application_keys/{app_key_id}/rotate",
+            KeyPair,
+            app::current_user::rotate,
+        ),
         // Service accounts and their application keys
         post("/api/v2/service_accounts", KeyPair, sa::create),
         get(
@@ -220,6 +240,11 @@ pub fn table() -> Vec<RouteDef> {
             "/api/v2/service_accounts/{service_account_id}/application_keys/{app_key_id}",
             KeyPair,
             app::service_account::delete,
+        ),
+        post(
+            "/api/v2/service_accounts/{service_account_id}/application_keys/{app_key_id}/rotate",
+            KeyPair,
+            app::service_account::rotate,
         ),
         get(
             "/api/v2/service_accounts/{service_account_id}/access_tokens",
@@ -313,6 +338,11 @@ pub fn table() -> Vec<RouteDef> {
             "/api/v2/client_tokens/{client_token_id}",
             KeyPair,
             client_tokens::delete,
+        ),
+        post(
+            "/api/v2/client_tokens/{client_token_id}/rotate",
+            KeyPair,
+            client_tokens::rotate,
         ),
         // Organization settings
         get("/api/v2/org_configs", KeyPair, org_configs::list),

@@ -42,7 +42,7 @@ pub fn parse_category(raw: Option<String>) -> Result<Option<String>> {
 }
 
 impl Services {
-    fn map_api_key_error(&self, org_id: Uuid, name: &str, err: StoreError) -> Error {
+    pub(super) fn map_api_key_error(&self, org_id: Uuid, name: &str, err: StoreError) -> Error {
         match err {
             StoreError::NotFound => Error::NotFound(NOT_FOUND),
             StoreError::Conflict("name") => {

@@ -89,7 +89,7 @@ fn forbid_token(who: &Principal) -> Result<()> {
 }
 
 impl Services {
-    fn app_key_error(&self, name: &str, err: StoreError) -> Error {
+    pub(super) fn app_key_error(&self, name: &str, err: StoreError) -> Error {
         match err {
             StoreError::NotFound => Error::NotFound(NOT_FOUND),
             StoreError::Conflict("name") => Error::Conflict(format!(
@@ -359,6 +359,23 @@ impl Services {
             .await;
         let secret = self.revealed(who, surface, &key).await?;
         Ok((key, secret))
+    }
+
+    /// The key, if the caller may change it on `surface` (as an update checks, scopes aside:
+    /// a new secret changes nothing the key can do).
+    pub(super) async fn writable_application_key(
+        &self,
+        who: &Principal,
+        surface: Surface,
+        id: Uuid,
+    ) -> Result<ApplicationKey> {
+        forbid_token(who)?;
+        let key = self.reachable_key(who, surface, Access::Write, id).await?;
+        // A scoped caller may not mint a new secret for a key wider than itself.
+        if !within_reach(who, &key) {
+            return Err(Error::Forbidden);
+        }
+        Ok(key)
     }
 
     /// Revokes a key: it stops authenticating on the very next request.

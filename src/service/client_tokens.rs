@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 const NOT_FOUND: &str = "Client token not found";
 
-fn map_error(name: &str, err: StoreError) -> Error {
+pub(super) fn map_error(name: &str, err: StoreError) -> Error {
     match err {
         StoreError::NotFound => Error::NotFound(NOT_FOUND),
         StoreError::Conflict("name") => Error::Conflict(format!(

@@ -12,6 +12,7 @@ use crate::domain::credential::{
 use crate::domain::permission::PermissionSet;
 use crate::domain::principal::{Principal, TokenGrant};
 use crate::domain::role;
+use crate::domain::rotation::{PreviousSecret, RotatedKind};
 use crate::domain::secret::{DigestMap, KeyDigest};
 use crate::domain::time;
 use crate::error::{Error, Result};
@@ -50,9 +51,41 @@ struct State {
     users: HashMap<Uuid, UserEntry>,
     /// Custom roles; managed roles are fixed in the code.
     roles: HashMap<Uuid, RoleEntry>,
+    /// Secrets of rotated keys still in their grace period, by digest: each leads to its
+    /// key's current secret. Few (only keys rotated lately), so scanned when a key changes.
+    previous: DigestMap<PreviousSecret>,
 }
 
 impl State {
+    /// The current digest a still-valid previous secret of `kind` leads to.
+    fn successor(&self, digest: &KeyDigest, kind: RotatedKind) -> Option<KeyDigest> {
+        let previous = self.previous.get(digest).filter(|p| p.kind == kind)?;
+        previous
+            .valid_at(time::now())
+            .then_some(previous.current_digest)
+    }
+
+    fn api_key(&self, digest: &KeyDigest) -> Option<ApiKeyEntry> {
+        self.api_keys.get(digest).or_else(|| {
+            self.api_keys
+                .get(&self.successor(digest, RotatedKind::ApiKey)?)
+        })
+    }
+
+    fn app_key(&self, digest: &KeyDigest) -> Option<&AppKeyEntry> {
+        self.app_keys.get(digest).or_else(|| {
+            self.app_keys
+                .get(&self.successor(digest, RotatedKind::ApplicationKey)?)
+        })
+    }
+
+    fn client_token(&self, digest: &KeyDigest) -> Option<&ClientTokenEntry> {
+        self.client_tokens.get(digest).or_else(|| {
+            self.client_tokens
+                .get(&self.successor(digest, RotatedKind::ClientToken)?)
+        })
+    }
+
     /// What `roles` grant in `org_id`: a custom role of another organization grants nothing.
     fn permissions(&self, org_id: Uuid, roles: &[Uuid]) -> PermissionSet {
         role::permissions_of(roles, |id| {
@@ -157,6 +190,13 @@ impl CredentialIndex {
             |e| e.0,
         )
         .await?;
+        let live = store
+            .live_previous_secrets(time::now())
+            .await
+            .map_err(Error::internal)?;
+        state
+            .previous
+            .extend(live.into_iter().map(|p| (p.digest, p)));
         state.api_keys.shrink_to_fit();
         tracing::info!(
             api_keys = state.api_keys.len(),
@@ -204,7 +244,7 @@ impl CredentialIndex {
     /// The API key behind `digest`.
     pub fn api_key(&self, digest: &KeyDigest, metrics: &Metrics) -> Result<ApiKeyEntry> {
         self.ensure_fresh()?;
-        let found = self.read().api_keys.get(digest);
+        let found = self.read().api_key(digest);
         match found {
             Some(entry) => {
                 metrics.cache_hits.api_key.inc();
@@ -221,7 +261,7 @@ impl CredentialIndex {
     /// must never accept a key that can also write metrics or manage anything.
     pub fn client_token(&self, digest: &KeyDigest, metrics: &Metrics) -> Result<ClientTokenEntry> {
         self.ensure_fresh()?;
-        let found = self.read().client_tokens.get(digest).cloned();
+        let found = self.read().client_token(digest).cloned();
         match found {
             Some(entry) => {
                 metrics.cache_hits.client_token.inc();
@@ -279,7 +319,7 @@ impl CredentialIndex {
     ) -> Result<(Principal, Uuid)> {
         let org_key = self.api_key(api, metrics)?;
         let state = self.read();
-        let Some(app_key) = state.app_keys.get(app) else {
+        let Some(app_key) = state.app_key(app) else {
             metrics.cache_misses.application_key.inc();
             return Err(Error::Forbidden);
         };
@@ -376,9 +416,43 @@ impl CredentialIndex {
         self.api_key_changes.subscribe()
     }
 
-    /// Every API key's digest and organization (a snapshot; one read lock while copying).
+    /// Every API key's digest and organization, with the previous secrets still in their grace
+    /// period (a snapshot; one read lock while copying).
     pub fn api_key_digests(&self) -> Vec<(KeyDigest, Uuid)> {
-        self.read().api_keys.digests().collect()
+        let state = self.read();
+        let now = time::now();
+        let previous = state
+            .previous
+            .values()
+            .filter(|p| p.kind == RotatedKind::ApiKey && p.valid_at(now))
+            .map(|p| (p.digest, p.org_id));
+        state.api_keys.digests().chain(previous).collect()
+    }
+
+    fn successor(&self, digest: &KeyDigest, kind: RotatedKind) -> Option<KeyDigest> {
+        self.read().successor(digest, kind)
+    }
+
+    /// Drops previous secrets whose grace period is over (lookups refuse them already),
+    /// telling mirrors that the API keys' ones are gone.
+    fn expire_previous(&self) {
+        let now = time::now();
+        if self.read().previous.values().all(|p| p.valid_at(now)) {
+            return;
+        }
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let mut gone = Vec::new();
+        state.previous.retain(|digest, p| {
+            let keep = p.valid_at(now);
+            if !keep && p.kind == RotatedKind::ApiKey {
+                gone.push(*digest);
+            }
+            keep
+        });
+        drop(state);
+        for digest in gone {
+            let _ = self.api_key_changes.send(ApiKeyChange::Removed { digest });
+        }
     }
 
     /// Applies every change-log entry written since the last catch-up.
@@ -402,6 +476,7 @@ impl CredentialIndex {
                 break;
             }
         }
+        self.expire_previous();
         self.confirmed_at.store(time::now(), Ordering::Relaxed);
         if applied > 0 {
             metrics.invalidations.inc_by(applied as u64);
@@ -423,31 +498,60 @@ impl CredentialIndex {
             (ChangeKind::ApiKey, Some(digest)) => {
                 self.records.remove(&id);
                 let key = store.find_api_key(&digest).await.map_err(Error::internal)?;
-                let change = {
+                // A secret replaced by a rotation with overlap: the key under its new secret
+                // goes in before the old one goes out, so no request falls between the two.
+                let successor = match (&key, self.successor(&digest, RotatedKind::ApiKey)) {
+                    (None, Some(next)) => {
+                        store.find_api_key(&next).await.map_err(Error::internal)?
+                    }
+                    _ => None,
+                };
+                let changes = {
                     let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-                    match key {
-                        Some(key) => {
+                    match (key, successor) {
+                        (Some(key), _) => {
                             state.api_keys.upsert(&key);
-                            ApiKeyChange::Added {
+                            vec![ApiKeyChange::Added {
                                 digest,
                                 org_id: key.org_id,
-                            }
+                            }]
                         }
-                        None => {
+                        (None, Some(next)) => {
                             state.api_keys.remove(&digest);
-                            ApiKeyChange::Removed { digest }
+                            state.api_keys.upsert(&next);
+                            // The old digest stays in mirrors until its grace period ends.
+                            vec![ApiKeyChange::Added {
+                                digest: next.digest,
+                                org_id: next.org_id,
+                            }]
+                        }
+                        (None, None) => {
+                            state.api_keys.remove(&digest);
+                            vec![ApiKeyChange::Removed { digest }]
                         }
                     }
                 };
-                // No subscriber is not an error: the feed is optional.
-                let _ = self.api_key_changes.send(change);
+                for change in changes {
+                    // No subscriber is not an error: the feed is optional.
+                    let _ = self.api_key_changes.send(change);
+                }
             }
             (ChangeKind::ApplicationKey, Some(digest)) => {
                 let key = store
                     .find_application_key(&digest)
                     .await
                     .map_err(Error::internal)?;
+                let successor = match (&key, self.successor(&digest, RotatedKind::ApplicationKey)) {
+                    (None, Some(next)) => store
+                        .find_application_key(&next)
+                        .await
+                        .map_err(Error::internal)?,
+                    _ => None,
+                };
                 let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                if let Some(next) = successor {
+                    state.app_keys.insert(next.digest, AppKeyEntry::from(&next));
+                }
                 match key {
                     Some(key) => state.app_keys.insert(digest, AppKeyEntry::from(&key)),
                     None => state.app_keys.remove(&digest),
@@ -458,13 +562,53 @@ impl CredentialIndex {
                     .find_client_token(&digest)
                     .await
                     .map_err(Error::internal)?;
+                let successor = match (&token, self.successor(&digest, RotatedKind::ClientToken)) {
+                    (None, Some(next)) => store
+                        .find_client_token(&next)
+                        .await
+                        .map_err(Error::internal)?,
+                    _ => None,
+                };
                 let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                if let Some(next) = successor {
+                    state
+                        .client_tokens
+                        .insert(next.digest, ClientTokenEntry::from(&next));
+                }
                 match token {
                     Some(token) => state
                         .client_tokens
                         .insert(digest, ClientTokenEntry::from(&token)),
                     None => state.client_tokens.remove(&digest),
                 };
+            }
+            (ChangeKind::PreviousSecret, Some(digest)) => {
+                let previous = store
+                    .find_previous_secret(&digest)
+                    .await
+                    .map_err(Error::internal)?;
+                let change = {
+                    let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                    match previous {
+                        Some(p) => {
+                            let added =
+                                (p.kind == RotatedKind::ApiKey).then_some(ApiKeyChange::Added {
+                                    digest,
+                                    org_id: p.org_id,
+                                });
+                            state.previous.insert(digest, p);
+                            added
+                        }
+                        None => state
+                            .previous
+                            .remove(&digest)
+                            .filter(|p| p.kind == RotatedKind::ApiKey)
+                            .map(|_| ApiKeyChange::Removed { digest }),
+                    }
+                };
+                if let Some(change) = change {
+                    let _ = self.api_key_changes.send(change);
+                }
             }
             (ChangeKind::AccessToken, Some(digest)) => {
                 let token = store

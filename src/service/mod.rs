@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod org_configs;
 pub mod orgs;
 pub mod roles;
+pub mod rotations;
 pub mod sessions;
 pub mod usage;
 pub mod users;
@@ -53,6 +54,8 @@ pub struct Limits {
     pub failures: limits::FailureLimit,
     /// The reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: crate::domain::client_addr::TrustedProxies,
+    /// How long a rotated key's previous secret may keep working.
+    pub rotation_grace: crate::domain::rotation::GracePolicy,
 }
 
 /// Everything a use case needs. The router clones it into every request (state, middleware,

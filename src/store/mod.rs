@@ -16,6 +16,7 @@ mod orgs;
 mod postgres;
 pub(crate) mod role_rows;
 mod roles;
+mod rotations;
 mod sessions;
 mod sqlite;
 mod usage;
@@ -36,6 +37,7 @@ pub use org_configs::{OrgConfigStore, StoredConfig};
 pub use orgs::OrgStore;
 pub use postgres::PostgresStore;
 pub use roles::RoleStore;
+pub use rotations::RotationStore;
 pub use sessions::SessionStore;
 pub use sqlite::SqliteStore;
 pub use usage::UsageStore;
@@ -149,6 +151,7 @@ pub trait Store:
     + InvitationStore
     + OrgConfigStore
     + RoleStore
+    + RotationStore
     + Send
     + Sync
 {

@@ -109,7 +109,9 @@ fn permission_of(method: &Method, path: &str) -> Perm {
         // v1: org_app_keys_read|write OR user_app_keys, as Datadog's spec says.
         (_, p) if p.starts_with("/api/v1/application_key") => UserAppKeys,
         ("GET", p) if p.starts_with("/api/v2/application_keys") => OrgAppKeysRead,
-        ("PATCH" | "DELETE", p) if p.starts_with("/api/v2/application_keys") => OrgAppKeysWrite,
+        ("POST" | "PATCH" | "DELETE", p) if p.starts_with("/api/v2/application_keys") => {
+            OrgAppKeysWrite
+        }
         (_, p) if p.starts_with("/api/v2/current_user/application_keys") => UserAppKeys,
         (_, p) if p.starts_with("/api/v2/service_accounts") => ServiceAccountWrite,
         // Own tokens with user_app_keys; everyone's with org_app_keys_read|write.
@@ -172,6 +174,8 @@ fn expected(
     // Datadog's roles answer 200 to creates and to changes of a role's members.
     let roles = path.starts_with("/api/v2/roles") && path != "/api/v2/roles/{role_id}";
     let success = match *method {
+        // A rotation answers the key it changed, as an update does.
+        Method::POST if path.ends_with("/rotate") => StatusCode::OK,
         // Datadog's "cancel all pending invitations" answers 200.
         Method::DELETE if path.ends_with("/invitations") => StatusCode::OK,
         // v1 creates answer 200, as Datadog's v1 does.
@@ -666,6 +670,9 @@ impl World {
         }
         if template.starts_with("/api/v1/") {
             body = Some(json!({"name": unique("v1")}));
+        } else if template.ends_with("/rotate") {
+            // The body is optional: the default grace period.
+            body = None;
         } else if *method == Method::POST {
             body = Some(match template {
                 "/api/v2/api_keys" => api_key_body(&unique("api")),

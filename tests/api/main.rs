@@ -48,6 +48,7 @@ mod postgres_http;
 mod properties;
 mod refusals_and_names;
 mod roles;
+mod rotation;
 mod schemathesis;
 mod scope_ceiling;
 mod secrets;

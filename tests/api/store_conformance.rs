@@ -3,6 +3,7 @@
 //! when it answers exactly as the others do.
 
 mod roles;
+mod rotations;
 
 use crate::helpers::TestDb;
 use keyplane::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
@@ -24,6 +25,7 @@ use keyplane::domain::session::Session;
 use keyplane::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
 use keyplane::store::{Store, StoreError, StoredConfig};
 use roles::{custom_roles, last_admin_keeps_the_admin_role};
+use rotations::rotations;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -2144,4 +2146,5 @@ on_every_backend!(
     org_configs,
     custom_roles,
     last_admin_keeps_the_admin_role,
+    rotations,
 );

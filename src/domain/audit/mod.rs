@@ -32,12 +32,16 @@ pub enum Action {
     ApiKeyRevoked,
     /// An API key came to browser intake: it is in a web page, where anyone can read it.
     ApiKeyExposed,
+    /// A new secret for the key; the previous one works until its grace period ends.
+    ApiKeyRotated,
     ApplicationKeyCreated,
     ApplicationKeyChanged,
     ApplicationKeyRevoked,
+    ApplicationKeyRotated,
     ClientTokenCreated,
     ClientTokenRenamed,
     ClientTokenRevoked,
+    ClientTokenRotated,
     /// A personal or service-account access token (the target is the token).
     AccessTokenCreated,
     /// Renamed or rescoped.
@@ -76,17 +80,20 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 35] = [
+    pub const ALL: [Action; 38] = [
         Action::ApiKeyCreated,
         Action::ApiKeyRenamed,
         Action::ApiKeyRevoked,
         Action::ApiKeyExposed,
+        Action::ApiKeyRotated,
         Action::ApplicationKeyCreated,
         Action::ApplicationKeyChanged,
         Action::ApplicationKeyRevoked,
+        Action::ApplicationKeyRotated,
         Action::ClientTokenCreated,
         Action::ClientTokenRenamed,
         Action::ClientTokenRevoked,
+        Action::ClientTokenRotated,
         Action::AccessTokenCreated,
         Action::AccessTokenChanged,
         Action::AccessTokenRevoked,
@@ -120,12 +127,15 @@ impl Action {
             Action::ApiKeyRenamed => "api_key.update",
             Action::ApiKeyRevoked => "api_key.revoke",
             Action::ApiKeyExposed => "api_key.exposed",
+            Action::ApiKeyRotated => "api_key.rotate",
             Action::ApplicationKeyCreated => "application_key.create",
             Action::ApplicationKeyChanged => "application_key.update",
             Action::ApplicationKeyRevoked => "application_key.revoke",
+            Action::ApplicationKeyRotated => "application_key.rotate",
             Action::ClientTokenCreated => "client_token.create",
             Action::ClientTokenRenamed => "client_token.update",
             Action::ClientTokenRevoked => "client_token.revoke",
+            Action::ClientTokenRotated => "client_token.rotate",
             Action::AccessTokenCreated => "access_token.create",
             Action::AccessTokenChanged => "access_token.update",
             Action::AccessTokenRevoked => "access_token.revoke",

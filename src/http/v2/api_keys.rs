@@ -6,12 +6,15 @@ use crate::domain::name::KeyName;
 use crate::domain::secret::Secret;
 use crate::domain::time;
 use crate::error::{Error, Result};
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::{ApiJson, ApiPath, OptionalJson};
 use crate::http::jsonapi::{
     Body, ChangedResource, Document, ListDocument, NewResource, PageMeta, Relationship,
 };
 use crate::http::params::QueryParams;
 use crate::http::v2::creators_included;
+use crate::http::v2::rotation::{
+    requested_grace, RotateRequest, RotatedDocument, RotationDocument,
+};
 use crate::service::api_keys::{parse_category, NewApiKey};
 use crate::service::Services;
 use axum::extract::{RawQuery, State};
@@ -271,4 +274,32 @@ pub async fn delete(
 ) -> Result<StatusCode> {
     services.delete_api_key(&who, key_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v2/api_keys/{id}/rotate`: the key with its new secret; the previous secret
+/// keeps working until `meta.previous_key_valid_until`.
+pub async fn rotate(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+    OptionalJson(body): OptionalJson<RotateRequest>,
+) -> Result<Response> {
+    let id = key_id(&id)?;
+    let grace = requested_grace(body, TYPE)?;
+    let rotated = services.rotate_api_key(&who, id, grace).await?;
+    let doc = RotatedDocument::new(
+        resource(&rotated.key, Some(&rotated.secret), true),
+        rotated.previous_valid_until,
+    );
+    Ok(Json(doc).into_response())
+}
+
+/// `GET /api/v2/api_keys/{id}/rotation`: the previous secrets still accepted.
+pub async fn rotation(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response> {
+    let (key, previous) = services.api_key_rotation(&who, key_id(&id)?).await?;
+    Ok(Json(RotationDocument::new(key.id, &previous)).into_response())
 }

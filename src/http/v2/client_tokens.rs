@@ -9,12 +9,13 @@ use crate::domain::name::KeyName;
 use crate::domain::secret::Secret;
 use crate::domain::time;
 use crate::error::{Error, Result};
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::{ApiJson, ApiPath, OptionalJson};
 use crate::http::jsonapi::{
     Body, ChangedResource, Document, ListDocument, NewResource, PageMeta, Relationship,
 };
 use crate::http::params::QueryParams;
 use crate::http::v2::creators_included;
+use crate::http::v2::rotation::{requested_grace, RotateRequest, RotatedDocument};
 use crate::service::Services;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -196,4 +197,22 @@ pub async fn delete(
 ) -> Result<StatusCode> {
     services.revoke_client_token(&who, token_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v2/client_tokens/{id}/rotate`: the token with its new value; the previous
+/// value keeps working until `meta.previous_key_valid_until`.
+pub async fn rotate(
+    State(services): State<Services>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+    OptionalJson(body): OptionalJson<RotateRequest>,
+) -> Result<Response> {
+    let id = token_id(&id)?;
+    let grace = requested_grace(body, TYPE)?;
+    let rotated = services.rotate_client_token(&who, id, grace).await?;
+    let doc = RotatedDocument::new(
+        resource(&rotated.key, &rotated.secret),
+        rotated.previous_valid_until,
+    );
+    Ok(Json(doc).into_response())
 }

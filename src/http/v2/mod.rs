@@ -10,6 +10,7 @@ pub mod permissions;
 pub mod personal_access_tokens;
 pub mod role_users;
 pub mod roles;
+pub mod rotation;
 pub mod service_account_tokens;
 pub mod service_accounts;
 pub mod user_invitations;

@@ -23,6 +23,7 @@ mod log;
 mod org_configs;
 mod orgs;
 mod roles;
+mod rotations;
 mod sessions;
 mod usage;
 mod users;

@@ -17,6 +17,7 @@ mod log;
 mod org_configs;
 mod orgs;
 mod roles;
+mod rotations;
 mod sessions;
 mod usage;
 mod users;

@@ -1,9 +1,9 @@
 //! `/api/v2/current_user/application_keys`: the caller's own keys.
 
-use super::{CreateRequest, Surface::CurrentUser, UpdateRequest};
+use super::{CreateRequest, RotateRequest, Surface::CurrentUser, UpdateRequest};
 use crate::auth::Caller;
 use crate::error::Result;
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::{ApiJson, ApiPath, OptionalJson};
 use crate::service::Services;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -49,4 +49,13 @@ pub async fn delete(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
     super::delete(&s, &who, CurrentUser, &id).await
+}
+
+pub async fn rotate(
+    State(s): State<Services>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+    OptionalJson(body): OptionalJson<RotateRequest>,
+) -> Result<Response> {
+    super::rotate(&s, &who, CurrentUser, &id, body).await
 }

@@ -20,6 +20,8 @@ use crate::http::jsonapi::{
     Relationship,
 };
 use crate::http::params::{QueryParams, APP_KEY_PAGE_SIZE};
+pub(super) use crate::http::v2::rotation::RotateRequest;
+use crate::http::v2::rotation::{requested_grace, RotatedDocument};
 use crate::service::application_keys::Surface;
 use crate::service::Services;
 use axum::http::StatusCode;
@@ -302,4 +304,24 @@ async fn delete(
         .delete_application_key(who, surface, key_id(id)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rotate(
+    services: &Services,
+    who: &Principal,
+    surface: Surface,
+    id: &str,
+    body: Option<RotateRequest>,
+) -> Result<Response> {
+    let id = key_id(id)?;
+    let grace = requested_grace(body, TYPE)?;
+    let rotated = services
+        .rotate_application_key(who, surface, id, grace)
+        .await?;
+    let data = resource(
+        &rotated.key,
+        Some(&rotated.secret),
+        view(surface, Op::Patch),
+    );
+    Ok(Json(RotatedDocument::new(data, rotated.previous_valid_until)).into_response())
 }

@@ -1,10 +1,10 @@
 //! `/api/v2/application_keys`: every key of the organization (no create: keys are made
 //! for a user or a service account).
 
-use super::{Surface::Org, UpdateRequest};
+use super::{RotateRequest, Surface::Org, UpdateRequest};
 use crate::auth::Caller;
 use crate::error::Result;
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::{ApiJson, ApiPath, OptionalJson};
 use crate::service::Services;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -42,4 +42,13 @@ pub async fn delete(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
     super::delete(&s, &who, Org, &id).await
+}
+
+pub async fn rotate(
+    State(s): State<Services>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+    OptionalJson(body): OptionalJson<RotateRequest>,
+) -> Result<Response> {
+    super::rotate(&s, &who, Org, &id, body).await
 }

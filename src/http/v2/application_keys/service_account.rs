@@ -1,9 +1,9 @@
 //! `/api/v2/service_accounts/{service_account_id}/application_keys`.
 
-use super::{CreateRequest, Surface, UpdateRequest};
+use super::{CreateRequest, RotateRequest, Surface, UpdateRequest};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::{ApiJson, ApiPath, OptionalJson};
 use crate::service::Services;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -58,4 +58,13 @@ pub async fn delete(
     ApiPath((sa, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode> {
     super::delete(&s, &who, surface(&sa)?, &id).await
+}
+
+pub async fn rotate(
+    State(s): State<Services>,
+    Caller(who): Caller,
+    ApiPath((service_account_id, id)): ApiPath<(String, String)>,
+    OptionalJson(body): OptionalJson<RotateRequest>,
+) -> Result<Response> {
+    super::rotate(&s, &who, surface(&service_account_id)?, &id, body).await
 }
