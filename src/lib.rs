@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod migrate;
+pub mod secret_helper;
 pub mod service;
 pub mod store;
 pub mod telemetry;

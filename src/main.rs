@@ -11,6 +11,7 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate(args) => keyplane::migrate::run(args).await,
         Command::Audit(args) => keyplane::app::audit(args).await,
         Command::HaproxyMap(args) => keyplane::app::haproxy_map(args).await,
+        Command::SecretHelper(args) => keyplane::secret_helper::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -148,6 +148,7 @@ pub fn table() -> Vec<RouteDef> {
         // API keys
         get("/api/v2/api_keys", KeyPair, api_keys::list),
         post("/api/v2/api_keys", KeyPair, api_keys::create),
+        get("/api/v2/api_keys/self", ApiKey, api_keys::own),
         get("/api/v2/api_keys/{api_key_id}", KeyPair, api_keys::get),
         patch("/api/v2/api_keys/{api_key_id}", KeyPair, api_keys::update),
         delete("/api/v2/api_keys/{api_key_id}", KeyPair, api_keys::delete),

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::metrics::{KindLabels, Metrics};
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -108,6 +108,8 @@ pub struct CredentialIndex {
     confirmed_at: AtomicI64,
     max_staleness: Duration,
     api_key_changes: tokio::sync::broadcast::Sender<ApiKeyChange>,
+    /// How many previous secrets the index holds.
+    overlaps: AtomicUsize,
 }
 
 /// Extends `map` page by page, each page starting after the last id of the one before.
@@ -214,7 +216,9 @@ impl CredentialIndex {
             confirmed_at: AtomicI64::new(time::now()),
             max_staleness,
             api_key_changes: tokio::sync::broadcast::Sender::new(CHANGE_FEED),
+            overlaps: AtomicUsize::new(0),
         };
+        index.count_overlaps(&index.read());
         index.catch_up(store, metrics).await?;
         index.publish_sizes(metrics);
         Ok(index)
@@ -433,6 +437,25 @@ impl CredentialIndex {
         self.read().successor(digest, kind)
     }
 
+    /// Whether any key is in the overlap of a rotation.
+    pub fn in_overlap(&self) -> bool {
+        self.overlaps.load(Ordering::Relaxed) > 0
+    }
+
+    /// The key and organization of `digest` if it is a previous secret still in its grace
+    /// period.
+    pub fn previous_secret(&self, digest: &KeyDigest) -> Option<(Uuid, Uuid)> {
+        let state = self.read();
+        let previous = state.previous.get(digest)?;
+        previous
+            .valid_at(time::now())
+            .then_some((previous.key_id, previous.org_id))
+    }
+
+    fn count_overlaps(&self, state: &State) {
+        self.overlaps.store(state.previous.len(), Ordering::Relaxed);
+    }
+
     /// Drops previous secrets whose grace period is over (lookups refuse them already),
     /// telling mirrors that the API keys' ones are gone.
     fn expire_previous(&self) {
@@ -449,6 +472,7 @@ impl CredentialIndex {
             }
             keep
         });
+        self.count_overlaps(&state);
         drop(state);
         for digest in gone {
             let _ = self.api_key_changes.send(ApiKeyChange::Removed { digest });
@@ -597,13 +621,15 @@ impl CredentialIndex {
                                     org_id: p.org_id,
                                 });
                             state.previous.insert(digest, p);
+                            self.count_overlaps(&state);
                             added
                         }
-                        None => state
-                            .previous
-                            .remove(&digest)
-                            .filter(|p| p.kind == RotatedKind::ApiKey)
-                            .map(|_| ApiKeyChange::Removed { digest }),
+                        None => {
+                            let gone = state.previous.remove(&digest);
+                            self.count_overlaps(&state);
+                            gone.filter(|p| p.kind == RotatedKind::ApiKey)
+                                .map(|_| ApiKeyChange::Removed { digest })
+                        }
                     }
                 };
                 if let Some(change) = change {

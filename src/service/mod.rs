@@ -165,6 +165,11 @@ impl Services {
                         tracing::warn!(error = %err, "pruning the change log failed");
                     }
                     self.prune_sessions().await;
+                    // Previous secrets past their grace are refused already; their rows
+                    // (and their callers) go an hour later.
+                    if let Err(err) = self.store.sweep_previous_secrets(hour_ago).await {
+                        tracing::warn!(error = %err, "sweeping ended previous secrets failed");
+                    }
                 }
                 _ = shutdown.changed() => break,
             }
@@ -221,7 +226,20 @@ impl Services {
         stale
     }
 
+    /// Writes who presented previous secrets, so every node's `…/rotation` shows them.
+    pub(crate) async fn flush_previous_callers(&self) {
+        let callers = self.usage.take_previous_callers();
+        if callers.is_empty() {
+            return;
+        }
+        let written = self.store.record_rotation_callers(&callers);
+        if let Err(err) = self.metrics.db("record_rotation_callers", written).await {
+            tracing::warn!(error = %err, "recording the callers of previous secrets failed");
+        }
+    }
+
     async fn flush_usage(&self) {
+        self.flush_previous_callers().await;
         let tokens = self.usage.take_tokens();
         if !tokens.is_empty() {
             let written = self

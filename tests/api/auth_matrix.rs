@@ -90,6 +90,7 @@ fn permission_of(method: &Method, path: &str) -> Perm {
             | "/intake/authorize/{*original}"
             | "/api/v2/validate_keys"
             | "/api/v2/validate"
+            | "/api/v2/api_keys/self"
             | "/"
             | "/ui/{file}",
         ) => None,

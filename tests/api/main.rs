@@ -51,6 +51,7 @@ mod roles;
 mod rotation;
 mod schemathesis;
 mod scope_ceiling;
+mod secret_helper;
 mod secrets;
 mod serve;
 mod store_conformance;

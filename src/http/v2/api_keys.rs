@@ -1,6 +1,6 @@
 //! `/api/v2/api_keys`: Datadog's five API key operations, byte-compatible on the wire.
 
-use crate::auth::Caller;
+use crate::auth::{Caller, ValidApiKey};
 use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
 use crate::domain::name::KeyName;
 use crate::domain::secret::Secret;
@@ -294,12 +294,23 @@ pub async fn rotate(
     Ok(Json(doc).into_response())
 }
 
-/// `GET /api/v2/api_keys/{id}/rotation`: the previous secrets still accepted.
+/// `GET /api/v2/api_keys/{id}/rotation`: the previous secrets still accepted, and the
+/// distinct callers still presenting them.
 pub async fn rotation(
     State(services): State<Services>,
     Caller(who): Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response> {
-    let (key, previous) = services.api_key_rotation(&who, key_id(&id)?).await?;
-    Ok(Json(RotationDocument::new(key.id, &previous)).into_response())
+    let (key, previous, callers) = services.api_key_rotation(&who, key_id(&id)?).await?;
+    Ok(Json(RotationDocument::new(key.id, &previous, &callers)).into_response())
+}
+
+/// `GET /api/v2/api_keys/self`: the presented API key with its current secret (keyplane's
+/// own; the secret helper's source). Authenticated by the API key alone.
+pub async fn own(
+    State(services): State<Services>,
+    ValidApiKey(entry): ValidApiKey,
+) -> Result<Response> {
+    let (key, secret) = services.own_api_key(&entry).await?;
+    Ok(Json(Document::new(resource(&key, Some(&secret), true))).into_response())
 }
