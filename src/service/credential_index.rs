@@ -9,6 +9,7 @@ use crate::domain::api_key::{ApiKey, ApiKeyQuery};
 use crate::domain::credential::{
     AccessTokenEntry, ApiKeyEntry, AppKeyEntry, ChangeKind, ClientTokenEntry, RoleEntry, UserEntry,
 };
+use crate::domain::expiry::expired;
 use crate::domain::permission::PermissionSet;
 use crate::domain::principal::{Principal, TokenGrant};
 use crate::domain::role;
@@ -201,10 +202,16 @@ impl CredentialIndex {
         self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The API key behind `digest`.
+    /// The API key behind `digest`, unless it has expired: the clock is read at each call,
+    /// so a key stops working at its `expires_at` whether or not the index reloads.
     pub fn api_key(&self, digest: &KeyDigest, metrics: &Metrics) -> Result<ApiKeyEntry> {
         self.ensure_fresh()?;
-        let found = self.read().api_keys.get(digest);
+        let now = time::now();
+        let found = self
+            .read()
+            .api_keys
+            .get(digest)
+            .filter(|k| !expired(k.expires_at, now));
         match found {
             Some(entry) => {
                 metrics.cache_hits.api_key.inc();
@@ -221,7 +228,13 @@ impl CredentialIndex {
     /// must never accept a key that can also write metrics or manage anything.
     pub fn client_token(&self, digest: &KeyDigest, metrics: &Metrics) -> Result<ClientTokenEntry> {
         self.ensure_fresh()?;
-        let found = self.read().client_tokens.get(digest).cloned();
+        let now = time::now();
+        let found = self
+            .read()
+            .client_tokens
+            .get(digest)
+            .filter(|t| !expired(t.expires_at, now))
+            .cloned();
         match found {
             Some(entry) => {
                 metrics.cache_hits.client_token.inc();
@@ -279,7 +292,12 @@ impl CredentialIndex {
     ) -> Result<(Principal, Uuid)> {
         let org_key = self.api_key(api, metrics)?;
         let state = self.read();
-        let Some(app_key) = state.app_keys.get(app) else {
+        let now = time::now();
+        let found = state
+            .app_keys
+            .get(app)
+            .filter(|k| !expired(k.expires_at, now));
+        let Some(app_key) = found else {
             metrics.cache_misses.application_key.inc();
             return Err(Error::Forbidden);
         };

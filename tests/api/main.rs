@@ -32,6 +32,7 @@ mod intake_e2e;
 mod intake_haproxy;
 mod intake_proxies;
 mod invitations;
+mod key_expiry;
 mod last_admin;
 mod migrate;
 mod multi_node;

@@ -2,9 +2,11 @@
 //! SQLite in a temp dir and PostgreSQL in a fresh database (see `TestDb`). A backend passes
 //! when it answers exactly as the others do.
 
+mod expiry;
 mod roles;
 
 use crate::helpers::TestDb;
+use expiry::key_expiry;
 use keyplane::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
 use keyplane::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyFilter, ApplicationKeyQuery,
@@ -74,6 +76,7 @@ fn api_key(org: &Org, creator: &User, name: &str, at: i64) -> ApiKey {
         created_at: at,
         modified_at: at,
         date_last_used: None,
+        expires_at: None,
     }
 }
 
@@ -90,6 +93,7 @@ fn app_key(owner: &User, name: &str, at: i64) -> ApplicationKey {
         scopes: None,
         created_at: at,
         last_used_at: None,
+        expires_at: None,
     }
 }
 
@@ -502,6 +506,7 @@ async fn api_keys(store: Arc<dyn Store>) {
         remote_config_read_enabled: Some(false),
         modified_by: admin.id,
         modified_at: T0 + 60 * SECOND,
+        expires_at: None,
     };
     let updated = store
         .update_api_key(o.id, keys[1].id, &change)
@@ -521,6 +526,7 @@ async fn api_keys(store: Arc<dyn Store>) {
         remote_config_read_enabled: None,
         modified_by: admin.id,
         modified_at: T0,
+        expires_at: None,
     };
     let kept = store
         .update_api_key(o.id, keys[1].id, &keep)
@@ -672,6 +678,7 @@ async fn application_keys(store: Arc<dyn Store>) {
     let rename = ApplicationKeyChange {
         name: Some(key_name("zeta prime")),
         scopes: Some(None),
+        expires_at: None,
     };
     let updated = store
         .update_application_key(o.id, a.id, &rename)
@@ -684,6 +691,7 @@ async fn application_keys(store: Arc<dyn Store>) {
     let rescope = ApplicationKeyChange {
         name: None,
         scopes: Some(Some(vec!["user_access_read".to_owned()])),
+        expires_at: None,
     };
     let updated = store
         .update_application_key(o.id, a.id, &rescope)
@@ -695,6 +703,7 @@ async fn application_keys(store: Arc<dyn Store>) {
     let clash = ApplicationKeyChange {
         name: Some(key_name("theta")),
         scopes: None,
+        expires_at: None,
     };
     assert!(matches!(
         store.update_application_key(o.id, a.id, &clash).await,
@@ -807,6 +816,7 @@ async fn change_log(store: Arc<dyn Store>) {
         remote_config_read_enabled: None,
         modified_by: admin.id,
         modified_at: T0 + 3 * SECOND,
+        expires_at: None,
     };
     store
         .update_api_key(o.id, key.id, &rename)
@@ -988,6 +998,7 @@ fn client_token(org: &Org, creator: &User, name: &str, at: i64) -> ClientToken {
         modified_by: None,
         created_at: at,
         modified_at: at,
+        expires_at: None,
     }
 }
 
@@ -1057,6 +1068,7 @@ async fn client_tokens(store: Arc<dyn Store>) {
         name: key_name("browser"),
         modified_by: admin.id,
         modified_at: T0 + 9 * SECOND,
+        expires_at: None,
     };
     let renamed = store
         .update_client_token(o.id, tokens[0].id, &rename)
@@ -1664,6 +1676,7 @@ async fn look_alike_names(store: Arc<dyn Store>) {
         remote_config_read_enabled: None,
         modified_by: admin.id,
         modified_at: T0 + SECOND,
+        expires_at: None,
     };
     let renamed = store
         .update_api_key(o.id, other.id, &rename("prod AGENT"))
@@ -1681,6 +1694,7 @@ async fn look_alike_names(store: Arc<dyn Store>) {
     let change = ApplicationKeyChange {
         name: Some(key_name("PROD agent")),
         scopes: None,
+        expires_at: None,
     };
     let renamed = store.update_application_key(o.id, app.id, &change).await;
     assert!(
@@ -1693,6 +1707,7 @@ async fn look_alike_names(store: Arc<dyn Store>) {
         name: key_name("Prod Agent"),
         modified_by: admin.id,
         modified_at: T0 + SECOND,
+        expires_at: None,
     };
     let renamed = store.update_client_token(o.id, token.id, &change).await;
     assert!(
@@ -2144,4 +2159,5 @@ on_every_backend!(
     org_configs,
     custom_roles,
     last_admin_keeps_the_admin_role,
+    key_expiry,
 );

@@ -53,6 +53,8 @@ struct Row {
     id: Uuid,
     created_at: i64,
     modified_at: i64,
+    /// `NEVER` for a key without expiry (8 bytes where an `Option` would take 16).
+    expires_at: i64,
     /// The folded name, in the organization's `names`.
     name: Span,
     /// `None` for the default category, which nearly every key has.
@@ -72,6 +74,7 @@ impl Row {
             id: key.id,
             created_at: key.created_at,
             modified_at: key.modified_at,
+            expires_at: key.expires_at.unwrap_or(NEVER),
             name,
             category: (key.category != DEFAULT_CATEGORY).then(|| key.category.as_str().into()),
             last4,
@@ -83,6 +86,8 @@ impl Row {
         self.category.as_deref().unwrap_or(DEFAULT_CATEGORY)
     }
 }
+
+const NEVER: i64 = i64::MAX;
 
 /// The hash every digest map uses (`DigestHasher`: the digest's first eight bytes).
 fn hash_of(digest: &KeyDigest) -> u64 {
@@ -155,6 +160,7 @@ impl ApiKeyTable {
         Some(ApiKeyEntry {
             id: row.id,
             org_id: self.orgs.get(at.org as usize)?.org_id,
+            expires_at: (row.expires_at != NEVER).then_some(row.expires_at),
         })
     }
 
