@@ -20,6 +20,7 @@ mod bdd;
 mod client_tokens;
 mod console_browser;
 mod console_browser_audit;
+mod console_browser_expiry;
 mod console_browser_invite;
 mod console_browser_roles;
 mod console_browser_tokens;
