@@ -394,9 +394,25 @@ impl CredentialIndex {
         self.api_key_changes.subscribe()
     }
 
-    /// Every API key's digest and organization (a snapshot; one read lock while copying).
+    /// Every API key's digest and organization but the expired ones (a snapshot; one read
+    /// lock while copying).
     pub fn api_key_digests(&self) -> Vec<(KeyDigest, Uuid)> {
-        self.read().api_keys.digests().collect()
+        self.read().api_keys.digests(time::now()).collect()
+    }
+
+    /// The API keys whose expiry falls in `(after, until]`: an expiry is in no change log,
+    /// so a mirror of the keys asks for these to drop them.
+    pub fn api_keys_expired_between(
+        &self,
+        after: time::Micros,
+        until: time::Micros,
+    ) -> Vec<KeyDigest> {
+        self.read().api_keys.expired_between(after, until).collect()
+    }
+
+    /// The first API key expiry after `after`.
+    pub fn next_api_key_expiry(&self, after: time::Micros) -> Option<time::Micros> {
+        self.read().api_keys.next_expiry(after)
     }
 
     /// Applies every change-log entry written since the last catch-up.
@@ -444,6 +460,11 @@ impl CredentialIndex {
                 let change = {
                     let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
                     match key {
+                        // A mirror must not hold a key that is expired already.
+                        Some(key) if expired(key.expires_at, time::now()) => {
+                            state.api_keys.upsert(&key);
+                            ApiKeyChange::Removed { digest }
+                        }
                         Some(key) => {
                             state.api_keys.upsert(&key);
                             ApiKeyChange::Added {

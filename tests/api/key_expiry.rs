@@ -118,6 +118,40 @@ async fn each_kind_works_until_its_expiry_then_is_refused_on_postgres() {
     expire_on_time(s).await;
 }
 
+/// A node that learned of the keys before they expired refuses them at the instant, though
+/// nothing is written then (an expiry changes no row, so no node hears of it).
+#[tokio::test]
+async fn every_node_refuses_at_the_instant_on_postgres() {
+    let Some(a) = Server::start_postgres().await else {
+        return;
+    };
+    let b = Server::start_node_of(&a, &[]).await;
+    let (at, expires) = from_now(5 * SECOND);
+    let attrs = json!({"name": "short-lived", "expires_at": expires});
+    let api = created(&a, "/api/v2/api_keys", body("api_keys", attrs.clone())).await;
+    let app = created(&a, CU_APP_KEYS, body("application_keys", attrs.clone())).await;
+    let token = created(&a, "/api/v2/client_tokens", body("client_tokens", attrs)).await;
+    let ((_, api), (_, app), (_, token)) = (id_and_key(&api), id_and_key(&app), id_and_key(&token));
+    let mut seen = Vec::new();
+    while time::now() < at - SECOND {
+        seen = checks(&b, &api, &app, &token).await;
+        if seen == vec![StatusCode::OK; 5] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, vec![StatusCode::OK; 5], "node B before expiry");
+    let wait = at - time::now() + 100_000;
+    tokio::time::sleep(Duration::from_micros(u64::try_from(wait).unwrap_or(0))).await;
+    for node in [&b, &a] {
+        assert_eq!(
+            checks(node, &api, &app, &token).await,
+            vec![StatusCode::FORBIDDEN; 5],
+            "after expiry"
+        );
+    }
+}
+
 #[tokio::test]
 async fn updates_set_keep_and_clear_the_expiry() {
     let s = Server::start().await;

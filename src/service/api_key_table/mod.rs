@@ -19,7 +19,7 @@ use crate::domain::name::fold;
 use crate::domain::secret::{DigestHasher, KeyDigest};
 use hashbrown::HashTable;
 use names::{Names, Span};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, BuildHasherDefault};
 use uuid::Uuid;
 
@@ -30,6 +30,9 @@ pub struct ApiKeyTable {
     orgs: Vec<OrgRows>,
     org_numbers: HashMap<Uuid, u32>,
     len: usize,
+    /// The keys that expire, by instant: what mirrors of the table (the HAProxy map) must
+    /// drop when the instant passes, since an expiry writes nothing that would tell them.
+    expiries: BTreeSet<(i64, [u8; 32])>,
 }
 
 #[derive(Clone, Copy)]
@@ -185,6 +188,9 @@ impl ApiKeyTable {
             return;
         };
         let row = rows.insert(key);
+        if let Some(at) = key.expires_at {
+            self.expiries.insert((at, key.digest.0));
+        }
         self.by_digest.insert_unique(
             hash_of(&key.digest),
             RowRef { org, row },
@@ -201,17 +207,39 @@ impl ApiKeyTable {
         });
         let Ok(entry) = found else { return };
         let (at, _) = entry.remove();
+        if let Some(row) = row_at(&self.orgs, at).filter(|r| r.expires_at != NEVER) {
+            self.expiries.remove(&(row.expires_at, row.digest.0));
+        }
         if let Some(org) = self.orgs.get_mut(at.org as usize) {
             org.remove(at.row);
         }
         self.len -= 1;
     }
 
-    /// Every key's digest and organization, for the HAProxy map's full resync.
-    pub fn digests(&self) -> impl Iterator<Item = (KeyDigest, Uuid)> + '_ {
-        self.orgs
-            .iter()
-            .flat_map(|org| org.rows.iter().flatten().map(|r| (r.digest, org.org_id)))
+    /// Every key's digest and organization but those expired at `now`, for the HAProxy
+    /// map's full resync.
+    pub fn digests(&self, now: i64) -> impl Iterator<Item = (KeyDigest, Uuid)> + '_ {
+        self.orgs.iter().flat_map(move |org| {
+            org.rows
+                .iter()
+                .flatten()
+                .filter(move |r| now < r.expires_at)
+                .map(|r| (r.digest, org.org_id))
+        })
+    }
+
+    /// The keys whose expiry falls in `(after, until]`.
+    pub fn expired_between(&self, after: i64, until: i64) -> impl Iterator<Item = KeyDigest> + '_ {
+        let from = (after.saturating_add(1), [0u8; 32]);
+        let to = (until, [u8::MAX; 32]);
+        let range = (from <= to).then(|| self.expiries.range(from..=to));
+        range.into_iter().flatten().map(|(_, d)| KeyDigest(*d))
+    }
+
+    /// The first expiry after `after`, if any key has one.
+    pub fn next_expiry(&self, after: i64) -> Option<i64> {
+        let from = (after.saturating_add(1), [0u8; 32]);
+        self.expiries.range(from..).next().map(|(at, _)| *at)
     }
 
     /// Frees what loading over-allocated.

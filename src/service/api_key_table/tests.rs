@@ -45,6 +45,28 @@ fn the_expiry_is_kept_and_changed_with_the_key() {
         table.get(&expiring.digest).map(|e| e.expires_at),
         Some(None)
     );
+    assert_eq!(table.next_expiry(0), None);
+    assert_eq!(table.digests(100).count(), 2);
+}
+
+#[test]
+fn expiries_are_found_by_instant() {
+    let org = Uuid::from_u128(1);
+    let mut table = ApiKeyTable::default();
+    let expiring = ApiKey {
+        expires_at: Some(42),
+        ..key(org, 2, "expiring", "default", true)
+    };
+    table.extend([key(org, 1, "plain", "default", true), expiring.clone()]);
+    assert_eq!(table.next_expiry(0), Some(42));
+    assert_eq!(table.next_expiry(42), None);
+    let due: Vec<_> = table.expired_between(41, 42).map(|d| d.0).collect();
+    assert_eq!(due, vec![expiring.digest.0]);
+    assert_eq!(table.expired_between(42, 100).count(), 0);
+    assert_eq!(table.digests(41).count(), 2);
+    assert_eq!(table.digests(42).count(), 1);
+    table.remove(&expiring.digest);
+    assert_eq!(table.next_expiry(0), None);
 }
 
 /// The rule the SQL lists implement, written the slow, obvious way.
