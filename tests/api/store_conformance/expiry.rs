@@ -3,9 +3,9 @@
 //! of it is logged, so each node's index learns it.
 
 use super::{api_key, app_key, client_token, key_name, seeded, SECOND, T0};
-use keyplane::domain::api_key::ApiKeyChange;
-use keyplane::domain::application_key::ApplicationKeyChange;
-use keyplane::domain::client_token::ClientTokenChange;
+use keyplane::domain::api_key::{ApiKey, ApiKeyChange};
+use keyplane::domain::application_key::{ApplicationKey, ApplicationKeyChange};
+use keyplane::domain::client_token::{ClientToken, ClientTokenChange};
 use keyplane::domain::credential::ChangeKind;
 use keyplane::store::Store;
 use std::sync::Arc;
@@ -28,7 +28,7 @@ pub(super) async fn key_expiry(store: Arc<dyn Store>) {
     let (o, admin) = seeded(store).await;
 
     let key = api_key(&o, &admin, "expiring", T0);
-    let key = keyplane::domain::api_key::ApiKey {
+    let key = ApiKey {
         expires_at: Some(LATER),
         ..key
     };
@@ -73,7 +73,7 @@ pub(super) async fn key_expiry(store: Arc<dyn Store>) {
         "{logged:?}"
     );
 
-    let app = keyplane::domain::application_key::ApplicationKey {
+    let app = ApplicationKey {
         expires_at: Some(LATER),
         ..app_key(&admin, "expiring app", T0)
     };
@@ -133,7 +133,7 @@ pub(super) async fn key_expiry(store: Arc<dyn Store>) {
         "{logged:?}"
     );
 
-    let token = keyplane::domain::client_token::ClientToken {
+    let token = ClientToken {
         expires_at: Some(LATER),
         ..client_token(&o, &admin, "expiring token", T0)
     };
@@ -167,4 +167,37 @@ pub(super) async fn key_expiry(store: Arc<dyn Store>) {
     assert_eq!(set.expires_at, Some(LATER + SECOND));
     let found = store.find_client_token(&token.digest).await.expect("find");
     assert_eq!(found.and_then(|t| t.expires_at), Some(LATER + SECOND));
+
+    // What `keyplane migrate` copies keeps its expiry.
+    let api = ApiKey {
+        expires_at: Some(LATER),
+        ..api_key(&o, &admin, "imported", T0)
+    };
+    let app = ApplicationKey {
+        expires_at: Some(LATER),
+        ..app_key(&admin, "imported app", T0)
+    };
+    let token = ClientToken {
+        expires_at: Some(LATER),
+        ..client_token(&o, &admin, "imported token", T0)
+    };
+    store
+        .import_api_keys(std::slice::from_ref(&api))
+        .await
+        .expect("import");
+    store
+        .import_application_keys(std::slice::from_ref(&app))
+        .await
+        .expect("import");
+    store
+        .import_client_tokens(std::slice::from_ref(&token))
+        .await
+        .expect("import");
+    let api = store.get_api_key(o.id, api.id).await.expect("get");
+    let app = store.get_application_key(o.id, app.id).await.expect("get");
+    let token = store.get_client_token(o.id, token.id).await.expect("get");
+    assert_eq!(
+        (api.expires_at, app.expires_at, token.expires_at),
+        (Some(LATER), Some(LATER), Some(LATER))
+    );
 }
