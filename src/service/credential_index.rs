@@ -9,6 +9,7 @@ use crate::domain::api_key::{ApiKey, ApiKeyQuery};
 use crate::domain::credential::{
     AccessTokenEntry, ApiKeyEntry, AppKeyEntry, ChangeKind, ClientTokenEntry, RoleEntry, UserEntry,
 };
+use crate::domain::expiry::expired;
 use crate::domain::permission::PermissionSet;
 use crate::domain::principal::{Principal, TokenGrant};
 use crate::domain::role;
@@ -245,10 +246,15 @@ impl CredentialIndex {
         self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The API key behind `digest`.
+    /// The API key behind `digest`, unless it has expired: the clock is read at each call,
+    /// so a key stops working at its `expires_at` whether or not the index reloads.
     pub fn api_key(&self, digest: &KeyDigest, metrics: &Metrics) -> Result<ApiKeyEntry> {
         self.ensure_fresh()?;
-        let found = self.read().api_key(digest);
+        let now = time::now();
+        let found = self
+            .read()
+            .api_key(digest)
+            .filter(|k| !expired(k.expires_at, now));
         match found {
             Some(entry) => {
                 metrics.cache_hits.api_key.inc();
@@ -265,7 +271,12 @@ impl CredentialIndex {
     /// must never accept a key that can also write metrics or manage anything.
     pub fn client_token(&self, digest: &KeyDigest, metrics: &Metrics) -> Result<ClientTokenEntry> {
         self.ensure_fresh()?;
-        let found = self.read().client_token(digest).cloned();
+        let now = time::now();
+        let found = self
+            .read()
+            .client_token(digest)
+            .filter(|t| !expired(t.expires_at, now))
+            .cloned();
         match found {
             Some(entry) => {
                 metrics.cache_hits.client_token.inc();
@@ -323,7 +334,9 @@ impl CredentialIndex {
     ) -> Result<(Principal, Uuid)> {
         let org_key = self.api_key(api, metrics)?;
         let state = self.read();
-        let Some(app_key) = state.app_key(app) else {
+        let now = time::now();
+        let found = state.app_key(app).filter(|k| !expired(k.expires_at, now));
+        let Some(app_key) = found else {
             metrics.cache_misses.application_key.inc();
             return Err(Error::Forbidden);
         };
@@ -420,8 +433,8 @@ impl CredentialIndex {
         self.api_key_changes.subscribe()
     }
 
-    /// Every API key's digest and organization, with the previous secrets still in their grace
-    /// period (a snapshot; one read lock while copying).
+    /// Every API key's digest and organization but the expired ones, with the previous
+    /// secrets still in their grace period (a snapshot; one read lock while copying).
     pub fn api_key_digests(&self) -> Vec<(KeyDigest, Uuid)> {
         let state = self.read();
         let now = time::now();
@@ -430,7 +443,7 @@ impl CredentialIndex {
             .values()
             .filter(|p| p.kind == RotatedKind::ApiKey && p.valid_at(now))
             .map(|p| (p.digest, p.org_id));
-        state.api_keys.digests().chain(previous).collect()
+        state.api_keys.digests(now).chain(previous).collect()
     }
 
     fn successor(&self, digest: &KeyDigest, kind: RotatedKind) -> Option<KeyDigest> {
@@ -477,6 +490,21 @@ impl CredentialIndex {
         for digest in gone {
             let _ = self.api_key_changes.send(ApiKeyChange::Removed { digest });
         }
+    }
+
+    /// The API keys whose expiry falls in `(after, until]`: an expiry is in no change log,
+    /// so a mirror of the keys asks for these to drop them.
+    pub fn api_keys_expired_between(
+        &self,
+        after: time::Micros,
+        until: time::Micros,
+    ) -> Vec<KeyDigest> {
+        self.read().api_keys.expired_between(after, until).collect()
+    }
+
+    /// The first API key expiry after `after`.
+    pub fn next_api_key_expiry(&self, after: time::Micros) -> Option<time::Micros> {
+        self.read().api_keys.next_expiry(after)
     }
 
     /// Applies every change-log entry written since the last catch-up.
@@ -533,6 +561,11 @@ impl CredentialIndex {
                 let changes = {
                     let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
                     match (key, successor) {
+                        // A mirror must not hold a key that is expired already.
+                        (Some(key), _) if expired(key.expires_at, time::now()) => {
+                            state.api_keys.upsert(&key);
+                            vec![ApiKeyChange::Removed { digest }]
+                        }
                         (Some(key), _) => {
                             state.api_keys.upsert(&key);
                             vec![ApiKeyChange::Added {

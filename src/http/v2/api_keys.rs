@@ -2,19 +2,21 @@
 
 use crate::auth::{Caller, ValidApiKey};
 use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
+use crate::domain::expiry::Expiry;
 use crate::domain::name::KeyName;
 use crate::domain::secret::Secret;
 use crate::domain::time;
+use crate::domain::time::Micros;
 use crate::error::{Error, Result};
 use crate::http::extract::{ApiJson, ApiPath, OptionalJson};
 use crate::http::jsonapi::{
-    Body, ChangedResource, Document, ListDocument, NewResource, PageMeta, Relationship,
+    present, Body, ChangedResource, Document, ListDocument, NewResource, PageMeta, Relationship,
 };
 use crate::http::params::QueryParams;
-use crate::http::v2::creators_included;
 use crate::http::v2::rotation::{
     requested_grace, RotateRequest, RotatedDocument, RotationDocument,
 };
+use crate::http::v2::{creators_included, key_expiry};
 use crate::service::api_keys::{parse_category, NewApiKey};
 use crate::service::Services;
 use axum::extract::{RawQuery, State};
@@ -41,6 +43,9 @@ pub struct Attributes {
     name: Option<String>,
     category: Option<String>,
     remote_config_read_enabled: Option<bool>,
+    /// Absent: unchanged (none on create); `null`: cleared.
+    #[serde(default, deserialize_with = "present")]
+    expires_at: Option<Option<String>>,
 }
 
 // ---- wire shapes: responses ----
@@ -66,6 +71,9 @@ struct ResourceAttributes {
     name: String,
     #[serde(flatten)]
     usage: Option<Usage>,
+    /// keyplane's own, only when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
 }
 
 /// Usage fields, sent by Datadog on reads but not on create.
@@ -120,6 +128,7 @@ fn resource(key: &ApiKey, secret: Option<&Secret>, with_usage: bool) -> Resource
             category: key.category.clone(),
             name: key.name.clone(),
             usage: with_usage.then(|| usage(key)),
+            expires_at: key_expiry::shown(key.expires_at),
         },
         relationships: Relationships {
             created_by: Relationship::user(Some(key.created_by)),
@@ -143,6 +152,10 @@ pub(crate) fn parse_create(body: CreateRequest) -> Result<NewApiKey> {
         name: KeyName::required(attrs.name.as_deref())?,
         category: parse_category(attrs.category)?,
         remote_config_read_enabled: attrs.remote_config_read_enabled,
+        expiry: Expiry {
+            asked: key_expiry::on_create(attrs.expires_at)?,
+            limit: Default::default(),
+        },
     })
 }
 
@@ -151,6 +164,7 @@ pub(crate) struct Update {
     pub name: KeyName,
     pub category: Option<String>,
     pub remote_config_read_enabled: Option<bool>,
+    pub expires_at: Option<Option<Micros>>,
 }
 
 pub(crate) fn parse_update(body: UpdateRequest, id: Uuid) -> Result<Update> {
@@ -159,6 +173,7 @@ pub(crate) fn parse_update(body: UpdateRequest, id: Uuid) -> Result<Update> {
         name: KeyName::required(attrs.name.as_deref())?,
         category: parse_category(attrs.category)?,
         remote_config_read_enabled: attrs.remote_config_read_enabled,
+        expires_at: key_expiry::on_update(attrs.expires_at)?,
     })
 }
 
@@ -258,6 +273,7 @@ pub async fn update(
             up.name,
             up.category,
             up.remote_config_read_enabled,
+            up.expires_at,
         )
         .await?;
     let doc = Document {

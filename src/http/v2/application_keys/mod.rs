@@ -13,13 +13,14 @@ use crate::domain::application_key::{
 use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
 use crate::domain::secret::Secret;
-use crate::domain::time;
+use crate::domain::time::{self, Micros};
 use crate::error::{Error, Result};
 use crate::http::jsonapi::{
     present, Body, ChangedResource, Document, Included, ListDocument, NewResource, PageMeta,
     Relationship,
 };
 use crate::http::params::{QueryParams, APP_KEY_PAGE_SIZE};
+use crate::http::v2::key_expiry;
 pub(super) use crate::http::v2::rotation::RotateRequest;
 use crate::http::v2::rotation::{requested_grace, RotatedDocument};
 use crate::service::application_keys::Surface;
@@ -41,6 +42,7 @@ pub type UpdateRequest = Body<ChangedResource<UpdateAttributes>>;
 pub struct CreateAttributes {
     name: Option<String>,
     scopes: Option<Vec<String>>,
+    expires_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -49,6 +51,9 @@ pub struct UpdateAttributes {
     /// Absent: unchanged; `null`: all of the owner's permissions.
     #[serde(default, deserialize_with = "present")]
     scopes: Option<Option<Vec<String>>>,
+    /// Absent: unchanged; `null`: cleared.
+    #[serde(default, deserialize_with = "present")]
+    expires_at: Option<Option<String>>,
 }
 
 #[derive(Serialize)]
@@ -70,6 +75,9 @@ struct Attributes {
     scopes: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_used_at: Option<Option<String>>,
+    /// keyplane's own, only when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -135,6 +143,7 @@ fn resource(key: &ApplicationKey, secret: Option<&Secret>, view: View) -> Resour
             last_used_at: view
                 .last_used_at
                 .then(|| key.last_used_at.map(time::format)),
+            expires_at: key_expiry::shown(key.expires_at),
         },
         relationships: Relationships {
             owned_by: view
@@ -168,10 +177,14 @@ async fn owners(
 
 // ---- parsing: the wire shapes to use-case input (also run by the fuzz targets) ----
 
-pub(crate) fn parse_create(body: CreateRequest) -> Result<(KeyName, Option<Vec<String>>)> {
+/// A create's name, scopes and expiry.
+pub(crate) type NewKey = (KeyName, Option<Vec<String>>, Option<Micros>);
+
+pub(crate) fn parse_create(body: CreateRequest) -> Result<NewKey> {
     let attrs = body.data.attributes(TYPE)?;
     let name = KeyName::required(attrs.name.as_deref())?;
-    Ok((name, parse_scopes(attrs.scopes)?))
+    let expires_at = key_expiry::on_create(Some(attrs.expires_at))?;
+    Ok((name, parse_scopes(attrs.scopes)?, expires_at))
 }
 
 pub(crate) fn parse_update(body: UpdateRequest, id: Uuid) -> Result<ApplicationKeyChange> {
@@ -179,6 +192,7 @@ pub(crate) fn parse_update(body: UpdateRequest, id: Uuid) -> Result<ApplicationK
     Ok(ApplicationKeyChange {
         name: attrs.name.as_deref().map(KeyName::parse).transpose()?,
         scopes: attrs.scopes.map(parse_scopes).transpose()?,
+        expires_at: key_expiry::on_update(attrs.expires_at)?,
     })
 }
 
@@ -219,9 +233,9 @@ async fn create(
     surface: Surface,
     body: CreateRequest,
 ) -> Result<Response> {
-    let (name, scopes) = parse_create(body)?;
+    let (name, scopes, expires_at) = parse_create(body)?;
     let (key, secret) = services
-        .create_application_key(who, surface, name, scopes)
+        .create_application_key(who, surface, name, scopes, expires_at)
         .await?;
     let doc = Document::new(resource(&key, Some(&secret), view(surface, Op::Create)));
     Ok((StatusCode::CREATED, Json(doc)).into_response())
