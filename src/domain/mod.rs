@@ -10,6 +10,7 @@ pub mod client_token;
 pub mod credential;
 pub mod intake;
 pub mod invitation;
+pub mod leak;
 pub mod list;
 pub mod name;
 pub mod org;

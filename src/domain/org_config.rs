@@ -10,6 +10,8 @@ use uuid::Uuid;
 pub const ONE_TIME_READ: &str = "one_time_read_application_keys";
 pub const LONG_INVITATIONS: &str = "30d_invite_expiration";
 pub const ADMIN_ONLY_INVITES: &str = "admin_only_invites";
+/// keyplane's own: what a leak report does to the key it names (`flag` or `revoke`).
+pub const LEAKED_KEYS_ACTION: &str = "leaked_keys_action";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueType {
@@ -89,6 +91,7 @@ pub static CATALOG: &[OrgConfigDef] = &[
     def("teams_provisioning_sources", "Determines how users can be added to teams. Kept by keyplane; not used.", T::Enum, Text("manually"), false),
     def("monitor_timezone", "Sets the time zone used for monitoring alerts. Kept by keyplane; not used.", T::Enum, Text("UTC"), false),
     def(ONE_TIME_READ, "One-Time Read mode: application key secrets are shown only when the key is created, and v1's application key endpoints are disabled. Changing it needs org_management and org_app_keys_write. Honoured by keyplane.", T::Bool, Bool(true), true),
+    def(LEAKED_KEYS_ACTION, "What a key reported through POST /api/v2/credentials/leaked becomes: flag (marked as leaked, still valid) or revoke (deleted at once; an organization's last API key is flagged instead). Honoured by keyplane.", T::Enum, Text("flag"), true),
 ];
 
 pub fn find(name: &str) -> Option<&'static OrgConfigDef> {
@@ -117,6 +120,10 @@ impl OrgConfigDef {
     pub fn accepts(&self, value: &Value) -> bool {
         match self.value_type {
             ValueType::Bool => value.is_boolean(),
+            // Only this one's choices are known: the others' values are Datadog's to define.
+            ValueType::Enum if self.name == LEAKED_KEYS_ACTION => value
+                .as_str()
+                .is_some_and(|v| super::leak::LeakAction::CHOICES.contains(&v)),
             ValueType::Enum => value.as_str().is_some_and(is_token),
             ValueType::List => list_of(value, |s| !s.is_empty()),
             ValueType::EmailDomainList => list_of(value, is_domain),
@@ -183,6 +190,9 @@ mod tests {
             Some(true)
         );
         assert_eq!(contacts.map(|d| d.accepts(&json!(["nobody"]))), Some(false));
+        let leaks = find(LEAKED_KEYS_ACTION);
+        assert_eq!(leaks.map(|d| d.accepts(&json!("revoke"))), Some(true));
+        assert_eq!(leaks.map(|d| d.accepts(&json!("delete"))), Some(false));
         assert!(find("i_dont_exist").is_none());
     }
 

@@ -9,6 +9,7 @@ use crate::domain::api_key::{ApiKey, ApiKeyQuery};
 use crate::domain::credential::{
     AccessTokenEntry, ApiKeyEntry, AppKeyEntry, ChangeKind, ClientTokenEntry, RoleEntry, UserEntry,
 };
+use crate::domain::leak::{FoundCredential, LeakKind};
 use crate::domain::permission::PermissionSet;
 use crate::domain::principal::{Principal, TokenGrant};
 use crate::domain::role;
@@ -95,6 +96,10 @@ where
             return Ok(());
         }
     }
+}
+
+fn found_in(kind: LeakKind, id: Uuid, org_id: Uuid) -> FoundCredential {
+    FoundCredential { kind, id, org_id }
 }
 
 fn api_kind() -> KindLabels {
@@ -232,6 +237,28 @@ impl CredentialIndex {
                 Err(Error::Forbidden)
             }
         }
+    }
+
+    /// The credentials behind `digests`, whatever their kind: a hash lookup per digest per
+    /// kind, under one read lock, and nothing asked of the database.
+    pub fn find_credentials(&self, digests: &[KeyDigest]) -> Vec<FoundCredential> {
+        let state = self.read();
+        let mut found = Vec::new();
+        for digest in digests {
+            if let Some(key) = state.api_keys.get(digest) {
+                found.push(found_in(LeakKind::ApiKey, key.id, key.org_id));
+            }
+            if let Some(key) = state.app_keys.get(digest) {
+                found.push(found_in(LeakKind::ApplicationKey, key.id, key.org_id));
+            }
+            if let Some(token) = state.client_tokens.get(digest) {
+                found.push(found_in(LeakKind::ClientToken, token.id, token.org_id));
+            }
+            if let Some(token) = state.access_tokens.get(digest) {
+                found.push(found_in(LeakKind::AccessToken, token.id, token.org_id));
+            }
+        }
+        found
     }
 
     /// Whether `user_id` is a known, enabled user, its roles and what they grant (console

@@ -33,6 +33,7 @@ mod intake_haproxy;
 mod intake_proxies;
 mod invitations;
 mod last_admin;
+mod leaked;
 mod migrate;
 mod multi_node;
 mod official_client;

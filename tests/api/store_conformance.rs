@@ -2,6 +2,7 @@
 //! SQLite in a temp dir and PostgreSQL in a fresh database (see `TestDb`). A backend passes
 //! when it answers exactly as the others do.
 
+mod leaks;
 mod roles;
 
 use crate::helpers::TestDb;
@@ -23,6 +24,7 @@ use keyplane::domain::secret::{KeyDigest, Secret};
 use keyplane::domain::session::Session;
 use keyplane::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
 use keyplane::store::{Store, StoreError, StoredConfig};
+use leaks::leaked_keys;
 use roles::{custom_roles, last_admin_keeps_the_admin_role};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -2144,4 +2146,5 @@ on_every_backend!(
     org_configs,
     custom_roles,
     last_admin_keeps_the_admin_role,
+    leaked_keys,
 );

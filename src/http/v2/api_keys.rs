@@ -2,13 +2,14 @@
 
 use crate::auth::Caller;
 use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
+use crate::domain::leak::LeakedKey;
 use crate::domain::name::KeyName;
 use crate::domain::secret::Secret;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::jsonapi::{
-    Body, ChangedResource, Document, ListDocument, NewResource, PageMeta, Relationship,
+    with_leaks, Body, ChangedResource, Document, ListDocument, NewResource, PageMeta, Relationship,
 };
 use crate::http::params::QueryParams;
 use crate::http::v2::creators_included;
@@ -105,7 +106,12 @@ fn usage(key: &ApiKey) -> Usage {
     }
 }
 
-fn resource(key: &ApiKey, secret: Option<&Secret>, with_usage: bool) -> Resource {
+fn resource(
+    key: &ApiKey,
+    secret: Option<&Secret>,
+    with_usage: bool,
+    leak: Option<&LeakedKey>,
+) -> Resource {
     Resource {
         kind: TYPE,
         attributes: ResourceAttributes {
@@ -121,7 +127,7 @@ fn resource(key: &ApiKey, secret: Option<&Secret>, with_usage: bool) -> Resource
         relationships: Relationships {
             created_by: Relationship::user(Some(key.created_by)),
             modified_by: Relationship::user(key.modified_by),
-            leak_information: Relationship::none(),
+            leak_information: Relationship::leak(leak),
         },
         id: key.id,
     }
@@ -186,7 +192,7 @@ pub async fn create(
     let new = parse_create(body)?;
     let (key, secret) = services.create_api_key(&who, new).await?;
     let doc = Document {
-        data: resource(&key, Some(&secret), false),
+        data: resource(&key, Some(&secret), false, None),
         included: None,
     };
     Ok((StatusCode::CREATED, Json(doc)).into_response())
@@ -201,15 +207,18 @@ pub async fn get(
     let id = key_id(&id)?;
     let include = QueryParams::parse(query.as_deref()).include(INCLUDES)?;
     let (key, secret) = services.get_api_key(&who, id).await?;
+    let leaks = services.leaks_by_credential(who.org_id, &[key.id]).await?;
+    let leak = leaks.get(&key.id);
+    let creators = creators_included(
+        &services,
+        &who,
+        [(key.created_by, key.modified_by)].into_iter(),
+        &include,
+    )
+    .await?;
     let doc = Document {
-        data: resource(&key, Some(&secret), true),
-        included: creators_included(
-            &services,
-            &who,
-            [(key.created_by, key.modified_by)].into_iter(),
-            &include,
-        )
-        .await?,
+        data: resource(&key, Some(&secret), true, leak),
+        included: with_leaks(creators, leak.into_iter()),
     };
     Ok(Json(doc).into_response())
 }
@@ -221,15 +230,21 @@ pub async fn list(
 ) -> Result<Response> {
     let (query, include) = parse_list(&QueryParams::parse(query.as_deref()))?;
     let (keys, total) = services.list_api_keys(&who, &query).await?;
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.id).collect();
+    let leaks = services.leaks_by_credential(who.org_id, &ids).await?;
+    let creators = creators_included(
+        &services,
+        &who,
+        keys.iter().map(|k| (k.created_by, k.modified_by)),
+        &include,
+    )
+    .await?;
     let body = ListDocument {
-        included: creators_included(
-            &services,
-            &who,
-            keys.iter().map(|k| (k.created_by, k.modified_by)),
-            &include,
-        )
-        .await?,
-        data: keys.iter().map(|k| resource(k, None, true)).collect(),
+        included: with_leaks(creators, keys.iter().filter_map(|k| leaks.get(&k.id))),
+        data: keys
+            .iter()
+            .map(|k| resource(k, None, true, leaks.get(&k.id)))
+            .collect(),
         meta: ListMeta {
             page: PageMeta {
                 total_filtered_count: total,
@@ -257,9 +272,11 @@ pub async fn update(
             up.remote_config_read_enabled,
         )
         .await?;
+    let leaks = services.leaks_by_credential(who.org_id, &[key.id]).await?;
+    let leak = leaks.get(&key.id);
     let doc = Document {
-        data: resource(&key, Some(&secret), true),
-        included: None,
+        data: resource(&key, Some(&secret), true, leak),
+        included: with_leaks(None, leak.into_iter()),
     };
     Ok(Json(doc).into_response())
 }
