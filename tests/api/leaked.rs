@@ -296,3 +296,47 @@ async fn application_keys_show_their_leak() {
         .is_some_and(|i| i.iter().any(|i| i["type"] == "leaked_keys")));
     assert_eq!(audit_actions(&s, &id).await, ["credential.leak_flag"]);
 }
+
+#[tokio::test]
+async fn client_tokens_and_access_tokens_are_found_and_revoked_too() {
+    let s = Server::start().await;
+    let set = json!({"data": {"type": "org_configs", "attributes": {"value": "revoke"}}});
+    assert_eq!(
+        s.call(Method::PATCH, ACTION_CONFIG, Some(set)).await.0,
+        StatusCode::OK
+    );
+    let (token_id, token) = s.create_client_token("rum").await;
+    let (pat_id, pat) = crate::access_tokens::create_pat(&s, &["api_keys_read"]).await;
+    let client_token_status = |t: String| {
+        let req = s
+            .http
+            .get(s.url("/api/v1/validate_client_token"))
+            .header("DD-CLIENT-TOKEN", t);
+        async move { send(req).await.0 }
+    };
+    let pat_status = |t: String| {
+        let req = s
+            .http
+            .get(s.url("/api/v2/validate_keys"))
+            .header("Authorization", format!("Bearer {t}"));
+        async move { send(req).await.0 }
+    };
+    assert_eq!(client_token_status(token.clone()).await, StatusCode::OK);
+    assert_eq!(pat_status(pat.clone()).await, StatusCode::OK);
+
+    // Surrounding whitespace, as copied from a file, does not hide a credential.
+    post_report(&s, &report(&[&format!(" {token}\n"), &pat])).await;
+    eventually("both refused", || {
+        let (token, pat) = (token.clone(), pat.clone());
+        async move {
+            client_token_status(token).await == StatusCode::FORBIDDEN
+                && pat_status(pat).await != StatusCode::OK
+        }
+    })
+    .await;
+    assert_eq!(
+        audit_actions(&s, &token_id).await,
+        ["credential.leak_revoke"]
+    );
+    assert_eq!(audit_actions(&s, &pat_id).await, ["credential.leak_revoke"]);
+}
