@@ -21,6 +21,7 @@ mod client_tokens;
 mod console_browser;
 mod console_browser_audit;
 mod console_browser_invite;
+mod console_browser_leaked;
 mod console_browser_roles;
 mod console_browser_tokens;
 mod console_session;
