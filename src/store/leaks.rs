@@ -13,12 +13,16 @@ pub trait LeakStore: Send + Sync {
     async fn record_leak(&self, leak: &LeakedKey) -> StoreResult<bool>;
     /// The records of those of `credential_ids` that leaked, in `org_id`.
     async fn leaks_of(&self, org_id: Uuid, credential_ids: &[Uuid]) -> StoreResult<Vec<LeakedKey>>;
+    /// Every leak record of `org_id`, oldest first (`keyplane migrate` copies them).
+    async fn org_leaks(&self, org_id: Uuid) -> StoreResult<Vec<LeakedKey>>;
 }
 
 pub(super) const INSERT: &str = "INSERT INTO leaked_keys \
      (credential_id, id, org_id, credential_kind, leaked_at, leak_source) \
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (credential_id) DO NOTHING";
 pub(super) const SELECT_IN_ORG: &str = "SELECT * FROM leaked_keys WHERE org_id = ";
+pub(super) const LIST_IN_ORG: &str =
+    "SELECT * FROM leaked_keys WHERE org_id = $1 ORDER BY leaked_at, credential_id";
 
 /// A row of `leaked_keys`, the same on both backends.
 pub(super) fn leak_from<R: Columns>(row: &R) -> StoreResult<LeakedKey> {

@@ -2,7 +2,7 @@
 
 use super::PostgresStore;
 use crate::domain::leak::LeakedKey;
-use crate::store::leaks::{leak_from, LeakStore, INSERT, SELECT_IN_ORG};
+use crate::store::leaks::{leak_from, LeakStore, INSERT, LIST_IN_ORG, SELECT_IN_ORG};
 use crate::store::StoreResult;
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -30,6 +30,14 @@ impl LeakStore for PostgresStore {
         let rows = sqlx::query(&sql)
             .bind(org_id)
             .bind(credential_ids)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(leak_from).collect()
+    }
+
+    async fn org_leaks(&self, org_id: Uuid) -> StoreResult<Vec<LeakedKey>> {
+        let rows = sqlx::query(LIST_IN_ORG)
+            .bind(org_id)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(leak_from).collect()

@@ -2,7 +2,7 @@
 
 use super::SqliteStore;
 use crate::domain::leak::LeakedKey;
-use crate::store::leaks::{leak_from, LeakStore, INSERT, SELECT_IN_ORG};
+use crate::store::leaks::{leak_from, LeakStore, INSERT, LIST_IN_ORG, SELECT_IN_ORG};
 use crate::store::StoreResult;
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite};
@@ -37,6 +37,14 @@ impl LeakStore for SqliteStore {
         }
         qb.push(")");
         let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter().map(leak_from).collect()
+    }
+
+    async fn org_leaks(&self, org_id: Uuid) -> StoreResult<Vec<LeakedKey>> {
+        let rows = sqlx::query(LIST_IN_ORG)
+            .bind(org_id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(leak_from).collect()
     }
 }

@@ -45,6 +45,12 @@ pub(super) async fn leaked_keys(store: Arc<dyn Store>) {
     assert!(store.leaks_of(o.id, &[]).await.expect("none").is_empty());
     assert_eq!(
         store.leaks_of(other.id, &[token]).await.expect("other"),
+        vec![elsewhere.clone()]
+    );
+    let all = store.org_leaks(o.id).await.expect("all");
+    assert_eq!(all, found);
+    assert_eq!(
+        store.org_leaks(other.id).await.expect("all"),
         vec![elsewhere]
     );
 }
