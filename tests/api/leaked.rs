@@ -340,3 +340,34 @@ async fn client_tokens_and_access_tokens_are_found_and_revoked_too() {
     );
     assert_eq!(audit_actions(&s, &pat_id).await, ["credential.leak_revoke"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leak_revoked_on_one_node_is_refused_by_every_node() {
+    let Some(a) = Server::start_postgres().await else {
+        return;
+    };
+    let b = Server::start_node_of(&a, &[]).await;
+    let set = json!({"data": {"type": "org_configs", "attributes": {"value": "revoke"}}});
+    assert_eq!(
+        a.call(Method::PATCH, ACTION_CONFIG, Some(set)).await.0,
+        StatusCode::OK
+    );
+    let (revoked_id, revoked) = a.create_api_key("leaks on a").await;
+    eventually("node b knows the key", || {
+        let (b, key) = (&b, &revoked);
+        async move { validate(b, key).await == StatusCode::OK }
+    })
+    .await;
+    // Reported to node b, which acts on it; node a follows the change log.
+    post_report(&b, &report(&[&revoked])).await;
+    eventually("node a refuses the key", || {
+        let (a, key) = (&a, &revoked);
+        async move { validate(a, key).await == StatusCode::FORBIDDEN }
+    })
+    .await;
+    assert_eq!(validate(&b, &revoked).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        audit_actions(&a, &revoked_id).await,
+        ["credential.leak_revoke"]
+    );
+}
