@@ -14,7 +14,19 @@ export function pageHeader(title, ...description) {
 
 function last4Cell(item) {
   const last4 = item.attributes && item.attributes.last4;
-  return h('span', { class: 'mono', testid: 'row-last4', title: last4 ? `Ends with ${last4}` : undefined }, last4 ? `…${last4}` : '—');
+  const cell = h('span', { class: 'mono', testid: 'row-last4', title: last4 ? `Ends with ${last4}` : undefined }, last4 ? `…${last4}` : '—');
+  return leaked(item) ? h('span', { class: 'stack' }, cell, leakedBadge()) : cell;
+}
+
+/** Whether the key was reported through POST /api/v2/credentials/leaked (`leak_information`). */
+function leaked(item) {
+  const leak = item.relationships && item.relationships.leak_information;
+  return Boolean(leak && leak.data);
+}
+
+function leakedBadge() {
+  return h('span', { class: 'badge badge-warning', testid: 'key-leaked', title: 'This key was reported as found in public (a repository, a paste, a log): anyone may hold it. Rotate it and revoke this one.' },
+    'Leaked: rotate it');
 }
 
 const DAY_MS = 86400000;

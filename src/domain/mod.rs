@@ -11,6 +11,7 @@ pub mod credential;
 pub mod expiry;
 pub mod intake;
 pub mod invitation;
+pub mod leak;
 pub mod list;
 pub mod name;
 pub mod org;

@@ -14,6 +14,8 @@ pub const ADMIN_ONLY_INVITES: &str = "admin_only_invites";
 pub const MAX_KEY_LIFETIME_DAYS: &str = "max_key_lifetime_days";
 /// Ten thousand years is longer than any timestamp keyplane renders.
 const MAX_DAYS: u64 = 3_650_000;
+/// keyplane's own: what a leak report does to the key it names (`flag` or `revoke`).
+pub const LEAKED_KEYS_ACTION: &str = "leaked_keys_action";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueType {
@@ -98,6 +100,7 @@ pub static CATALOG: &[OrgConfigDef] = &[
     def("monitor_timezone", "Sets the time zone used for monitoring alerts. Kept by keyplane; not used.", T::Enum, Text("UTC"), false),
     def(ONE_TIME_READ, "One-Time Read mode: application key secrets are shown only when the key is created, and v1's application key endpoints are disabled. Changing it needs org_management and org_app_keys_write. Honoured by keyplane.", T::Bool, Bool(true), true),
     def(MAX_KEY_LIFETIME_DAYS, "keyplane's own: the longest lifetime in days of a new API key, application key or client token; a key created without expires_at expires that many days after its creation. null or 0: unlimited. Honoured by keyplane.", T::Days, Null, true),
+    def(LEAKED_KEYS_ACTION, "What a key reported through POST /api/v2/credentials/leaked becomes: flag (marked as leaked, still valid) or revoke (deleted at once; an organization's last API key is flagged instead). Honoured by keyplane.", T::Enum, Text("flag"), true),
 ];
 
 pub fn find(name: &str) -> Option<&'static OrgConfigDef> {
@@ -127,6 +130,10 @@ impl OrgConfigDef {
     pub fn accepts(&self, value: &Value) -> bool {
         match self.value_type {
             ValueType::Bool => value.is_boolean(),
+            // Only this one's choices are known: the others' values are Datadog's to define.
+            ValueType::Enum if self.name == LEAKED_KEYS_ACTION => value
+                .as_str()
+                .is_some_and(|v| super::leak::LeakAction::CHOICES.contains(&v)),
             ValueType::Enum => value.as_str().is_some_and(is_token),
             ValueType::List => list_of(value, |s| !s.is_empty()),
             ValueType::EmailDomainList => list_of(value, is_domain),
@@ -194,6 +201,9 @@ mod tests {
             Some(true)
         );
         assert_eq!(contacts.map(|d| d.accepts(&json!(["nobody"]))), Some(false));
+        let leaks = find(LEAKED_KEYS_ACTION);
+        assert_eq!(leaks.map(|d| d.accepts(&json!("revoke"))), Some(true));
+        assert_eq!(leaks.map(|d| d.accepts(&json!("delete"))), Some(false));
         assert!(find("i_dont_exist").is_none());
     }
 

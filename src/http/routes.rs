@@ -359,6 +359,12 @@ pub fn table() -> Vec<RouteDef> {
         ),
         // The audit trail
         get("/api/v2/audit/events", KeyPair, v2::audit::list),
+        // Leak reports: anyone who found a credential in the open
+        post(
+            "/api/v2/credentials/leaked",
+            Public,
+            v2::leaked_credentials::report,
+        ),
         // The web console: its page, its files and its sign-in
         get("/", Public, console::assets::index),
         get("/ui/{file}", Public, console::assets::asset),

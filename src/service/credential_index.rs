@@ -10,6 +10,7 @@ use crate::domain::credential::{
     AccessTokenEntry, ApiKeyEntry, AppKeyEntry, ChangeKind, ClientTokenEntry, RoleEntry, UserEntry,
 };
 use crate::domain::expiry::expired;
+use crate::domain::leak::{FoundCredential, LeakKind};
 use crate::domain::permission::PermissionSet;
 use crate::domain::principal::{Principal, TokenGrant};
 use crate::domain::role;
@@ -131,6 +132,10 @@ where
             return Ok(());
         }
     }
+}
+
+fn found_in(kind: LeakKind, id: Uuid, org_id: Uuid) -> FoundCredential {
+    FoundCredential { kind, id, org_id }
 }
 
 fn api_kind() -> KindLabels {
@@ -287,6 +292,30 @@ impl CredentialIndex {
                 Err(Error::Forbidden)
             }
         }
+    }
+
+    /// The credentials behind `digests`, whatever their kind (a rotated key's previous
+    /// secret names the key): a hash lookup per digest per kind, under one read lock, and
+    /// nothing asked of the database.
+    pub fn find_credentials(&self, digests: &[KeyDigest]) -> Vec<FoundCredential> {
+        let state = self.read();
+        let mut found = Vec::new();
+        for digest in digests {
+            // A previous secret still in its grace period leaks its key too.
+            if let Some(key) = state.api_key(digest) {
+                found.push(found_in(LeakKind::ApiKey, key.id, key.org_id));
+            }
+            if let Some(key) = state.app_key(digest) {
+                found.push(found_in(LeakKind::ApplicationKey, key.id, key.org_id));
+            }
+            if let Some(token) = state.client_token(digest) {
+                found.push(found_in(LeakKind::ClientToken, token.id, token.org_id));
+            }
+            if let Some(token) = state.access_tokens.get(digest) {
+                found.push(found_in(LeakKind::AccessToken, token.id, token.org_id));
+            }
+        }
+        found
     }
 
     /// Whether `user_id` is a known, enabled user, its roles and what they grant (console

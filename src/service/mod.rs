@@ -13,6 +13,7 @@ pub mod current_user;
 pub mod haproxy;
 pub mod intake;
 pub mod invitations;
+pub mod leaks;
 pub mod limits;
 pub mod notifications;
 pub mod org_configs;
@@ -43,6 +44,12 @@ const CONFIRM_WHILE_NOTIFIED: Duration = Duration::from_secs(1);
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(2);
 /// The longest a request waits for the catch-up after its own write (normally milliseconds).
 const REFRESH_TIMEOUT: Duration = Duration::from_millis(500);
+/// Leak reports a source may send per minute: a scanner batches up to 1,000 candidates in
+/// each, and a stranger must not be able to keep the index and the database busy.
+const LEAK_REPORTS: limits::RateLimit = limits::RateLimit {
+    limit: 30,
+    period: Duration::from_secs(60),
+};
 
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -83,6 +90,8 @@ pub struct ServiceParts {
     pub throttle: Arc<sessions::SignInThrottle>,
     pub rate: Arc<limits::RateLimiter>,
     pub penalty: Arc<limits::FailurePenalty>,
+    /// Leak reports per source (`POST /api/v2/credentials/leaked`).
+    pub leak_reports: Arc<limits::SourceRateLimiter>,
     pub gate: intake::Gate,
 }
 
@@ -103,6 +112,7 @@ impl Services {
             throttle: Arc::default(),
             rate,
             penalty,
+            leak_reports: Arc::new(limits::SourceRateLimiter::new(LEAK_REPORTS)),
             gate: intake::Gate::new(&metrics),
             metrics,
         })))

@@ -377,3 +377,31 @@ async fn application_keys_and_client_tokens_rotate_with_overlap() {
     assert_eq!(browser(old).await, StatusCode::FORBIDDEN);
     assert_eq!(browser(new).await, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_leaked_previous_secret_names_its_key() {
+    let s = Server::start().await;
+    let (id, old) = s.create_api_key("leaked before rotation").await;
+    let (status, _) = s
+        .call(Method::POST, &format!("/api/v2/api_keys/{id}/rotate"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let report = json!({"data": {"type": "leaked_credentials", "attributes": {
+        "candidates": [old], "source": "https://example.com/paste"}}});
+    let req = s
+        .http
+        .post(s.url("/api/v2/credentials/leaked"))
+        .json(&report);
+    assert_eq!(send(req).await.0, StatusCode::ACCEPTED);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, got) = s
+            .call(Method::GET, &format!("/api/v2/api_keys/{id}"), None)
+            .await;
+        if got["data"]["relationships"]["leak_information"]["data"]["type"] == "leaked_keys" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the leak is not recorded: {got}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -3,6 +3,7 @@
 //! when it answers exactly as the others do.
 
 mod expiry;
+mod leaks;
 mod roles;
 mod rotations;
 
@@ -26,6 +27,7 @@ use keyplane::domain::secret::{KeyDigest, Secret};
 use keyplane::domain::session::Session;
 use keyplane::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
 use keyplane::store::{Store, StoreError, StoredConfig};
+use leaks::leaked_keys;
 use roles::{custom_roles, last_admin_keeps_the_admin_role};
 use rotations::rotations;
 use std::sync::Arc;
@@ -2163,4 +2165,5 @@ on_every_backend!(
     last_admin_keeps_the_admin_role,
     rotations,
     key_expiry,
+    leaked_keys,
 );

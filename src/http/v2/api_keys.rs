@@ -3,6 +3,7 @@
 use crate::auth::{Caller, ValidApiKey};
 use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
 use crate::domain::expiry::Expiry;
+use crate::domain::leak::LeakedKey;
 use crate::domain::name::KeyName;
 use crate::domain::secret::Secret;
 use crate::domain::time;
@@ -10,7 +11,8 @@ use crate::domain::time::Micros;
 use crate::error::{Error, Result};
 use crate::http::extract::{ApiJson, ApiPath, OptionalJson};
 use crate::http::jsonapi::{
-    present, Body, ChangedResource, Document, ListDocument, NewResource, PageMeta, Relationship,
+    present, with_leaks, Body, ChangedResource, Document, ListDocument, NewResource, PageMeta,
+    Relationship,
 };
 use crate::http::params::QueryParams;
 use crate::http::v2::rotation::{
@@ -116,7 +118,12 @@ fn usage(key: &ApiKey) -> Usage {
     }
 }
 
-fn resource(key: &ApiKey, secret: Option<&Secret>, with_usage: bool) -> Resource {
+fn resource(
+    key: &ApiKey,
+    secret: Option<&Secret>,
+    with_usage: bool,
+    leak: Option<&LeakedKey>,
+) -> Resource {
     Resource {
         kind: TYPE,
         attributes: ResourceAttributes {
@@ -133,7 +140,7 @@ fn resource(key: &ApiKey, secret: Option<&Secret>, with_usage: bool) -> Resource
         relationships: Relationships {
             created_by: Relationship::user(Some(key.created_by)),
             modified_by: Relationship::user(key.modified_by),
-            leak_information: Relationship::none(),
+            leak_information: Relationship::leak(leak),
         },
         id: key.id,
     }
@@ -204,7 +211,7 @@ pub async fn create(
     let new = parse_create(body)?;
     let (key, secret) = services.create_api_key(&who, new).await?;
     let doc = Document {
-        data: resource(&key, Some(&secret), false),
+        data: resource(&key, Some(&secret), false, None),
         included: None,
     };
     Ok((StatusCode::CREATED, Json(doc)).into_response())
@@ -219,15 +226,18 @@ pub async fn get(
     let id = key_id(&id)?;
     let include = QueryParams::parse(query.as_deref()).include(INCLUDES)?;
     let (key, secret) = services.get_api_key(&who, id).await?;
+    let leaks = services.leaks_by_credential(who.org_id, &[key.id]).await?;
+    let leak = leaks.get(&key.id);
+    let creators = creators_included(
+        &services,
+        &who,
+        [(key.created_by, key.modified_by)].into_iter(),
+        &include,
+    )
+    .await?;
     let doc = Document {
-        data: resource(&key, Some(&secret), true),
-        included: creators_included(
-            &services,
-            &who,
-            [(key.created_by, key.modified_by)].into_iter(),
-            &include,
-        )
-        .await?,
+        data: resource(&key, Some(&secret), true, leak),
+        included: with_leaks(creators, leak.into_iter()),
     };
     Ok(Json(doc).into_response())
 }
@@ -239,15 +249,21 @@ pub async fn list(
 ) -> Result<Response> {
     let (query, include) = parse_list(&QueryParams::parse(query.as_deref()))?;
     let (keys, total) = services.list_api_keys(&who, &query).await?;
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.id).collect();
+    let leaks = services.leaks_by_credential(who.org_id, &ids).await?;
+    let creators = creators_included(
+        &services,
+        &who,
+        keys.iter().map(|k| (k.created_by, k.modified_by)),
+        &include,
+    )
+    .await?;
     let body = ListDocument {
-        included: creators_included(
-            &services,
-            &who,
-            keys.iter().map(|k| (k.created_by, k.modified_by)),
-            &include,
-        )
-        .await?,
-        data: keys.iter().map(|k| resource(k, None, true)).collect(),
+        included: with_leaks(creators, keys.iter().filter_map(|k| leaks.get(&k.id))),
+        data: keys
+            .iter()
+            .map(|k| resource(k, None, true, leaks.get(&k.id)))
+            .collect(),
         meta: ListMeta {
             page: PageMeta {
                 total_filtered_count: total,
@@ -276,9 +292,11 @@ pub async fn update(
             up.expires_at,
         )
         .await?;
+    let leaks = services.leaks_by_credential(who.org_id, &[key.id]).await?;
+    let leak = leaks.get(&key.id);
     let doc = Document {
-        data: resource(&key, Some(&secret), true),
-        included: None,
+        data: resource(&key, Some(&secret), true, leak),
+        included: with_leaks(None, leak.into_iter()),
     };
     Ok(Json(doc).into_response())
 }
@@ -303,8 +321,9 @@ pub async fn rotate(
     let id = key_id(&id)?;
     let grace = requested_grace(body, TYPE)?;
     let rotated = services.rotate_api_key(&who, id, grace).await?;
+    let leaks = services.leaks_by_credential(who.org_id, &[id]).await?;
     let doc = RotatedDocument::new(
-        resource(&rotated.key, Some(&rotated.secret), true),
+        resource(&rotated.key, Some(&rotated.secret), true, leaks.get(&id)),
         rotated.previous_valid_until,
     );
     Ok(Json(doc).into_response())
@@ -328,5 +347,7 @@ pub async fn own(
     ValidApiKey(entry): ValidApiKey,
 ) -> Result<Response> {
     let (key, secret) = services.own_api_key(&entry).await?;
-    Ok(Json(Document::new(resource(&key, Some(&secret), true))).into_response())
+    let leaks = services.leaks_by_credential(key.org_id, &[key.id]).await?;
+    let data = resource(&key, Some(&secret), true, leaks.get(&key.id));
+    Ok(Json(Document::new(data)).into_response())
 }

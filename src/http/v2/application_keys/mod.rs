@@ -10,14 +10,15 @@ use crate::domain::application_key::{
     parse_scopes, ApplicationKey, ApplicationKeyChange, ApplicationKeyFilter, ApplicationKeyQuery,
     ApplicationKeySortField, MAX_PER_USER,
 };
+use crate::domain::leak::LeakedKey;
 use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
 use crate::domain::secret::Secret;
 use crate::domain::time::{self, Micros};
 use crate::error::{Error, Result};
 use crate::http::jsonapi::{
-    present, Body, ChangedResource, Document, Included, ListDocument, NewResource, PageMeta,
-    Relationship,
+    present, with_leaks, Body, ChangedResource, Document, Included, ListDocument, NewResource,
+    PageMeta, Relationship,
 };
 use crate::http::params::{QueryParams, APP_KEY_PAGE_SIZE};
 use crate::http::v2::key_expiry;
@@ -130,7 +131,12 @@ fn view(surface: Surface, op: Op) -> View {
     }
 }
 
-fn resource(key: &ApplicationKey, secret: Option<&Secret>, view: View) -> Resource {
+fn resource(
+    key: &ApplicationKey,
+    secret: Option<&Secret>,
+    view: View,
+    leak: Option<&LeakedKey>,
+) -> Resource {
     Resource {
         kind: TYPE,
         id: key.id,
@@ -149,7 +155,7 @@ fn resource(key: &ApplicationKey, secret: Option<&Secret>, view: View) -> Resour
             owned_by: view
                 .owned_by
                 .then(|| Relationship::user(Some(key.owner_id))),
-            leak_information: Relationship::none(),
+            leak_information: Relationship::leak(leak),
         },
     }
 }
@@ -237,7 +243,12 @@ async fn create(
     let (key, secret) = services
         .create_application_key(who, surface, name, scopes, expires_at)
         .await?;
-    let doc = Document::new(resource(&key, Some(&secret), view(surface, Op::Create)));
+    let doc = Document::new(resource(
+        &key,
+        Some(&secret),
+        view(surface, Op::Create),
+        None,
+    ));
     Ok((StatusCode::CREATED, Json(doc)).into_response())
 }
 
@@ -260,9 +271,11 @@ async fn get(
     } else {
         owners(services, who, &[&key], &params, surface == Surface::Org).await?
     };
+    let leaks = services.leaks_by_credential(who.org_id, &[key.id]).await?;
+    let leak = leaks.get(&key.id);
     let doc = Document {
-        data: resource(&key, secret.as_ref(), view(surface, Op::Get)),
-        included,
+        data: resource(&key, secret.as_ref(), view(surface, Op::Get), leak),
+        included: with_leaks(included, leak.into_iter()),
     };
     Ok(Json(doc).into_response())
 }
@@ -279,9 +292,15 @@ async fn list(
     let (keys, total) = services.list_application_keys(who, surface, query).await?;
     let refs: Vec<&ApplicationKey> = keys.iter().collect();
     let v = view(surface, Op::List);
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.id).collect();
+    let leaks = services.leaks_by_credential(who.org_id, &ids).await?;
+    let owners = owners(services, who, &refs, &params, include_allowed).await?;
     let body = ListDocument {
-        included: owners(services, who, &refs, &params, include_allowed).await?,
-        data: keys.iter().map(|k| resource(k, None, v)).collect(),
+        included: with_leaks(owners, keys.iter().filter_map(|k| leaks.get(&k.id))),
+        data: keys
+            .iter()
+            .map(|k| resource(k, None, v, leaks.get(&k.id)))
+            .collect(),
         meta: ListMeta {
             page: PageMeta {
                 total_filtered_count: total,
@@ -304,7 +323,12 @@ async fn update(
     let (key, secret) = services
         .update_application_key(who, surface, id, change)
         .await?;
-    let doc = Document::new(resource(&key, secret.as_ref(), view(surface, Op::Patch)));
+    let leaks = services.leaks_by_credential(who.org_id, &[key.id]).await?;
+    let leak = leaks.get(&key.id);
+    let doc = Document {
+        data: resource(&key, secret.as_ref(), view(surface, Op::Patch), leak),
+        included: with_leaks(None, leak.into_iter()),
+    };
     Ok(Json(doc).into_response())
 }
 
@@ -332,10 +356,12 @@ async fn rotate(
     let rotated = services
         .rotate_application_key(who, surface, id, grace)
         .await?;
+    let leaks = services.leaks_by_credential(who.org_id, &[id]).await?;
     let data = resource(
         &rotated.key,
         Some(&rotated.secret),
         view(surface, Op::Patch),
+        leaks.get(&id),
     );
     Ok(Json(RotatedDocument::new(data, rotated.previous_valid_until)).into_response())
 }
