@@ -32,7 +32,9 @@
 //   cell-last-used, cell-owner, cell-scopes, cell-token, cell-email, cell-type, cell-status,
 //   cell-roles), inside cells: row-name, row-last4, row-scopes (data-scopes="all" or
 //   "a,b"), row-email, row-type, row-status, row-roles, row-you, token-value;
-//   row actions: row-rename, row-reveal, row-edit-scopes, row-revoke, row-disable, row-error;
+//   row actions: row-rename, row-rotate (confirm-dialog with rotate-grace, then
+//   rotated-secret in the row's detail), row-rollout (API keys: rollout, with rollout-callers /
+//   rollout-caller rows or rollout-done), row-reveal, row-edit-scopes, row-revoke, row-disable, row-error;
 //   inline rename: rename-form, rename-input, rename-save, rename-cancel, rename-error;
 //   revealed key (in P-row-detail): revealed-secret or reveal-unavailable (One-Time Read),
 //   with secret-value, copy-button, copy-feedback ("Copied"), secret-dismiss.

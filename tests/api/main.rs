@@ -24,6 +24,7 @@ mod console_browser_expiry;
 mod console_browser_invite;
 mod console_browser_leaked;
 mod console_browser_roles;
+mod console_browser_rotation;
 mod console_browser_tokens;
 mod console_session;
 mod crash;
