@@ -621,3 +621,71 @@ async fn haproxy_map_drops_keys_when_they_expire() {
     );
     assert_eq!(with_header(&http, &hx, &admin_key).await, StatusCode::OK);
 }
+
+/// A rotation keeps both secrets in HAProxy's map for the overlap, and the previous one
+/// leaves the map once its grace period ends.
+#[tokio::test]
+async fn haproxy_map_keeps_a_rotated_keys_previous_secret_for_its_overlap() {
+    let Some(haproxy) = installed("haproxy", "haproxy") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (backend_port, _seen) = backend().await;
+    let socket = dir.path().join("admin.sock");
+    let map = dir.path().join("keyplane.map");
+    let s = Server::start_with(&[
+        "--haproxy-socket",
+        socket.to_str().expect("path"),
+        "--haproxy-map",
+        map.to_str().expect("path"),
+    ])
+    .await;
+    let mut hx = Haproxy::configure(&haproxy, dir.path(), backend_port, s.port);
+    hx.start().await;
+    let http = reqwest::Client::new();
+    let (id, old) = s.create_api_key("rotated behind haproxy").await;
+    until(
+        &http,
+        &hx,
+        &s,
+        &old,
+        StatusCode::OK,
+        Duration::from_secs(10),
+    )
+    .await;
+    let (status, rotated) = s
+        .call(
+            Method::POST,
+            &format!("/api/v2/api_keys/{id}/rotate"),
+            Some(serde_json::json!({"data": {"type": "api_keys",
+                "attributes": {"grace_period_seconds": 3}}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    let new = rotated["data"]["attributes"]["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    until(&http, &hx, &s, &new, StatusCode::OK, Duration::from_secs(2)).await;
+    assert_eq!(
+        with_header(&http, &hx, &old).await,
+        StatusCode::OK,
+        "the overlap"
+    );
+    tokio::time::sleep_until(deadline.into()).await;
+    let gone = until(
+        &http,
+        &hx,
+        &s,
+        &old,
+        StatusCode::FORBIDDEN,
+        Duration::from_secs(2),
+    )
+    .await;
+    assert!(
+        gone < Duration::from_millis(500),
+        "refused {gone:?} after the overlap"
+    );
+    assert_eq!(with_header(&http, &hx, &new).await, StatusCode::OK);
+}

@@ -15,6 +15,7 @@ mod application_keys;
 mod audit;
 mod auth;
 mod auth_matrix;
+mod aws_rotation;
 mod bad_input;
 mod bdd;
 mod client_tokens;

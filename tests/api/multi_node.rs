@@ -391,3 +391,77 @@ async fn role_grants_and_revocations_reach_the_other_node() {
         );
     }
 }
+
+/// A rotation made on one node reaches the other: the new secret passes its gate, the
+/// previous one keeps passing until its deadline and not after, and the callers the other
+/// node saw are listed from the first (merged through the database with the usage).
+#[tokio::test]
+async fn a_rotation_on_one_node_holds_on_the_other() {
+    let Some(a) = Server::start_postgres().await else {
+        return;
+    };
+    let b = Server::start_node_of(&a, &[]).await;
+    let (id, old) = a.create_api_key("rotated across nodes").await;
+    let (status, rotated) = a
+        .call(
+            Method::POST,
+            &format!("/api/v2/api_keys/{id}/rotate"),
+            Some(serde_json::json!({"data": {"type": "api_keys",
+                "attributes": {"grace_period_seconds": 15}}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let new = rotated["data"]["attributes"]["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    let rotated_at = Instant::now();
+    let deadline = rotated_at + Duration::from_secs(10);
+    while gate(&b, &new).await != StatusCode::OK {
+        assert!(Instant::now() < deadline, "B never learnt the new secret");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let learnt = rotated_at.elapsed();
+    report("rotation to the other node", vec![learnt]);
+    assert!(learnt < Duration::from_secs(1), "{learnt:?}");
+    assert_eq!(gate(&b, &old).await, StatusCode::OK, "the overlap on B");
+    let req = b
+        .http
+        .get(b.url("/api/v1/validate"))
+        .header("DD-API-KEY", &old)
+        .header("User-Agent", "datadog-agent/7.70.0 on b");
+    assert_eq!(send(req).await.0, StatusCode::OK);
+    // B writes what it saw with its usage (every 10 s); A lists it from then on.
+    let listed = Instant::now() + Duration::from_secs(14);
+    loop {
+        let (_, state) = a
+            .call(
+                Method::GET,
+                &format!("/api/v2/api_keys/{id}/rotation"),
+                None,
+            )
+            .await;
+        let seen = state["data"]["attributes"]["callers"]
+            .as_array()
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["user_agent"] == "datadog-agent/7.70.0 on b")
+            });
+        if seen {
+            break;
+        }
+        assert!(
+            Instant::now() < listed,
+            "A never listed B's caller: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let until = rotated_at + Duration::from_secs(15);
+    tokio::time::sleep_until((until + Duration::from_millis(50)).into()).await;
+    assert_eq!(
+        gate(&b, &old).await,
+        StatusCode::FORBIDDEN,
+        "past the deadline on B"
+    );
+    assert_eq!(validate(&b, &new).await, StatusCode::OK);
+}
