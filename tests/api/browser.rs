@@ -189,3 +189,13 @@ pub async fn type_into(c: &Client, locator: Locator<'_>, text: &str) {
         .await
         .unwrap_or_else(|e| panic!("type into {locator:?}: {e}"));
 }
+
+/// Signs in through the console's form, as a person would, and waits for the header to
+/// name the user.
+pub async fn console_sign_in(c: &Client, base: &str, email: &str, password: &str) {
+    c.goto(base).await.expect("open console");
+    type_into(c, tid("signin-email"), email).await;
+    type_into(c, tid("signin-password"), &format!("{password}\u{E007}")).await;
+    let header = visible(c, tid("header-user")).await;
+    assert_eq!(header.text().await.expect("header"), email);
+}

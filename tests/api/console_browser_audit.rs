@@ -67,14 +67,6 @@ async fn until_rows(c: &Client, what: &str, check: impl Fn(&[Shown]) -> bool) ->
     }
 }
 
-async fn sign_in(c: &Client, base: &str, email: &str, password: &str) {
-    c.goto(base).await.expect("open console");
-    type_into(c, tid("signin-email"), email).await;
-    type_into(c, tid("signin-password"), &format!("{password}{ENTER}")).await;
-    let header = visible(c, tid("header-user")).await;
-    assert_eq!(header.text().await.expect("header"), email);
-}
-
 #[tokio::test]
 async fn admins_read_and_filter_the_audit_trail_and_standard_users_do_not_see_it() {
     if !available() {
@@ -104,7 +96,7 @@ async fn admins_read_and_filter_the_audit_trail_and_standard_users_do_not_see_it
     let browser = Browser::launch(LAPTOP).await;
     browser
         .run("audit_trail", |c| async move {
-            sign_in(&c, &base, &email, &password).await;
+            console_sign_in(&c, &base, &email, &password).await;
             click(&c, tid("nav-audit")).await;
             visible(&c, tid("audit-page")).await;
 
@@ -180,7 +172,7 @@ async fn admins_read_and_filter_the_audit_trail_and_standard_users_do_not_see_it
 
             click(&c, tid("signout-button")).await;
             visible(&c, tid("signin-form")).await;
-            sign_in(&c, &base, &std_email, &std_password).await;
+            console_sign_in(&c, &base, &std_email, &std_password).await;
             visible(&c, tid("nav-api-keys")).await;
             assert!(
                 c.find(tid("nav-audit")).await.is_err(),
@@ -221,7 +213,7 @@ async fn an_api_key_seen_from_a_browser_is_marked_on_the_api_keys_page() {
     let browser = Browser::launch(LAPTOP).await;
     browser
         .run("api_key_exposed", |c| async move {
-            sign_in(&c, &base, &email, &password).await;
+            console_sign_in(&c, &base, &email, &password).await;
             click(&c, tid("nav-api-keys")).await;
             let badge = visible(&c, tid("api-key-exposed")).await;
             let text = badge.text().await.expect("badge text");

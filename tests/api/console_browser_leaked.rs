@@ -3,18 +3,10 @@
 
 use crate::browser::*;
 use crate::helpers::*;
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::time::{Duration, Instant};
-
-async fn sign_in(c: &Client, base: &str, email: &str, password: &str) {
-    c.goto(base).await.expect("open console");
-    type_into(c, tid("signin-email"), email).await;
-    type_into(c, tid("signin-password"), &format!("{password}\u{E007}")).await;
-    let header = visible(c, tid("header-user")).await;
-    assert_eq!(header.text().await.expect("header"), email);
-}
 
 #[tokio::test]
 async fn a_leaked_api_key_is_marked_on_its_row() {
@@ -50,7 +42,7 @@ async fn a_leaked_api_key_is_marked_on_its_row() {
     let browser = Browser::launch(LAPTOP).await;
     browser
         .run("key_leaked", |c| async move {
-            sign_in(&c, &base, &email, &password).await;
+            console_sign_in(&c, &base, &email, &password).await;
             click(&c, tid("nav-api-keys")).await;
             let badge = visible(&c, tid("key-leaked")).await;
             let text = badge.text().await.expect("badge text");

@@ -4,20 +4,11 @@
 
 use crate::browser::*;
 use crate::helpers::*;
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-
-const ENTER: &str = "\u{E007}";
-
-async fn sign_in(c: &Client, base: &str, email: &str, password: &str) {
-    c.goto(base).await.expect("open console");
-    type_into(c, tid("signin-email"), email).await;
-    type_into(c, tid("signin-password"), &format!("{password}{ENTER}")).await;
-    visible(c, tid("header-user")).await;
-}
 
 /// Waits until `check` holds for what the API answers, the page's change being asynchronous.
 async fn until_api(s: &Server, path: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
@@ -84,7 +75,7 @@ async fn a_custom_role_made_granted_and_assigned_in_the_console_is_enforced() {
     browser
         .run("roles", |c| async move {
             let s = &*server;
-            sign_in(&c, &base, &email, &password).await;
+            console_sign_in(&c, &base, &email, &password).await;
             click(&c, tid("nav-roles")).await;
             until_text(&c, "the managed roles", |t| {
                 t.contains("Datadog Admin Role")

@@ -4,16 +4,9 @@
 
 use crate::browser::*;
 use crate::helpers::*;
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use reqwest::StatusCode;
 use std::sync::Arc;
-
-async fn sign_in(c: &Client, base: &str, email: &str, password: &str) {
-    c.goto(base).await.expect("open console");
-    type_into(c, tid("signin-email"), email).await;
-    type_into(c, tid("signin-password"), &format!("{password}\u{E007}")).await;
-    visible(c, tid("header-user")).await;
-}
 
 fn in_row(name: &str, testid: &str) -> Locator<'static> {
     Locator::Css(Box::leak(
@@ -35,7 +28,7 @@ async fn an_api_key_is_rotated_and_its_rollout_watched_from_the_console() {
     browser
         .run("key_rotation", |c| async move {
             let s = &*server;
-            sign_in(&c, &base, &email, &password).await;
+            console_sign_in(&c, &base, &email, &password).await;
             click(&c, tid("nav-api-keys")).await;
             click(&c, in_row("fleet", "row-rotate")).await;
             visible(&c, tid("rotate-grace"))

@@ -10,15 +10,6 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
-const ENTER: &str = "\u{E007}";
-
-async fn sign_in(c: &Client, base: &str, email: &str, password: &str) {
-    c.goto(base).await.expect("open console");
-    type_into(c, tid("signin-email"), email).await;
-    type_into(c, tid("signin-password"), &format!("{password}{ENTER}")).await;
-    visible(c, tid("header-user")).await;
-}
-
 fn row(name: &str) -> Locator<'static> {
     Locator::Css(Box::leak(
         format!("[data-testid=\"access-tokens-row\"][data-name=\"{name}\"]").into_boxed_str(),
@@ -77,7 +68,7 @@ async fn access_tokens_are_made_used_and_revoked_from_the_console() {
     browser
         .run("access_tokens", |c| async move {
             let s = &*server;
-            sign_in(&c, &base, &email, &password).await;
+            console_sign_in(&c, &base, &email, &password).await;
             click(&c, tid("nav-access-tokens")).await;
 
             type_into(&c, tid("access-tokens-create-name"), "ci-token").await;

@@ -564,11 +564,10 @@ async fn haproxy_starts_from_keyplane_haproxy_map() {
 
 /// An expiring key leaves HAProxy's map at its instant: an expiry writes nothing, so the
 /// sync loop deletes it by the clock; a key already expired is never added.
-#[tokio::test]
-async fn haproxy_map_drops_keys_when_they_expire() {
-    let Some(haproxy) = installed("haproxy", "haproxy") else {
-        return;
-    };
+/// keyplane keeping a running HAProxy's map in sync, in front of a backend (the directory
+/// holds the socket, the map and HAProxy's configuration).
+async fn synced() -> Option<(tempfile::TempDir, Server, Haproxy)> {
+    let haproxy = installed("haproxy", "haproxy")?;
     let dir = tempfile::tempdir().expect("tempdir");
     let (backend_port, _seen) = backend().await;
     let socket = dir.path().join("admin.sock");
@@ -582,6 +581,14 @@ async fn haproxy_map_drops_keys_when_they_expire() {
     .await;
     let mut hx = Haproxy::configure(&haproxy, dir.path(), backend_port, s.port);
     hx.start().await;
+    Some((dir, s, hx))
+}
+
+#[tokio::test]
+async fn haproxy_map_drops_keys_when_they_expire() {
+    let Some((_dir, s, hx)) = synced().await else {
+        return;
+    };
     let http = reqwest::Client::new();
     let admin_key = s.creds.api_key.clone();
     until(
@@ -626,22 +633,9 @@ async fn haproxy_map_drops_keys_when_they_expire() {
 /// leaves the map once its grace period ends.
 #[tokio::test]
 async fn haproxy_map_keeps_a_rotated_keys_previous_secret_for_its_overlap() {
-    let Some(haproxy) = installed("haproxy", "haproxy") else {
+    let Some((_dir, s, hx)) = synced().await else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (backend_port, _seen) = backend().await;
-    let socket = dir.path().join("admin.sock");
-    let map = dir.path().join("keyplane.map");
-    let s = Server::start_with(&[
-        "--haproxy-socket",
-        socket.to_str().expect("path"),
-        "--haproxy-map",
-        map.to_str().expect("path"),
-    ])
-    .await;
-    let mut hx = Haproxy::configure(&haproxy, dir.path(), backend_port, s.port);
-    hx.start().await;
     let http = reqwest::Client::new();
     let (id, old) = s.create_api_key("rotated behind haproxy").await;
     until(
