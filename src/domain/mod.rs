@@ -8,6 +8,7 @@ pub mod audit;
 pub mod client_addr;
 pub mod client_token;
 pub mod credential;
+pub mod imported_key;
 pub mod intake;
 pub mod invitation;
 pub mod list;
