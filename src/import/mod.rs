@@ -11,13 +11,14 @@ mod summary;
 use crate::cli::ImportArgs;
 use crate::domain::imported_key::KeyKind;
 use crate::domain::org::Org;
-use crate::service::imports::{check_key, ImportedKey, ImportedUser, Outcome};
+use crate::domain::user::Role;
+use crate::service::imports::{ImportedKey, ImportedUser, Outcome, Planned};
 use crate::service::Services;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use item::{Body, Item, Owner, SourceKey};
 use std::collections::{HashMap, HashSet};
-use summary::{Counted, Summary};
+use summary::{Counted, OrgState, Summary};
 use uuid::Uuid;
 
 /// The name of the organization file rows go to when neither they nor `--org` name one.
@@ -58,7 +59,19 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let orgs: Vec<(Org, bool)> = run.orgs.into_values().collect();
+    let orgs: Vec<(Org, OrgState)> = run
+        .orgs
+        .into_values()
+        .map(|t| {
+            let state = match (t.new, t.stored) {
+                (false, _) => OrgState::Existing,
+                (true, true) => OrgState::Created,
+                (true, false) if args.dry_run => OrgState::ToCreate,
+                (true, false) => OrgState::NotCreated,
+            };
+            (t.org, state)
+        })
+        .collect();
     print!("{}", run.summary.render(&orgs, args.dry_run));
     let refused = run.summary.refused();
     anyhow::ensure!(
@@ -98,8 +111,8 @@ struct Run<'a> {
     one_time_read: bool,
     org_id: Option<Uuid>,
     default_org: String,
-    /// Organizations by the name the source gave (or the default), and whether created.
-    orgs: HashMap<String, (Org, bool)>,
+    /// Organizations by the name the source gave (or the default).
+    orgs: HashMap<String, Target>,
     /// Source user id → target user id.
     users: HashMap<String, Uuid>,
     /// (organization, email) → target user id, for file owners.
@@ -108,20 +121,51 @@ struct Run<'a> {
     summary: Summary,
 }
 
+/// An organization the run writes in: whether the run makes it, and whether it is stored.
+struct Target {
+    org: Org,
+    new: bool,
+    stored: bool,
+}
+
 impl Run<'_> {
-    async fn org(&mut self, named: Option<&str>) -> anyhow::Result<Org> {
+    /// The organization a source names (or the default), by the name it is cached under.
+    async fn org(&mut self, named: Option<&str>) -> anyhow::Result<(String, Org)> {
         let name = named.unwrap_or(&self.default_org).to_owned();
-        if let Some((org, _)) = self.orgs.get(&name) {
-            return Ok(org.clone());
+        if let Some(target) = self.orgs.get(&name) {
+            return Ok((name, target.org.clone()));
         }
-        let found = self
+        let (org, new) = self
             .services
-            .import_target_org(self.org_id, &name, self.one_time_read, self.dry_run)
+            .import_target_org(self.org_id, &name, self.one_time_read)
             .await
             .map_err(anyhow::Error::msg)?;
-        let org = found.0.clone();
-        self.orgs.insert(name, found);
-        Ok(org)
+        self.orgs.insert(
+            name.clone(),
+            Target {
+                org: org.clone(),
+                new,
+                stored: !new,
+            },
+        );
+        Ok((name, org))
+    }
+
+    /// Stores a new organization before the first write in it, so one whose every row is
+    /// refused is never made.
+    async fn ensure_stored(&mut self, name: &str) -> anyhow::Result<()> {
+        let Some(target) = self.orgs.get_mut(name) else {
+            return Ok(());
+        };
+        if target.stored || self.dry_run {
+            return Ok(());
+        }
+        self.services
+            .create_import_org(&target.org)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        target.stored = true;
+        Ok(())
     }
 
     /// Imports one item; returns what to report about it, if anything.
@@ -136,22 +180,23 @@ impl Run<'_> {
                 Ok(None)
             }
             Body::User { source_id, user } => {
-                let org = self.org(item.org.as_deref()).await?;
-                match self.user(org.id, &user).await {
+                let (name, org) = self.org(item.org.as_deref()).await?;
+                // In a new organization every user is written.
+                self.ensure_stored(&name).await?;
+                let outcome = match self.user(org.id, &user).await {
                     Ok((id, outcome)) => {
                         self.users.insert(source_id, id);
-                        Ok(self.summary.count(Counted::Users, &outcome))
+                        outcome
                     }
-                    Err(why) => {
-                        let refused = Outcome::Refused(why);
-                        Ok(self.summary.count(Counted::Users, &refused))
-                    }
-                }
+                    Err(why) => Outcome::Refused(why),
+                };
+                Ok(self.summary.count(Counted::Users, &outcome))
             }
             Body::Key(key) => {
-                let org = self.org(item.org.as_deref()).await?;
-                let outcome = self.key(&org, key).await?;
-                Ok(self.summary.count(Counted::Keys(outcome.0), &outcome.1))
+                let (name, org) = self.org(item.org.as_deref()).await?;
+                let kind = key.kind;
+                let outcome = self.key(&name, &org, key).await?;
+                Ok(self.summary.count(Counted::Keys(kind), &outcome))
             }
         }
     }
@@ -170,56 +215,78 @@ impl Run<'_> {
         Ok((id, outcome))
     }
 
-    async fn key(&mut self, org: &Org, key: SourceKey) -> anyhow::Result<(KeyKind, Outcome)> {
-        let kind = key.kind;
-        let mut imported = ImportedKey {
-            kind,
+    /// The owner a file names, created when missing (counted with the users).
+    async fn owner_by_email(
+        &mut self,
+        org: Uuid,
+        email: &str,
+        role: Option<Role>,
+    ) -> Result<Uuid, String> {
+        let wanted = ImportedUser {
+            email: email.to_owned(),
+            name: None,
+            title: None,
+            service_account: false,
+            roles: role.into_iter().collect(),
+        };
+        let (id, outcome) = self.user(org, &wanted).await?;
+        self.summary.count(Counted::Users, &outcome);
+        Ok(id)
+    }
+
+    /// Plans the key first and writes only what the plan allows: the organization and an
+    /// owner come into being only for a key that will be written, so a refused or bad row
+    /// leaves nothing behind.
+    async fn key(&mut self, org_name: &str, org: &Org, key: SourceKey) -> anyhow::Result<Outcome> {
+        let known_owner = match &key.owner {
+            Owner::SourceId(id) => self.users.get(id).copied(),
+            // Found or created once the key is sure to be written.
+            Owner::Email { .. } => Some(Uuid::nil()),
+            Owner::None => None,
+        };
+        let imported = ImportedKey {
+            kind: key.kind,
             name: key.name,
             value: key.value,
             category: key.category,
             remote_config_read_enabled: key.remote_config_read_enabled,
             scopes: key.scopes,
-            owner: None,
+            owner: known_owner,
         };
-        // The owner comes into being only for a key that will be written: a bad row
-        // leaves nothing behind.
+        let planned = self
+            .services
+            .plan_key(org.id, &imported, &mut self.planned)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        let planned = match planned {
+            Planned::Done(outcome) => return Ok(outcome),
+            Planned::Write(planned) => planned,
+        };
+        if !self.dry_run {
+            self.ensure_stored(org_name).await?;
+        }
         let owner = match &key.owner {
-            Owner::SourceId(id) => self.users.get(id).copied(),
-            _ => None,
+            Owner::Email { email, role } => match self.owner_by_email(org.id, email, *role).await {
+                Ok(id) => Some(id),
+                Err(why) => return Ok(Outcome::Refused(why)),
+            },
+            _ => known_owner,
         };
-        imported.owner = owner.or(Some(Uuid::nil()));
-        if let Err(why) = check_key(&imported) {
-            return Ok((kind, Outcome::Refused(why.to_string())));
+        if self.dry_run {
+            return Ok(Outcome::Created { renamed: None });
         }
-        imported.owner = owner;
-        if let Owner::Email { email, role } = &key.owner {
-            let wanted = ImportedUser {
-                email: email.clone(),
-                name: None,
-                title: None,
-                service_account: false,
-                roles: role.iter().copied().collect(),
-            };
-            match self.user(org.id, &wanted).await {
-                Ok((id, outcome)) => {
-                    self.summary.count(Counted::Users, &outcome);
-                    imported.owner = Some(id);
-                }
-                Err(why) => return Ok((kind, Outcome::Refused(why))),
-            }
-        }
-        if imported.owner.is_none() && kind != KeyKind::ApplicationKey {
-            imported.owner = self
+        let owner = match owner {
+            Some(owner) => Some(owner),
+            None if imported.kind != KeyKind::ApplicationKey => self
                 .services
                 .first_admin(org.id)
                 .await
-                .map_err(anyhow::Error::msg)?;
-        }
-        let outcome = self
-            .services
-            .import_key(org.id, &imported, self.dry_run, &mut self.planned)
+                .map_err(anyhow::Error::msg)?,
+            None => None,
+        };
+        self.services
+            .write_planned_key(org.id, owner, &planned)
             .await
-            .map_err(anyhow::Error::msg)?;
-        Ok((kind, outcome))
+            .map_err(anyhow::Error::msg)
     }
 }

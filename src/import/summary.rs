@@ -12,6 +12,17 @@ pub enum Counted {
     Keys(KeyKind),
 }
 
+/// What became of an organization the run named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgState {
+    Existing,
+    Created,
+    /// A dry run would create it.
+    ToCreate,
+    /// Nothing was to be written in it, so it was not made.
+    NotCreated,
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 struct Tally {
     created: u64,
@@ -54,19 +65,27 @@ impl Summary {
         self.invalid + self.tallies.values().map(|t| t.refused).sum::<u64>()
     }
 
-    pub fn render(&self, orgs: &[(Org, bool)], dry_run: bool) -> String {
+    pub fn render(&self, orgs: &[(Org, OrgState)], dry_run: bool) -> String {
         let mut out = String::new();
         let created = if dry_run { "to create" } else { "created" };
         if dry_run {
             out.push_str("Dry run: nothing was written.\n");
         }
-        for (org, new) in orgs {
-            let state = match (new, dry_run) {
-                (true, true) => "to be created",
-                (true, false) => "created",
-                (false, _) => "existing",
+        for (org, state) in orgs {
+            let _ = match state {
+                OrgState::Existing => {
+                    writeln!(out, "Organization \"{}\" ({}): existing", org.name, org.id)
+                }
+                OrgState::Created => {
+                    writeln!(out, "Organization \"{}\" ({}): created", org.name, org.id)
+                }
+                OrgState::ToCreate => writeln!(out, "Organization \"{}\": to be created", org.name),
+                OrgState::NotCreated => writeln!(
+                    out,
+                    "Organization \"{}\": not created (nothing to import into it)",
+                    org.name
+                ),
             };
-            let _ = writeln!(out, "Organization \"{}\" ({}): {state}", org.name, org.id);
         }
         let rows = std::iter::once(("users", Counted::Users))
             .chain(KeyKind::ALL.map(|k| (k.label(), Counted::Keys(k))));

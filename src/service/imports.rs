@@ -48,8 +48,15 @@ pub struct ImportedKey {
     pub owner: Option<Uuid>,
 }
 
+/// What importing a key comes to before anything is written.
+pub enum Planned {
+    Done(Outcome),
+    /// To be written (unless this is a dry run).
+    Write(Box<PlannedKey>),
+}
+
 /// A checked key, ready to be written.
-struct Checked {
+pub struct PlannedKey {
     kind: KeyKind,
     name: KeyName,
     value: Secret,
@@ -71,7 +78,7 @@ pub struct ImportedUser {
 impl ImportedKey {
     /// The rules a key made here follows, and the shape of its kind's values. A key that
     /// breaks one is reported and skipped, never written in part.
-    fn check(&self) -> Result<Checked> {
+    fn check(&self) -> Result<PlannedKey> {
         let value = self.value.expose();
         if !self.kind.accepts(value) {
             return Err(Error::invalid(format!(
@@ -92,7 +99,7 @@ impl ImportedKey {
             KeyKind::ApplicationKey => parse_scopes(self.scopes.clone())?,
             _ => None,
         };
-        Ok(Checked {
+        Ok(PlannedKey {
             kind: self.kind,
             name,
             value: self.value.clone(),
@@ -101,11 +108,6 @@ impl ImportedKey {
             scopes,
         })
     }
-}
-
-/// Checks a key without writing it, for reporting bad rows before anything is written.
-pub fn check_key(key: &ImportedKey) -> Result<()> {
-    key.check().map(|_| ())
 }
 
 /// `name`, then `name (2)`, `name (3)`… for a name taken by another key.
@@ -118,14 +120,14 @@ fn candidate_name(name: &KeyName, attempt: u32) -> Result<KeyName> {
 
 impl Services {
     /// The organization keys are imported into: `id` (which must exist), else the one
-    /// named `name`, created (in `one_time_read` mode) unless this is a dry run. Returns it
-    /// and whether it is new; a dry run's new organization has an id nothing holds.
+    /// named `name`, else a new one (in `one_time_read` mode), not stored yet: it is stored
+    /// by `create_import_org` once something is to be written in it. Returns it and whether
+    /// it is new.
     pub async fn import_target_org(
         &self,
         id: Option<Uuid>,
         name: &str,
         one_time_read: bool,
-        dry_run: bool,
     ) -> Result<(Org, bool)> {
         if let Some(id) = id {
             return match self.store.get_org(id).await {
@@ -158,12 +160,15 @@ impl Services {
             created_at: time::now(),
             num: None,
         };
-        if !dry_run {
-            self.store.create_org(&org).await.map_err(unexpected)?;
-            self.audit_cli(org.id, Action::OrgCreated, Some(org.id))
-                .await;
-        }
         Ok((org, true))
+    }
+
+    /// Stores an organization `import_target_org` made.
+    pub async fn create_import_org(&self, org: &Org) -> Result<()> {
+        self.store.create_org(org).await.map_err(unexpected)?;
+        self.audit_cli(org.id, Action::OrgCreated, Some(org.id))
+            .await;
+        Ok(())
     }
 
     /// The user with `user.email` in `org`, created (Pending until they sign in; a service
@@ -227,60 +232,68 @@ impl Services {
         Ok((id, Outcome::Created { renamed: None }))
     }
 
-    /// Imports one key into `org` with its value. The value already in `org` is left
-    /// alone; a value another organization holds is refused (a key names one organization).
-    /// `planned` holds the digests this run has written or would write, so a dry run counts
-    /// a value given twice once too.
-    pub async fn import_key(
+    /// Decides what importing `key` into `org` would do, writing nothing: the value
+    /// already in `org` is left alone; a value another organization holds is refused (a key
+    /// names one organization). `planned` holds the digests this run has written or will
+    /// write, so a value given twice counts once, in a dry run too.
+    pub async fn plan_key(
         &self,
         org: Uuid,
         key: &ImportedKey,
-        dry_run: bool,
         planned: &mut std::collections::HashSet<[u8; 32]>,
-    ) -> Result<Outcome> {
+    ) -> Result<Planned> {
         let checked = match key.check() {
             Ok(checked) => checked,
-            Err(err) => return Ok(Outcome::Refused(err.to_string())),
+            Err(err) => return Ok(Planned::Done(Outcome::Refused(err.to_string()))),
         };
         let digest = checked.value.digest();
         if let Some(holder) = self.holder_of(checked.kind, &digest).await? {
-            return Ok(if holder == org {
+            return Ok(Planned::Done(if holder == org {
                 Outcome::AlreadyPresent
             } else {
                 Outcome::Refused("the value belongs to another organization".to_owned())
-            });
+            }));
         }
         if !planned.insert(digest.0) {
-            return Ok(Outcome::AlreadyPresent);
+            return Ok(Planned::Done(Outcome::AlreadyPresent));
         }
-        if dry_run {
-            return Ok(Outcome::Created { renamed: None });
+        Ok(Planned::Write(Box::new(checked)))
+    }
+
+    /// Writes a planned key, owned (application keys) or created (the rest) by `owner`.
+    pub async fn write_planned_key(
+        &self,
+        org: Uuid,
+        owner: Option<Uuid>,
+        key: &PlannedKey,
+    ) -> Result<Outcome> {
+        let actor = owner.unwrap_or(Uuid::nil());
+        if key.kind == KeyKind::ApplicationKey && owner.is_none() {
+            return Ok(Outcome::Refused(
+                "an application key needs its owner".to_owned(),
+            ));
         }
-        let actor = key.owner.unwrap_or(Uuid::nil());
         for attempt in 0..RENAME_ATTEMPTS {
-            let name = candidate_name(&checked.name, attempt)?;
-            match self.write_key(org, actor, &checked, &name).await {
+            let Ok(name) = candidate_name(&key.name, attempt) else {
+                break;
+            };
+            match self.write_key(org, actor, key, &name).await {
                 Ok(id) => {
-                    self.audit_cli(org, created_action(checked.kind), Some(id))
+                    self.audit_cli(org, created_action(key.kind), Some(id))
                         .await;
                     let renamed = (attempt > 0).then(|| name.as_str().to_owned());
                     return Ok(Outcome::Created { renamed });
                 }
                 Err(StoreError::Conflict("name")) => continue,
                 Err(StoreError::OwnerDisabled) => {
-                    planned.remove(&digest.0);
-                    return Ok(Outcome::Refused("the owner is disabled".to_owned()));
+                    return Ok(Outcome::Refused("the owner is disabled".to_owned()))
                 }
-                Err(e) => {
-                    planned.remove(&digest.0);
-                    return Err(unexpected(e));
-                }
+                Err(e) => return Err(unexpected(e)),
             }
         }
-        planned.remove(&digest.0);
         Ok(Outcome::Refused(format!(
-            "the name {} and {RENAME_ATTEMPTS} variants of it are taken",
-            checked.name.as_str()
+            "the name {} and its variants are taken",
+            key.name.as_str()
         )))
     }
 
@@ -311,7 +324,7 @@ impl Services {
         &self,
         org_id: Uuid,
         actor: Uuid,
-        key: &Checked,
+        key: &PlannedKey,
         name: &KeyName,
     ) -> std::result::Result<Uuid, StoreError> {
         let id = Uuid::new_v4();

@@ -215,7 +215,9 @@ async fn keys_from_a_live_api_keep_working_and_come_along_once() {
     // The same value for another organization is refused, and the exit status says so.
     let file = target.path().join("elsewhere.json");
     let row = json!([{"organization": "Elsewhere", "name": "stolen",
-        "key": keys.api[1], "kind": "api_key"}]);
+        "key": keys.api[1], "kind": "api_key"},
+        {"organization": "Elsewhere", "name": "stolen too", "key": keys.app[1],
+        "kind": "application_key", "owner_email": "thief@elsewhere.test"}]);
     std::fs::write(&file, row.to_string()).expect("write");
     let refused = import(target.path(), &["--file", file.to_str().expect("path")]);
     assert!(!refused.status.success(), "{}", stdout(&refused));
@@ -224,7 +226,19 @@ async fn keys_from_a_live_api_keep_working_and_come_along_once() {
         "{}",
         stderr(&refused)
     );
-    assert!(stdout(&refused).contains("API keys: 0 created, 0 already present, 1 refused"));
+    // Nothing is left behind for refused rows: no owner, no organization.
+    for line in [
+        "API keys: 0 created, 0 already present, 1 refused",
+        "application keys: 0 created, 0 already present, 1 refused",
+        "users: 0 created, 0 already present, 0 refused",
+        "Organization \"Elsewhere\": not created",
+    ] {
+        assert!(
+            stdout(&refused).contains(line),
+            "{line} not in\n{}",
+            stdout(&refused)
+        );
+    }
 
     let imported = serve_imported(target.path(), source.creds.clone()).await;
     assert_valid(&imported, &keys).await;
