@@ -16,6 +16,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 const PAGE_SIZE: u32 = 100;
+/// Client tokens: keyplane lists them; Datadog has no public API for them.
+const OPTIONAL_LIST: &str = "/api/v2/client_tokens";
+/// How many rate-limited answers in a row one request waits out.
+const MAX_RATE_LIMITED: u32 = 10;
 
 /// What the source holds: its organization's name and every item read.
 pub struct Source {
@@ -31,20 +35,36 @@ struct Client {
 }
 
 impl Client {
-    /// The status and JSON body of a GET; a transport failure is an error.
+    /// The status and JSON body of a GET; a transport failure is an error. A 429 is
+    /// waited out as the source says (`X-RateLimit-Reset`, seconds) and tried again:
+    /// Datadog limits the key endpoints per organization.
     async fn get(&self, path: &str) -> anyhow::Result<(StatusCode, Value)> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header("DD-API-KEY", &self.api_key)
-            .header("DD-APPLICATION-KEY", &self.app_key)
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .with_context(|| format!("GET {path}"))?;
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+        for _ in 0..MAX_RATE_LIMITED {
+            let response = self
+                .http
+                .get(format!("{}{path}", self.base))
+                .header("DD-API-KEY", &self.api_key)
+                .header("DD-APPLICATION-KEY", &self.app_key)
+                .header("Accept", "application/json")
+                .send()
+                .await
+                .with_context(|| format!("GET {path}"))?;
+            let status = response.status();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let wait = response
+                    .headers()
+                    .get("x-ratelimit-reset")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(1)
+                    .clamp(1, 60);
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+                continue;
+            }
+            let text = response.text().await.unwrap_or_default();
+            return Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)));
+        }
+        anyhow::bail!("the source kept answering GET {path} with 429 Too Many Requests")
     }
 
     /// A GET that must succeed.
@@ -59,14 +79,16 @@ impl Client {
     }
 
     /// Every item of a paged list (`page[size]`, `page[number]`); `None` when the source
-    /// has no such list (404).
+    /// has no such list (404, or 403 for a list keyplane has and Datadog does not expose).
     async fn all(&self, path: &str) -> anyhow::Result<Option<Vec<Value>>> {
         let mut all = Vec::new();
         for number in 0.. {
             let sep = if path.contains('?') { '&' } else { '?' };
             let page = format!("{path}{sep}page[size]={PAGE_SIZE}&page[number]={number}");
             let (status, body) = self.get(&page).await?;
-            if status == StatusCode::NOT_FOUND && number == 0 {
+            let missing = status == StatusCode::NOT_FOUND
+                || (status == StatusCode::FORBIDDEN && path.starts_with(OPTIONAL_LIST));
+            if missing && number == 0 {
                 return Ok(None);
             }
             anyhow::ensure!(
@@ -176,11 +198,7 @@ pub async fn read(
         on_item();
     }
     // Datadog has no public client token API; keyplane has.
-    for token in client
-        .all("/api/v2/client_tokens")
-        .await?
-        .unwrap_or_default()
-    {
+    for token in client.all(OPTIONAL_LIST).await?.unwrap_or_default() {
         let id = text(&token, "/id").unwrap_or_default();
         items.push(key_item(
             KeyKind::ClientToken,

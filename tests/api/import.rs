@@ -242,6 +242,26 @@ async fn keys_from_a_live_api_keep_working_and_come_along_once() {
 
     let imported = serve_imported(target.path(), source.creds.clone()).await;
     assert_valid(&imported, &keys).await;
+    // Each imported key is in the audit trail, as made by the CLI, without its secret.
+    let (status, audit) = imported
+        .call(
+            Method::GET,
+            "/api/v2/audit/events?filter[action]=api_key.create&page[size]=100",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{audit}");
+    let by_cli = audit["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter(|e| e["attributes"]["via"] == "cli")
+        .count();
+    assert_eq!(by_cli, 3, "{audit}");
+    assert!(keys
+        .api
+        .iter()
+        .all(|k| !audit.to_string().contains(k.as_str())));
     // The keys kept their names, categories and scopes, and are listed as usual.
     let (status, listed) = imported.call(Method::GET, "/api/v2/api_keys", None).await;
     assert_eq!(status, StatusCode::OK, "{listed}");
@@ -367,4 +387,60 @@ async fn json_and_csv_files_import_and_bad_rows_are_skipped() {
         .find(|k| k["attributes"]["name"] == "prod agents")
         .expect("prod agents imported");
     assert_eq!(prod["attributes"]["category"], "agents");
+}
+
+#[tokio::test]
+async fn a_file_imports_into_postgresql_too() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let master_key = dir.path().join("master.key");
+    std::fs::write(&master_key, format!("{}\n", hex(64))).expect("write");
+    std::fs::set_permissions(
+        &master_key,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod");
+    let keys = Keys {
+        api: vec![hex(32)],
+        app: vec![hex(40)],
+        tokens: vec![format!("pub{}", hex(32))],
+    };
+    let file = dir.path().join("keys.csv");
+    let text = format!(
+        "organization,name,key,kind,owner_email,owner_role\n\
+         Pg,agents,{},api_key,,\n\
+         Pg,admin,{},application_key,root@pg.test,admin\n\
+         Pg,rum,{},client_token,,\n",
+        keys.api[0], keys.app[0], keys.tokens[0]
+    );
+    std::fs::write(&file, text).expect("write");
+    let key_file = master_key.to_str().expect("path");
+    let args = [
+        "--database-url",
+        db.url.as_str(),
+        "--master-key-file",
+        key_file,
+        "--file",
+        file.to_str().expect("path"),
+    ];
+    let first = succeeded(&import(dir.path(), &args));
+    assert!(
+        first.contains("API keys: 1 created, 0 already present, 0 refused"),
+        "{first}"
+    );
+    let again = succeeded(&import(dir.path(), &args));
+    assert!(
+        again.contains("application keys: 0 created, 1 already present"),
+        "{again}"
+    );
+    let creds = Creds {
+        api_key: keys.api[0].clone(),
+        app_key: keys.app[0].clone(),
+        email: "root@pg.test".into(),
+        password: String::new(),
+    };
+    let s = Server::start_on_database(&db.url, &master_key, creds, &[]).await;
+    assert_valid(&s, &keys).await;
 }
