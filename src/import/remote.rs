@@ -302,3 +302,63 @@ fn key_item(kind: KeyKind, origin: String, data: &Value, owner: &str) -> Item {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Datadog's own shapes: a user whose managed role has Datadog's id, an API key's GET.
+    #[test]
+    fn datadog_users_and_keys_are_read() {
+        let roles = HashMap::from([("dd-admin-role".to_owned(), Role::Admin)]);
+        let user = json!({"type": "users", "id": "u1", "attributes": {
+            "email": "ops@example.com", "name": "", "handle": "ops@example.com",
+            "status": "Active", "disabled": false, "service_account": false, "title": null},
+            "relationships": {"roles": {"data": [
+                {"type": "roles", "id": "dd-admin-role"},
+                {"type": "roles", "id": "custom-role"}]}}});
+        let item = user_item(&user, &roles).expect("imported");
+        match item.body {
+            Body::User { source_id, user } => {
+                assert_eq!(source_id, "u1");
+                assert_eq!(user.roles, vec![Role::Admin]);
+                assert_eq!(user.name, None);
+                assert!(!user.service_account);
+            }
+            other => panic!("{other:?}"),
+        }
+        let custom_only = json!({"id": "u2", "attributes": {"email": "x@example.com",
+            "service_account": true}, "relationships": {"roles": {"data": [{"id": "custom"}]}}});
+        match user_item(&custom_only, &roles).expect("imported").body {
+            Body::User { user, .. } => {
+                assert_eq!(user.roles, vec![Role::ReadOnly]);
+                assert!(user.service_account);
+            }
+            other => panic!("{other:?}"),
+        }
+        let disabled = json!({"id": "u3", "attributes": {"email": "gone@example.com",
+            "disabled": true, "status": "Disabled"}});
+        assert!(user_item(&disabled, &roles).is_none());
+
+        let key = json!({"type": "api_keys", "id": "k1", "attributes": {
+            "category": "default", "key": "0123456789abcdef0123456789abcdef", "last4": "cdef",
+            "name": "agents", "remote_config_read_enabled": false},
+            "relationships": {"created_by": {"data": {"type": "users", "id": "u1"}}}});
+        match key_item(KeyKind::ApiKey, "API key k1".into(), &key, "created_by").body {
+            Body::Key(key) => {
+                assert_eq!(key.name, "agents");
+                assert_eq!(key.value.expose(), "0123456789abcdef0123456789abcdef");
+                assert_eq!(key.remote_config_read_enabled, Some(false));
+                assert_eq!(key.owner, Owner::SourceId("u1".into()));
+            }
+            other => panic!("{other:?}"),
+        }
+        // The organization's application key list carries no value.
+        let listed = json!({"id": "a1", "attributes": {"name": "ci", "last4": "abcd"}});
+        assert!(matches!(
+            key_item(KeyKind::ApplicationKey, "a1".into(), &listed, "owned_by").body,
+            Body::Invalid(_)
+        ));
+    }
+}

@@ -444,3 +444,48 @@ async fn a_file_imports_into_postgresql_too() {
     let s = Server::start_on_database(&db.url, &master_key, creds, &[]).await;
     assert_valid(&s, &keys).await;
 }
+
+/// Into a running server's installation: the keys work there without a restart, because
+/// each write goes into the change log the server follows.
+#[tokio::test]
+async fn a_running_server_accepts_imported_keys_at_once() {
+    let s = Server::start_sqlite_with(&[]).await;
+    let (api, token) = (hex(32), format!("pub{}", hex(32)));
+    let file = s.data_dir().join("more.json");
+    let rows = json!({"keys": [
+        {"name": "fleet", "key": api, "kind": "api_key"},
+        {"name": "browser", "key": token, "kind": "client_token"},
+    ]});
+    std::fs::write(&file, rows.to_string()).expect("write");
+    let out = succeeded(&import(
+        &s.data_dir(),
+        &["--file", file.to_str().expect("path")],
+    ));
+    // Rows naming no organization go to the one named like a first start's.
+    assert!(out.contains("Organization \"keyplane\""), "{out}");
+    assert!(out.contains("): existing"), "{out}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let req = s
+            .http
+            .get(s.url("/api/v1/validate"))
+            .header("DD-API-KEY", &api);
+        let token_req = s
+            .http
+            .get(s.url("/api/v1/validate_client_token"))
+            .header("DD-CLIENT-TOKEN", &token);
+        let (api_ok, token_ok) = (send(req).await.0, send(token_req).await.0);
+        if api_ok == StatusCode::OK && token_ok == StatusCode::OK {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "imported keys not accepted by the running server: {api_ok} {token_ok}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The imported key is the organization's, listed with the others.
+    let (status, listed) = s.call(Method::GET, "/api/v2/api_keys", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(listed.to_string().contains("\"fleet\""), "{listed}");
+}
