@@ -59,19 +59,20 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let orgs: Vec<(Org, OrgState)> = run
+    let mut orgs: Vec<(Org, OrgState)> = run
         .orgs
         .into_values()
         .map(|t| {
-            let state = match (t.new, t.stored) {
-                (false, _) => OrgState::Existing,
-                (true, true) => OrgState::Created,
-                (true, false) if args.dry_run => OrgState::ToCreate,
-                (true, false) => OrgState::NotCreated,
+            let state = match (t.new, t.stored, t.wanted) {
+                (false, _, _) => OrgState::Existing,
+                (true, true, _) => OrgState::Created,
+                (true, false, true) => OrgState::ToCreate,
+                (true, false, false) => OrgState::NotCreated,
             };
             (t.org, state)
         })
         .collect();
+    orgs.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     print!("{}", run.summary.render(&orgs, args.dry_run));
     let refused = run.summary.refused();
     anyhow::ensure!(
@@ -126,6 +127,8 @@ struct Target {
     org: Org,
     new: bool,
     stored: bool,
+    /// Something is (or, in a dry run, would be) written in it.
+    wanted: bool,
 }
 
 impl Run<'_> {
@@ -146,6 +149,7 @@ impl Run<'_> {
                 org: org.clone(),
                 new,
                 stored: !new,
+                wanted: false,
             },
         );
         Ok((name, org))
@@ -157,6 +161,7 @@ impl Run<'_> {
         let Some(target) = self.orgs.get_mut(name) else {
             return Ok(());
         };
+        target.wanted = true;
         if target.stored || self.dry_run {
             return Ok(());
         }
@@ -262,9 +267,7 @@ impl Run<'_> {
             Planned::Done(outcome) => return Ok(outcome),
             Planned::Write(planned) => planned,
         };
-        if !self.dry_run {
-            self.ensure_stored(org_name).await?;
-        }
+        self.ensure_stored(org_name).await?;
         let owner = match &key.owner {
             Owner::Email { email, role } => match self.owner_by_email(org.id, email, *role).await {
                 Ok(id) => Some(id),
