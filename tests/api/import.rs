@@ -4,6 +4,10 @@
 //! rows are reported by line and skipped; a value of another organization is refused.
 
 use crate::helpers::*;
+use datadog_api_client::datadogV1::api_authentication::AuthenticationAPI;
+use datadog_api_client::datadogV2::api_key_management::{
+    GetAPIKeyOptionalParams, KeyManagementAPI, ListAPIKeysOptionalParams,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::path::Path;
@@ -242,6 +246,39 @@ async fn keys_from_a_live_api_keep_working_and_come_along_once() {
 
     let imported = serve_imported(target.path(), source.creds.clone()).await;
     assert_valid(&imported, &keys).await;
+    // Through the official client too: every API key validates, and the admin's imported
+    // key pair reads every API key back with the very value the source had.
+    for key in &keys.api {
+        let config = dd_config_with(&imported.base, key, &keys.app[0]);
+        let valid = AuthenticationAPI::with_config(config)
+            .validate()
+            .await
+            .expect("validate");
+        assert_eq!(valid.valid, Some(true));
+    }
+    let api = KeyManagementAPI::with_config(imported.dd_config());
+    let listed = api
+        .list_api_keys(ListAPIKeysOptionalParams::default())
+        .await
+        .expect("list");
+    let mut values = Vec::new();
+    for key in listed.data.unwrap_or_default() {
+        let id = key.id.expect("id");
+        let full = api
+            .get_api_key(id, GetAPIKeyOptionalParams::default())
+            .await
+            .expect("get");
+        values.push(
+            full.data
+                .and_then(|d| d.attributes)
+                .and_then(|a| a.key)
+                .expect("key"),
+        );
+    }
+    values.sort();
+    let mut expected = keys.api.clone();
+    expected.sort();
+    assert_eq!(values, expected);
     // Each imported key is in the audit trail, as made by the CLI, without its secret.
     let (status, audit) = imported
         .call(
