@@ -134,7 +134,11 @@ struct Target {
 impl Run<'_> {
     /// The organization a source names (or the default), by the name it is cached under.
     async fn org(&mut self, named: Option<&str>) -> anyhow::Result<(String, Org)> {
-        let name = named.unwrap_or(&self.default_org).to_owned();
+        // Under --org-id every item goes to that one organization, whatever it names.
+        let name = match self.org_id {
+            Some(id) => id.to_string(),
+            None => named.unwrap_or(&self.default_org).to_owned(),
+        };
         if let Some(target) = self.orgs.get(&name) {
             return Ok((name, target.org.clone()));
         }

@@ -97,6 +97,18 @@ impl Summary {
                 t.created, t.present, t.refused
             );
         }
+        let users = self
+            .tallies
+            .get(&Counted::Users)
+            .copied()
+            .unwrap_or_default();
+        if users.created > 0 && !dry_run {
+            out.push_str(
+                "Users the import made are Pending, without a password (service accounts act \
+                 at once): `keyplane admin invite EMAIL` prints the console link through which \
+                 a user sets one.\n",
+            );
+        }
         if self.invalid > 0 {
             let _ = writeln!(out, "invalid rows: {} skipped", self.invalid);
         }

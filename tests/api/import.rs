@@ -204,6 +204,7 @@ async fn keys_from_a_live_api_keep_working_and_come_along_once() {
         "client tokens: 2 created, 0 already present, 0 refused",
         "not revealed by the source: 1 key(s)",
         "application_key robot",
+        "keyplane admin invite EMAIL",
     ] {
         assert!(first.contains(line), "{line} not in\n{first}");
     }
@@ -525,4 +526,26 @@ async fn a_running_server_accepts_imported_keys_at_once() {
     let (status, listed) = s.call(Method::GET, "/api/v2/api_keys", None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(listed.to_string().contains("\"fleet\""), "{listed}");
+
+    // --org-id puts every row into that organization, whatever the rows name.
+    let orgs = s.admin_output(&["list-organizations"]);
+    let org_id = String::from_utf8_lossy(&orgs.stdout)
+        .split('\t')
+        .next()
+        .expect("an organization")
+        .to_owned();
+    let row = json!([{"organization": "Not this one", "name": "pinned", "key": hex(32),
+        "kind": "api_key"}]);
+    std::fs::write(&file, row.to_string()).expect("write");
+    let out = succeeded(&import(
+        &s.data_dir(),
+        &["--file", file.to_str().expect("path"), "--org-id", &org_id],
+    ));
+    assert!(
+        out.contains(&format!("Organization \"keyplane\" ({org_id}): existing")),
+        "{out}"
+    );
+    assert!(!out.contains("Not this one"), "{out}");
+    let orgs = s.admin_output(&["list-organizations"]);
+    assert_eq!(String::from_utf8_lossy(&orgs.stdout).lines().count(), 1);
 }
