@@ -33,6 +33,31 @@ pub enum Command {
     /// Print the HAProxy map of every API key (`<sha256 hex of the key> <organization id>`
     /// per line), for HAProxy's start: `keyplane haproxy-map > /etc/haproxy/keyplane.map`.
     HaproxyMap(HaproxyMapArgs),
+    /// The Datadog Agent's `secret_backend_command` (JSON on stdin and stdout): each handle
+    /// names a file in --state-dir holding an API key; the helper returns that key's current
+    /// secret, asked of keyplane with the key itself, so agents follow rotations.
+    SecretHelper(SecretHelperArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SecretHelperArgs {
+    /// keyplane's address, e.g. https://keyplane.internal:8443.
+    #[arg(long, env = "KEYPLANE_URL")]
+    pub url: String,
+    /// The directory of the keys the handles name: one file per handle, mode 0600, owned
+    /// by the user the helper runs as (the Agent's user).
+    #[arg(long, env = "KEYPLANE_SECRET_STATE_DIR")]
+    pub state_dir: std::path::PathBuf,
+    /// The CA certificates (PEM) to trust for keyplane's certificate.
+    #[arg(
+        long,
+        env = "KEYPLANE_CA_FILE",
+        default_value = "/etc/ssl/certs/ca-certificates.crt"
+    )]
+    pub ca_file: std::path::PathBuf,
+    /// Seconds to wait for keyplane before returning the stored key.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
 }
 
 #[derive(Args, Debug)]

@@ -13,6 +13,7 @@ pub mod http;
 pub mod import;
 pub mod metrics;
 pub mod migrate;
+pub mod secret_helper;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -12,6 +12,7 @@ async fn main() -> std::process::ExitCode {
         Command::Import(args) => keyplane::import::run(*args).await,
         Command::Audit(args) => keyplane::app::audit(args).await,
         Command::HaproxyMap(args) => keyplane::app::haproxy_map(args).await,
+        Command::SecretHelper(args) => keyplane::secret_helper::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

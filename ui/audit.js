@@ -30,6 +30,11 @@ const ACTION_GROUPS = [
     ['access_token.update', 'Access token changed'],
     ['access_token.revoke', 'Access token revoked'],
   ]],
+  ['Leaked credentials', [
+    ['credential.leak_flag', 'Reported leaked (flagged)'],
+    ['credential.leak_revoke', 'Reported leaked (revoked)'],
+    ['credential.leak_flag_last_key', 'Reported leaked (last API key: flagged, not revoked)'],
+  ]],
   ['Users', [
     ['user.create', 'User created'],
     ['user.update', 'User changed'],

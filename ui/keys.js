@@ -14,7 +14,48 @@ export function pageHeader(title, ...description) {
 
 function last4Cell(item) {
   const last4 = item.attributes && item.attributes.last4;
-  return h('span', { class: 'mono', testid: 'row-last4', title: last4 ? `Ends with ${last4}` : undefined }, last4 ? `…${last4}` : '—');
+  const cell = h('span', { class: 'mono', testid: 'row-last4', title: last4 ? `Ends with ${last4}` : undefined }, last4 ? `…${last4}` : '—');
+  return leaked(item) ? h('span', { class: 'stack' }, cell, leakedBadge()) : cell;
+}
+
+/** Whether the key was reported through POST /api/v2/credentials/leaked (`leak_information`). */
+function leaked(item) {
+  const leak = item.relationships && item.relationships.leak_information;
+  return Boolean(leak && leak.data);
+}
+
+function leakedBadge() {
+  return h('span', { class: 'badge badge-warning', testid: 'key-leaked', title: 'This key was reported as found in public (a repository, a paste, a log): anyone may hold it. Rotate it and revoke this one.' },
+    'Leaked: rotate it');
+}
+
+const DAY_MS = 86400000;
+
+/** "expires in N days" / "expired" / "Never", with the exact instant as the tooltip. */
+function expiresCell(item) {
+  const at = item.attributes && item.attributes.expires_at;
+  if (!at) return h('span', { class: 'muted', testid: 'row-expires', dataset: { expires: 'never' } }, 'Never');
+  const left = Date.parse(at) - Date.now();
+  const title = new Date(at).toLocaleString();
+  if (!(left > 0)) {
+    return h('span', { class: 'badge badge-warning', testid: 'row-expires', dataset: { expires: 'expired' }, title }, 'expired');
+  }
+  const days = Math.ceil(left / DAY_MS);
+  return h('span', { testid: 'row-expires', dataset: { expires: String(days) }, title }, `expires in ${days} ${days === 1 ? 'day' : 'days'}`);
+}
+
+const EXPIRES_COLUMN = { id: 'expires', label: 'Expires', cell: expiresCell };
+
+/** The create forms' optional expiry: a date, taken by the API as midnight UTC. */
+function expiryField(prefix) {
+  const input = h('input', { type: 'date', name: 'expires_at', testid: `${prefix}-create-expires` });
+  return field({ label: 'Expires on (optional)', input, hint: 'The key stops working at midnight UTC of that day. Leave empty for the organization’s default.' });
+}
+
+/** `attributes` with `expires_at` when the form's date is set. */
+function withExpiry(attributes, expiry) {
+  const value = expiry.input.value;
+  return value ? { ...attributes, expires_at: value } : attributes;
 }
 
 function scopesCell(item, row, allText = 'All of the owner’s permissions') {
@@ -211,6 +252,7 @@ export function apiKeysPage(app) {
       { id: 'created', label: 'Created', sort: 'created_at', sortKind: 'date', cell: (item) => timeEl(item.attributes.created_at) },
       { id: 'modified', label: 'Modified', sort: 'modified_at', sortKind: 'date', cell: (item) => timeEl(item.attributes.modified_at) },
       { id: 'last-used', label: 'Last used', cell: (item, row) => lastUsedCell(item, row.context.exposed) },
+      EXPIRES_COLUMN,
     ],
     actions: (item, row) => [
       canWrite ? renameButton(row, {
@@ -262,15 +304,17 @@ export function apiKeysPage(app) {
 
   let create = null;
   if (canWrite) {
+    const expiry = expiryField('api-keys');
     create = createForm({
       prefix: 'api-keys',
+      extraFields: [expiry],
       label: 'Name of the new API key',
       buttonLabel: 'Create API key',
       busyLabel: 'Creating…',
       placeholder: 'e.g. production agents',
       onSubmit: async ({ name }) => {
         const doc = await request('POST', '/api/v2/api_keys', {
-          body: { data: { type: 'api_keys', attributes: { name } } },
+          body: { data: { type: 'api_keys', attributes: withExpiry({ name }, expiry) } },
           action: 'create API keys',
         });
         const key = doc && doc.data && doc.data.attributes && doc.data.attributes.key;
@@ -403,6 +447,7 @@ function myAppKeys(app) {
       { id: 'scopes', label: 'Scopes', cell: (item, row) => scopesCell(item, row, 'All of your permissions') },
       { id: 'created', label: 'Created', sort: 'created_at', sortKind: 'date', cell: (item) => timeEl(item.attributes.created_at) },
       { id: 'last-used', label: 'Last used', cell: (item) => timeEl(item.attributes.last_used_at, 'Never') },
+      EXPIRES_COLUMN,
     ],
     actions: (item, row) => {
       const path = `${base}/${encodeURIComponent(item.id)}`;
@@ -442,16 +487,17 @@ function myAppKeys(app) {
   });
   const scopesInput = h('input', { type: 'text', name: 'scopes', testid: 'my-app-keys-create-scopes', autocomplete: 'off', spellcheck: 'false', placeholder: 'e.g. api_keys_read, dashboards_read' });
   const scopesField = field({ label: 'Scopes (optional)', input: scopesInput, hint: 'Comma-separated permission names. Leave empty for all of your permissions.' });
+  const expiry = expiryField('my-app-keys');
   const create = createForm({
     prefix: 'my-app-keys',
     label: 'Name of the new application key',
     buttonLabel: 'Create application key',
     busyLabel: 'Creating…',
     placeholder: 'e.g. terraform',
-    extraFields: [scopesField],
+    extraFields: [scopesField, expiry],
     onSubmit: async ({ name }) => {
       const doc = await request('POST', base, {
-        body: { data: { type: 'application_keys', attributes: { name, scopes: parseScopes(scopesInput.value) } } },
+        body: { data: { type: 'application_keys', attributes: withExpiry({ name, scopes: parseScopes(scopesInput.value) }, expiry) } },
         action: 'create application keys',
       });
       const key = doc && doc.data && doc.data.attributes && doc.data.attributes.key;
@@ -495,6 +541,7 @@ function orgAppKeysList(canWrite) {
       { id: 'scopes', label: 'Scopes', cell: scopesCell },
       { id: 'created', label: 'Created', sort: 'created_at', sortKind: 'date', cell: (item) => timeEl(item.attributes.created_at) },
       { id: 'last-used', label: 'Last used', cell: (item) => timeEl(item.attributes.last_used_at, 'Never') },
+      EXPIRES_COLUMN,
     ],
     actions: canWrite ? (item, row) => {
       const path = `${base}/${encodeURIComponent(item.id)}`;
@@ -554,6 +601,7 @@ export function clientTokensPage(app) {
       { id: 'created-by', label: 'Created by', cell: (item, row) => userLabel(relatedUser(item, 'created_by', row.context.users)) },
       { id: 'created', label: 'Created', sort: 'created_at', sortKind: 'date', cell: (item) => timeEl(item.attributes.created_at) },
       { id: 'modified', label: 'Modified', sort: 'modified_at', sortKind: 'date', cell: (item) => timeEl(item.attributes.modified_at) },
+      EXPIRES_COLUMN,
     ],
     actions: canWrite ? (item, row) => {
       const path = `${base}/${encodeURIComponent(item.id)}`;
@@ -591,14 +639,16 @@ export function clientTokensPage(app) {
   });
   let create = null;
   if (canWrite) {
+    const expiry = expiryField('client-tokens');
     create = createForm({
       prefix: 'client-tokens',
+      extraFields: [expiry],
       label: 'Name of the new client token',
       buttonLabel: 'Create client token',
       busyLabel: 'Creating…',
       placeholder: 'e.g. storefront RUM',
       onSubmit: async ({ name }) => {
-        const doc = await request('POST', base, { body: { data: { type: 'client_tokens', attributes: { name } } }, action: 'create client tokens' });
+        const doc = await request('POST', base, { body: { data: { type: 'client_tokens', attributes: withExpiry({ name }, expiry) } }, action: 'create client tokens' });
         const key = doc && doc.data && doc.data.attributes && doc.data.attributes.key;
         showNewSecret(createdSlot, {
           testid: 'client-tokens-new-token',

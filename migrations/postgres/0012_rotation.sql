@@ -63,3 +63,26 @@ CREATE TRIGGER application_keys_forget_previous AFTER DELETE ON application_keys
     FOR EACH ROW EXECUTE FUNCTION keys_forget_previous();
 CREATE TRIGGER client_tokens_forget_previous AFTER DELETE ON client_tokens
     FOR EACH ROW EXECUTE FUNCTION keys_forget_previous();
+
+-- Who still presents a previous secret, per key (empty strings where a caller said nothing),
+-- merged from every node's counts; gone with the key's last previous secret.
+CREATE TABLE rotation_callers (
+    key_id          UUID NOT NULL,
+    org_id          UUID NOT NULL,
+    source          TEXT NOT NULL,
+    user_agent      TEXT NOT NULL,
+    hostname        TEXT NOT NULL,
+    first_seen      BIGINT NOT NULL,
+    last_seen       BIGINT NOT NULL,
+    requests        BIGINT NOT NULL,
+    PRIMARY KEY (key_id, source, user_agent, hostname)
+);
+CREATE FUNCTION previous_secrets_forget_callers() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM rotation_callers WHERE key_id = OLD.key_id
+        AND NOT EXISTS (SELECT 1 FROM previous_secrets WHERE key_id = OLD.key_id);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER previous_secrets_forget_callers AFTER DELETE ON previous_secrets
+    FOR EACH ROW EXECUTE FUNCTION previous_secrets_forget_callers();

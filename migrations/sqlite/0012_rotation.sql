@@ -58,3 +58,21 @@ END;
 CREATE TRIGGER client_tokens_forget_previous AFTER DELETE ON client_tokens BEGIN
     DELETE FROM previous_secrets WHERE key_id = OLD.id;
 END;
+
+-- Who still presents a previous secret, per key (empty strings where a caller said nothing),
+-- merged from every node's counts; gone with the key's last previous secret.
+CREATE TABLE rotation_callers (
+    key_id          TEXT NOT NULL,
+    org_id          TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    user_agent      TEXT NOT NULL,
+    hostname        TEXT NOT NULL,
+    first_seen      INTEGER NOT NULL,
+    last_seen       INTEGER NOT NULL,
+    requests        INTEGER NOT NULL,
+    PRIMARY KEY (key_id, source, user_agent, hostname)
+);
+CREATE TRIGGER previous_secrets_forget_callers AFTER DELETE ON previous_secrets BEGIN
+    DELETE FROM rotation_callers WHERE key_id = OLD.key_id
+        AND NOT EXISTS (SELECT 1 FROM previous_secrets WHERE key_id = OLD.key_id);
+END;

@@ -6,6 +6,7 @@ use super::extractors::{
 use super::{credentials, session, Access, API_KEY_HEADER, APP_KEY_HEADER, CLIENT_TOKEN_HEADER};
 use crate::domain::access_token::looks_like_token;
 use crate::domain::intake;
+use crate::domain::rotation::Presenter;
 use crate::domain::secret::Secret;
 use crate::error::Error;
 use crate::service::Services;
@@ -43,6 +44,16 @@ fn query_param(parts: &Parts, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// Who the request says it is, for the callers of a rotated key's previous secret.
+fn presenter(parts: &Parts, client: Option<ClientAddr>) -> Presenter<'_> {
+    let text = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    Presenter {
+        source: client.map(|ClientAddr(ip)| ip),
+        user_agent: text("user-agent"),
+        hostname: text("x-dd-hostname").or_else(|| text("x-datadog-hostname")),
+    }
+}
+
 /// The gate's own path; what follows it is the original request's (Envoy's `path_prefix`).
 pub const INTAKE_PATH: &str = "/intake/authorize";
 
@@ -61,14 +72,16 @@ async fn check(
         Access::Public => {}
         Access::ApiKey => {
             let key = presented(parts, API_KEY_HEADER, "api_key").ok_or(Error::ApiKeyRequired)?;
-            let key = credentials::api_key(services, &key)?;
-            parts.extensions.insert(ValidApiKey(key));
+            let entry = credentials::api_key(services, &key)?;
+            services.note_presented(&key, || presenter(parts, client));
+            parts.extensions.insert(ValidApiKey(entry));
         }
         Access::ClientToken => {
             let token = header(parts, CLIENT_TOKEN_HEADER)
                 .or_else(|| query_param(parts, "dd-api-key"))
                 .ok_or(Error::Forbidden)?;
             let entry = services.validate_client_token(&token)?;
+            services.note_presented(&token, || presenter(parts, client));
             parts.extensions.insert(ValidClientToken(entry));
         }
         Access::KeyPair | Access::KeyPairOrQuery => {
@@ -85,6 +98,8 @@ async fn check(
             match (api, app) {
                 (Some(api), Some(app)) => {
                     let principal = credentials::key_pair(services, &api, &app)?;
+                    services.note_presented(&api, || presenter(parts, client));
+                    services.note_presented(&app, || presenter(parts, client));
                     parts.extensions.insert(Caller(principal));
                 }
                 // Keys win over a cookie; a cookie alone is the console calling the API.
@@ -104,6 +119,9 @@ async fn check(
             let request = intake::inspect(header, uri);
             let source = client.map(|ClientAddr(ip)| ip);
             let grant = services.authorize_intake(&request, source).await?;
+            if let Some(credential) = request.credential.as_deref() {
+                services.note_presented(credential, || presenter(parts, client));
+            }
             parts.extensions.insert(Intake(grant));
         }
         Access::Session => {

@@ -23,6 +23,8 @@ pub struct ApiKey {
     pub created_at: Micros,
     pub modified_at: Micros,
     pub date_last_used: Option<Micros>,
+    /// Refused from this instant on; `None`: never.
+    pub expires_at: Option<Micros>,
 }
 
 /// A validated change to an API key. `name` is required by Datadog's PATCH.
@@ -31,6 +33,8 @@ pub struct ApiKeyChange {
     pub name: KeyName,
     pub category: Option<String>,
     pub remote_config_read_enabled: Option<bool>,
+    /// `Some(None)` clears the expiry; `None` leaves it.
+    pub expires_at: Option<Option<Micros>>,
     pub modified_by: Uuid,
     pub modified_at: Micros,
 }

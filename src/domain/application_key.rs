@@ -24,6 +24,8 @@ pub struct ApplicationKey {
     pub scopes: Option<Vec<String>>,
     pub created_at: Micros,
     pub last_used_at: Option<Micros>,
+    /// Refused from this instant on; `None`: never.
+    pub expires_at: Option<Micros>,
 }
 
 /// Scopes as sent: `null` or `[]` (what Terraform sends for "no scopes") mean all of the
@@ -68,6 +70,8 @@ pub fn within(scopes: &[String], ceiling: &[String]) -> bool {
 pub struct ApplicationKeyChange {
     pub name: Option<super::name::KeyName>,
     pub scopes: Option<Option<Vec<String>>>,
+    /// `Some(None)` clears the expiry.
+    pub expires_at: Option<Option<Micros>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -32,11 +32,15 @@ pub struct ClientToken {
     pub modified_by: Option<Uuid>,
     pub created_at: Micros,
     pub modified_at: Micros,
+    /// Refused from this instant on; `None`: never.
+    pub expires_at: Option<Micros>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ClientTokenChange {
     pub name: KeyName,
+    /// `Some(None)` clears the expiry; `None` leaves it.
+    pub expires_at: Option<Option<Micros>>,
     pub modified_by: Uuid,
     pub modified_at: Micros,
 }

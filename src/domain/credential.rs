@@ -9,6 +9,8 @@ use uuid::Uuid;
 pub struct OrgKeyEntry {
     pub id: Uuid,
     pub org_id: Uuid,
+    /// Refused from this instant on, checked at each request.
+    pub expires_at: Option<super::time::Micros>,
 }
 
 pub type ApiKeyEntry = OrgKeyEntry;
@@ -20,6 +22,7 @@ pub struct AppKeyEntry {
     pub org_id: Uuid,
     pub owner_id: Uuid,
     pub scopes: Option<Vec<String>>,
+    pub expires_at: Option<super::time::Micros>,
 }
 
 /// A personal or service-account token: who it acts as, within which scopes, until when.
@@ -104,6 +107,7 @@ impl From<&super::application_key::ApplicationKey> for AppKeyEntry {
             org_id: key.org_id,
             owner_id: key.owner_id,
             scopes: key.scopes.clone(),
+            expires_at: key.expires_at,
         }
     }
 }
@@ -123,6 +127,7 @@ impl From<&super::client_token::ClientToken> for ClientTokenEntry {
         Self {
             id: token.id,
             org_id: token.org_id,
+            expires_at: token.expires_at,
         }
     }
 }

@@ -10,6 +10,12 @@ use uuid::Uuid;
 pub const ONE_TIME_READ: &str = "one_time_read_application_keys";
 pub const LONG_INVITATIONS: &str = "30d_invite_expiration";
 pub const ADMIN_ONLY_INVITES: &str = "admin_only_invites";
+/// keyplane's own: the longest lifetime, in days, of a new key (null or 0: unlimited).
+pub const MAX_KEY_LIFETIME_DAYS: &str = "max_key_lifetime_days";
+/// Ten thousand years is longer than any timestamp keyplane renders.
+const MAX_DAYS: u64 = 3_650_000;
+/// keyplane's own: what a leak report does to the key it names (`flag` or `revoke`).
+pub const LEAKED_KEYS_ACTION: &str = "leaked_keys_action";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueType {
@@ -19,6 +25,8 @@ pub enum ValueType {
     List,
     EmailDomainList,
     SecurityContactsList,
+    /// A whole number of days, or null for none.
+    Days,
 }
 
 impl ValueType {
@@ -29,6 +37,7 @@ impl ValueType {
             ValueType::List => "list",
             ValueType::EmailDomainList => "email_domain_list",
             ValueType::SecurityContactsList => "security_contacts_list",
+            ValueType::Days => "int",
         }
     }
 }
@@ -49,6 +58,7 @@ enum Initial {
     Bool(bool),
     Text(&'static str),
     EmptyList,
+    Null,
 }
 
 const fn def(
@@ -67,7 +77,7 @@ const fn def(
     }
 }
 
-use Initial::{Bool, EmptyList, Text};
+use Initial::{Bool, EmptyList, Null, Text};
 use ValueType as T;
 
 /// Datadog's configs (as its API listed them in 2024) and keyplane's own, in Datadog's order.
@@ -89,6 +99,8 @@ pub static CATALOG: &[OrgConfigDef] = &[
     def("teams_provisioning_sources", "Determines how users can be added to teams. Kept by keyplane; not used.", T::Enum, Text("manually"), false),
     def("monitor_timezone", "Sets the time zone used for monitoring alerts. Kept by keyplane; not used.", T::Enum, Text("UTC"), false),
     def(ONE_TIME_READ, "One-Time Read mode: application key secrets are shown only when the key is created, and v1's application key endpoints are disabled. Changing it needs org_management and org_app_keys_write. Honoured by keyplane.", T::Bool, Bool(true), true),
+    def(MAX_KEY_LIFETIME_DAYS, "keyplane's own: the longest lifetime in days of a new API key, application key or client token; a key created without expires_at expires that many days after its creation. null or 0: unlimited. Honoured by keyplane.", T::Days, Null, true),
+    def(LEAKED_KEYS_ACTION, "What a key reported through POST /api/v2/credentials/leaked becomes: flag (marked as leaked, still valid) or revoke (deleted at once; an organization's last API key is flagged instead). Honoured by keyplane.", T::Enum, Text("flag"), true),
 ];
 
 pub fn find(name: &str) -> Option<&'static OrgConfigDef> {
@@ -110,6 +122,7 @@ impl OrgConfigDef {
             Bool(b) => Value::Bool(b),
             Text(t) => Value::String(t.to_owned()),
             EmptyList => Value::Array(Vec::new()),
+            Null => Value::Null,
         }
     }
 
@@ -117,10 +130,15 @@ impl OrgConfigDef {
     pub fn accepts(&self, value: &Value) -> bool {
         match self.value_type {
             ValueType::Bool => value.is_boolean(),
+            // Only this one's choices are known: the others' values are Datadog's to define.
+            ValueType::Enum if self.name == LEAKED_KEYS_ACTION => value
+                .as_str()
+                .is_some_and(|v| super::leak::LeakAction::CHOICES.contains(&v)),
             ValueType::Enum => value.as_str().is_some_and(is_token),
             ValueType::List => list_of(value, |s| !s.is_empty()),
             ValueType::EmailDomainList => list_of(value, is_domain),
             ValueType::SecurityContactsList => list_of(value, is_email),
+            ValueType::Days => value.is_null() || value.as_u64().is_some_and(|d| d <= MAX_DAYS),
         }
     }
 }
@@ -183,7 +201,21 @@ mod tests {
             Some(true)
         );
         assert_eq!(contacts.map(|d| d.accepts(&json!(["nobody"]))), Some(false));
+        let leaks = find(LEAKED_KEYS_ACTION);
+        assert_eq!(leaks.map(|d| d.accepts(&json!("revoke"))), Some(true));
+        assert_eq!(leaks.map(|d| d.accepts(&json!("delete"))), Some(false));
         assert!(find("i_dont_exist").is_none());
+    }
+
+    #[test]
+    fn key_lifetime_is_null_or_whole_days() {
+        let days = find(MAX_KEY_LIFETIME_DAYS);
+        assert_eq!(days.map(|d| d.accepts(&json!(null))), Some(true));
+        assert_eq!(days.map(|d| d.accepts(&json!(90))), Some(true));
+        assert_eq!(days.map(|d| d.accepts(&json!(0))), Some(true));
+        assert_eq!(days.map(|d| d.accepts(&json!(-1))), Some(false));
+        assert_eq!(days.map(|d| d.accepts(&json!(1.5))), Some(false));
+        assert_eq!(days.map(|d| d.accepts(&json!("90"))), Some(false));
     }
 
     #[test]

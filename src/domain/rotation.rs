@@ -97,6 +97,55 @@ impl GracePolicy {
     }
 }
 
+/// Longest text kept of a caller's self-description (User-Agent, hostname header).
+pub const CALLER_TEXT_CHARS: usize = 200;
+
+/// Who presented a credential, as the request describes itself: enough to tell the agents
+/// still using a previous secret apart.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Presenter<'a> {
+    pub source: Option<std::net::IpAddr>,
+    pub user_agent: Option<&'a str>,
+    /// The Agent's `X-Dd-Hostname` / `X-Datadog-Hostname`, where present.
+    pub hostname: Option<&'a str>,
+}
+
+/// One distinct caller of a key's previous secret; empty strings where it said nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Caller {
+    pub source: String,
+    pub user_agent: String,
+    pub hostname: String,
+}
+
+impl Caller {
+    pub fn of(presenter: &Presenter<'_>) -> Self {
+        let text = |t: Option<&str>| {
+            t.map(|t| t.chars().take(CALLER_TEXT_CHARS).collect())
+                .unwrap_or_default()
+        };
+        Self {
+            source: presenter
+                .source
+                .map(|ip| ip.to_string())
+                .unwrap_or_default(),
+            user_agent: text(presenter.user_agent),
+            hostname: text(presenter.hostname),
+        }
+    }
+}
+
+/// How often, and when, a caller presented a key's previous secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerSeen {
+    pub key_id: Uuid,
+    pub org_id: Uuid,
+    pub caller: Caller,
+    pub first_seen: Micros,
+    pub last_seen: Micros,
+    pub requests: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

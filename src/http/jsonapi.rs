@@ -1,5 +1,6 @@
 //! JSON:API pieces shared by the v2 resources, in the shapes Datadog sends.
 
+use crate::domain::leak::LeakedKey;
 use crate::domain::permission::{catalog, PermissionDef, PermissionSet};
 use crate::domain::role::RoleRecord;
 use crate::domain::time;
@@ -113,6 +114,52 @@ pub enum Included {
     Role(RoleResource),
     Permission(PermissionResource),
     Org(serde_json::Value),
+    Leak(LeakedKeyResource),
+}
+
+/// Datadog's `LeakedKey`: when and where a key was found.
+#[derive(Serialize)]
+pub struct LeakedKeyResource {
+    id: Uuid,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    attributes: LeakedKeyAttributes,
+}
+
+#[derive(Serialize)]
+struct LeakedKeyAttributes {
+    date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leak_source: Option<String>,
+}
+
+impl From<&LeakedKey> for LeakedKeyResource {
+    fn from(leak: &LeakedKey) -> Self {
+        Self {
+            id: leak.id,
+            kind: LEAKED_KEYS,
+            attributes: LeakedKeyAttributes {
+                date: time::format(leak.date),
+                leak_source: leak.source.clone(),
+            },
+        }
+    }
+}
+
+const LEAKED_KEYS: &str = "leaked_keys";
+
+/// `included` with the leak records of a response's keys appended (none: unchanged).
+pub fn with_leaks<'a>(
+    included: Option<Vec<Included>>,
+    leaks: impl Iterator<Item = &'a LeakedKey>,
+) -> Option<Vec<Included>> {
+    let mut leaks = leaks.map(|l| Included::Leak(l.into())).peekable();
+    if leaks.peek().is_none() {
+        return included;
+    }
+    let mut all = included.unwrap_or_default();
+    all.extend(leaks);
+    Some(all)
 }
 
 impl Included {
@@ -286,6 +333,16 @@ impl Relationship {
 
     pub fn none() -> Self {
         Self { data: None }
+    }
+
+    /// `leak_information`: the key's leak record, or `null`.
+    pub fn leak(leak: Option<&LeakedKey>) -> Self {
+        Self {
+            data: leak.map(|l| Linkage {
+                kind: LEAKED_KEYS,
+                id: l.id,
+            }),
+        }
     }
 }
 

@@ -78,7 +78,7 @@ fn is_version(segment: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
 }
 
-fn put_headers(headers: &mut HeaderMap, status: &RateStatus, name: &'static str) {
+pub(super) fn put_headers(headers: &mut HeaderMap, status: &RateStatus, name: &'static str) {
     let number = |n: u64| HeaderValue::from(n);
     headers.insert("x-ratelimit-limit", number(u64::from(status.limit)));
     headers.insert("x-ratelimit-period", number(status.period_secs));

@@ -148,6 +148,7 @@ pub fn table() -> Vec<RouteDef> {
         // API keys
         get("/api/v2/api_keys", KeyPair, api_keys::list),
         post("/api/v2/api_keys", KeyPair, api_keys::create),
+        get("/api/v2/api_keys/self", ApiKey, api_keys::own),
         get("/api/v2/api_keys/{api_key_id}", KeyPair, api_keys::get),
         patch("/api/v2/api_keys/{api_key_id}", KeyPair, api_keys::update),
         delete("/api/v2/api_keys/{api_key_id}", KeyPair, api_keys::delete),
@@ -358,6 +359,12 @@ pub fn table() -> Vec<RouteDef> {
         ),
         // The audit trail
         get("/api/v2/audit/events", KeyPair, v2::audit::list),
+        // Leak reports: anyone who found a credential in the open
+        post(
+            "/api/v2/credentials/leaked",
+            Public,
+            v2::leaked_credentials::report,
+        ),
         // The web console: its page, its files and its sign-in
         get("/", Public, console::assets::index),
         get("/ui/{file}", Public, console::assets::asset),

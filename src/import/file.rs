@@ -127,6 +127,7 @@ fn item<F: Fields + ?Sized>(line: usize, row: &F) -> Item {
             remote_config_read_enabled,
             scopes: row.scopes(),
             owner,
+            expires_at: first(row, &["expires_at"]),
             value,
         }),
     }

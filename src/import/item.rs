@@ -54,4 +54,6 @@ pub struct SourceKey {
     pub remote_config_read_enabled: Option<bool>,
     pub scopes: Option<Vec<String>>,
     pub owner: Owner,
+    /// RFC 3339, as the source gives it.
+    pub expires_at: Option<String>,
 }

@@ -261,6 +261,7 @@ impl Run<'_> {
             remote_config_read_enabled: key.remote_config_read_enabled,
             scopes: key.scopes,
             owner: known_owner,
+            expires_at: key.expires_at,
         };
         let planned = self
             .services

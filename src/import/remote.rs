@@ -297,6 +297,8 @@ fn key_item(kind: KeyKind, origin: String, data: &Value, owner: &str) -> Item {
                 .pointer("/attributes/remote_config_read_enabled")
                 .and_then(Value::as_bool),
             scopes,
+            // keyplane's extension; Datadog's keys do not expire.
+            expires_at: text(data, "/attributes/expires_at"),
             owner: text(data, &format!("/relationships/{owner}/data/id"))
                 .map_or(Owner::None, Owner::SourceId),
         }),

@@ -6,11 +6,12 @@ use crate::domain::api_key::{
     ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField, DEFAULT_CATEGORY, MAX_CATEGORY_CHARS,
 };
 use crate::domain::audit::Action;
+use crate::domain::expiry::Expiry;
 use crate::domain::list::Sort;
 use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
 use crate::domain::secret::{Secret, API_KEY_BYTES};
-use crate::domain::time;
+use crate::domain::time::{self, Micros};
 use crate::domain::user::Permission;
 use crate::error::{Error, Result};
 use crate::store::StoreError;
@@ -24,6 +25,8 @@ pub struct NewApiKey {
     pub name: KeyName,
     pub category: Option<String>,
     pub remote_config_read_enabled: Option<bool>,
+    /// As asked; `create_api_key` sets the organization's longest lifetime.
+    pub expiry: Expiry,
 }
 
 /// Categories follow the rule of names: no control characters (PostgreSQL text cannot even
@@ -106,6 +109,7 @@ impl Services {
             created_at: now,
             modified_at: now,
             date_last_used: None,
+            expires_at: new.expiry.at(now)?,
         };
         Ok((key, secret))
     }
@@ -113,9 +117,10 @@ impl Services {
     pub async fn create_api_key(
         &self,
         who: &Principal,
-        new: NewApiKey,
+        mut new: NewApiKey,
     ) -> Result<(ApiKey, Secret)> {
         who.require(Permission::ApiKeysWrite)?;
+        new.expiry.limit = self.key_lifetime(who.org_id).await?;
         let created = self.insert_api_key(who.org_id, who.user_id, new).await?;
         self.audit(who, Action::ApiKeyCreated, Some(created.0.id))
             .await;
@@ -175,14 +180,25 @@ impl Services {
         name: KeyName,
         category: Option<String>,
         remote_config_read_enabled: Option<bool>,
+        expires_at: Option<Option<Micros>>,
     ) -> Result<(ApiKey, Secret)> {
         who.require(Permission::ApiKeysWrite)?;
+        let now = time::now();
+        let expires_at = match expires_at {
+            Some(asked) => Some(
+                self.key_lifetime(who.org_id)
+                    .await?
+                    .for_change(asked, now)?,
+            ),
+            None => None,
+        };
         let change = ApiKeyChange {
             name,
             category,
             remote_config_read_enabled,
+            expires_at,
             modified_by: who.user_id,
-            modified_at: time::now(),
+            modified_at: now,
         };
         let key = self
             .metrics

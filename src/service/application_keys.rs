@@ -8,11 +8,12 @@ use crate::domain::application_key::{
     ApplicationKeySortField, MAX_PER_USER,
 };
 use crate::domain::audit::Action;
+use crate::domain::expiry::Expiry;
 use crate::domain::list::Sort;
 use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
 use crate::domain::secret::{Secret, APP_KEY_BYTES};
-use crate::domain::time;
+use crate::domain::time::{self, Micros};
 use crate::domain::user::{Permission, User};
 use crate::error::{Error, Result};
 use crate::store::StoreError;
@@ -245,8 +246,11 @@ impl Services {
         owner_id: Uuid,
         name: KeyName,
         scopes: Option<Vec<String>>,
+        expiry: Expiry,
     ) -> Result<(ApplicationKey, Secret)> {
         let (key, secret) = self.new_application_key(org_id, owner_id, name, scopes)?;
+        let expires_at = expiry.at(key.created_at)?;
+        let key = ApplicationKey { expires_at, ..key };
         self.store
             .create_application_key(&key, MAX_PER_USER)
             .await
@@ -276,6 +280,7 @@ impl Services {
             scopes,
             created_at: time::now(),
             last_used_at: None,
+            expires_at: None,
         };
         Ok((key, secret))
     }
@@ -286,8 +291,13 @@ impl Services {
         surface: Surface,
         name: KeyName,
         scopes: Option<Vec<String>>,
+        expires_at: Option<Micros>,
     ) -> Result<(ApplicationKey, Secret)> {
         forbid_token(who)?;
+        let expiry = Expiry {
+            asked: expires_at,
+            limit: self.key_lifetime(who.org_id).await?,
+        };
         let owner = self
             .surface_owner(who, surface, Access::Write)
             .await?
@@ -302,7 +312,7 @@ impl Services {
             }
         }
         let created = self
-            .insert_application_key(who.org_id, owner, name, scopes)
+            .insert_application_key(who.org_id, owner, name, scopes, expiry)
             .await?;
         self.audit(who, Action::ApplicationKeyCreated, Some(created.0.id))
             .await;
@@ -341,10 +351,14 @@ impl Services {
         who: &Principal,
         surface: Surface,
         id: Uuid,
-        change: ApplicationKeyChange,
+        mut change: ApplicationKeyChange,
     ) -> Result<(ApplicationKey, Option<Secret>)> {
         forbid_token(who)?;
         let present = self.reachable_key(who, surface, Access::Write, id).await?;
+        if let Some(asked) = change.expires_at {
+            let lifetime = self.key_lifetime(who.org_id).await?;
+            change.expires_at = Some(lifetime.for_change(asked, time::now())?);
+        }
         if let Some(scopes) = &change.scopes {
             may_rescope(who, &present, scopes)?;
         }

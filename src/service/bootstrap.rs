@@ -95,6 +95,7 @@ impl Services {
                 name: name("Initial API key")?,
                 category: None,
                 remote_config_read_enabled: None,
+                expiry: Default::default(),
             },
         )?;
         let (app_key, app_secret) =
@@ -229,7 +230,13 @@ impl Services {
             Some(e) => self.enabled_user(e, org).await?,
         };
         let (key, secret) = self
-            .insert_application_key(owner.org_id, owner.id, KeyName::parse(key_name)?, None)
+            .insert_application_key(
+                owner.org_id,
+                owner.id,
+                KeyName::parse(key_name)?,
+                None,
+                Default::default(),
+            )
             .await?;
         self.audit_cli(owner.org_id, Action::ApplicationKeyCreated, Some(key.id))
             .await;
@@ -262,6 +269,7 @@ impl Services {
             name: KeyName::parse(key_name)?,
             category: None,
             remote_config_read_enabled: None,
+            expiry: Default::default(),
         };
         let (key, secret) = self.insert_api_key(admin.org_id, admin.id, new).await?;
         self.audit_cli(admin.org_id, Action::ApiKeyCreated, Some(key.id))

@@ -8,7 +8,7 @@ use crate::domain::credential::ClientTokenEntry;
 use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
 use crate::domain::secret::{KeyDigest, Secret};
-use crate::domain::time;
+use crate::domain::time::{self, Micros};
 use crate::domain::user::Permission;
 use crate::error::{Error, Result};
 use crate::store::StoreError;
@@ -31,11 +31,16 @@ impl Services {
         &self,
         who: &Principal,
         name: KeyName,
+        expires_at: Option<Micros>,
     ) -> Result<(ClientToken, Secret)> {
         who.require(Permission::ClientTokensWrite)?;
+        let now = time::now();
+        let expires_at = self
+            .key_lifetime(who.org_id)
+            .await?
+            .for_new(expires_at, now)?;
         let id = Uuid::new_v4();
         let secret = client_token::generate();
-        let now = time::now();
         let token = ClientToken {
             id,
             org_id: who.org_id,
@@ -47,6 +52,7 @@ impl Services {
             modified_by: Some(who.user_id),
             created_at: now,
             modified_at: now,
+            expires_at,
         };
         self.store
             .create_client_token(&token)
@@ -95,12 +101,23 @@ impl Services {
         who: &Principal,
         id: Uuid,
         name: KeyName,
+        expires_at: Option<Option<Micros>>,
     ) -> Result<(ClientToken, Secret)> {
         who.require(Permission::ClientTokensWrite)?;
+        let now = time::now();
+        let expires_at = match expires_at {
+            Some(asked) => Some(
+                self.key_lifetime(who.org_id)
+                    .await?
+                    .for_change(asked, now)?,
+            ),
+            None => None,
+        };
         let change = ClientTokenChange {
             name,
+            expires_at,
             modified_by: who.user_id,
-            modified_at: time::now(),
+            modified_at: now,
         };
         let token = self
             .store

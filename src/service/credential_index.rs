@@ -9,6 +9,8 @@ use crate::domain::api_key::{ApiKey, ApiKeyQuery};
 use crate::domain::credential::{
     AccessTokenEntry, ApiKeyEntry, AppKeyEntry, ChangeKind, ClientTokenEntry, RoleEntry, UserEntry,
 };
+use crate::domain::expiry::expired;
+use crate::domain::leak::{FoundCredential, LeakKind};
 use crate::domain::permission::PermissionSet;
 use crate::domain::principal::{Principal, TokenGrant};
 use crate::domain::role;
@@ -19,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::metrics::{KindLabels, Metrics};
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -108,6 +110,8 @@ pub struct CredentialIndex {
     confirmed_at: AtomicI64,
     max_staleness: Duration,
     api_key_changes: tokio::sync::broadcast::Sender<ApiKeyChange>,
+    /// How many previous secrets the index holds.
+    overlaps: AtomicUsize,
 }
 
 /// Extends `map` page by page, each page starting after the last id of the one before.
@@ -128,6 +132,10 @@ where
             return Ok(());
         }
     }
+}
+
+fn found_in(kind: LeakKind, id: Uuid, org_id: Uuid) -> FoundCredential {
+    FoundCredential { kind, id, org_id }
 }
 
 fn api_kind() -> KindLabels {
@@ -214,7 +222,9 @@ impl CredentialIndex {
             confirmed_at: AtomicI64::new(time::now()),
             max_staleness,
             api_key_changes: tokio::sync::broadcast::Sender::new(CHANGE_FEED),
+            overlaps: AtomicUsize::new(0),
         };
+        index.count_overlaps(&index.read());
         index.catch_up(store, metrics).await?;
         index.publish_sizes(metrics);
         Ok(index)
@@ -241,10 +251,15 @@ impl CredentialIndex {
         self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The API key behind `digest`.
+    /// The API key behind `digest`, unless it has expired: the clock is read at each call,
+    /// so a key stops working at its `expires_at` whether or not the index reloads.
     pub fn api_key(&self, digest: &KeyDigest, metrics: &Metrics) -> Result<ApiKeyEntry> {
         self.ensure_fresh()?;
-        let found = self.read().api_key(digest);
+        let now = time::now();
+        let found = self
+            .read()
+            .api_key(digest)
+            .filter(|k| !expired(k.expires_at, now));
         match found {
             Some(entry) => {
                 metrics.cache_hits.api_key.inc();
@@ -261,7 +276,12 @@ impl CredentialIndex {
     /// must never accept a key that can also write metrics or manage anything.
     pub fn client_token(&self, digest: &KeyDigest, metrics: &Metrics) -> Result<ClientTokenEntry> {
         self.ensure_fresh()?;
-        let found = self.read().client_token(digest).cloned();
+        let now = time::now();
+        let found = self
+            .read()
+            .client_token(digest)
+            .filter(|t| !expired(t.expires_at, now))
+            .cloned();
         match found {
             Some(entry) => {
                 metrics.cache_hits.client_token.inc();
@@ -272,6 +292,30 @@ impl CredentialIndex {
                 Err(Error::Forbidden)
             }
         }
+    }
+
+    /// The credentials behind `digests`, whatever their kind (a rotated key's previous
+    /// secret names the key): a hash lookup per digest per kind, under one read lock, and
+    /// nothing asked of the database.
+    pub fn find_credentials(&self, digests: &[KeyDigest]) -> Vec<FoundCredential> {
+        let state = self.read();
+        let mut found = Vec::new();
+        for digest in digests {
+            // A previous secret still in its grace period leaks its key too.
+            if let Some(key) = state.api_key(digest) {
+                found.push(found_in(LeakKind::ApiKey, key.id, key.org_id));
+            }
+            if let Some(key) = state.app_key(digest) {
+                found.push(found_in(LeakKind::ApplicationKey, key.id, key.org_id));
+            }
+            if let Some(token) = state.client_token(digest) {
+                found.push(found_in(LeakKind::ClientToken, token.id, token.org_id));
+            }
+            if let Some(token) = state.access_tokens.get(digest) {
+                found.push(found_in(LeakKind::AccessToken, token.id, token.org_id));
+            }
+        }
+        found
     }
 
     /// Whether `user_id` is a known, enabled user, its roles and what they grant (console
@@ -319,7 +363,9 @@ impl CredentialIndex {
     ) -> Result<(Principal, Uuid)> {
         let org_key = self.api_key(api, metrics)?;
         let state = self.read();
-        let Some(app_key) = state.app_key(app) else {
+        let now = time::now();
+        let found = state.app_key(app).filter(|k| !expired(k.expires_at, now));
+        let Some(app_key) = found else {
             metrics.cache_misses.application_key.inc();
             return Err(Error::Forbidden);
         };
@@ -416,8 +462,8 @@ impl CredentialIndex {
         self.api_key_changes.subscribe()
     }
 
-    /// Every API key's digest and organization, with the previous secrets still in their grace
-    /// period (a snapshot; one read lock while copying).
+    /// Every API key's digest and organization but the expired ones, with the previous
+    /// secrets still in their grace period (a snapshot; one read lock while copying).
     pub fn api_key_digests(&self) -> Vec<(KeyDigest, Uuid)> {
         let state = self.read();
         let now = time::now();
@@ -426,11 +472,30 @@ impl CredentialIndex {
             .values()
             .filter(|p| p.kind == RotatedKind::ApiKey && p.valid_at(now))
             .map(|p| (p.digest, p.org_id));
-        state.api_keys.digests().chain(previous).collect()
+        state.api_keys.digests(now).chain(previous).collect()
     }
 
     fn successor(&self, digest: &KeyDigest, kind: RotatedKind) -> Option<KeyDigest> {
         self.read().successor(digest, kind)
+    }
+
+    /// Whether any key is in the overlap of a rotation.
+    pub fn in_overlap(&self) -> bool {
+        self.overlaps.load(Ordering::Relaxed) > 0
+    }
+
+    /// The key and organization of `digest` if it is a previous secret still in its grace
+    /// period.
+    pub fn previous_secret(&self, digest: &KeyDigest) -> Option<(Uuid, Uuid)> {
+        let state = self.read();
+        let previous = state.previous.get(digest)?;
+        previous
+            .valid_at(time::now())
+            .then_some((previous.key_id, previous.org_id))
+    }
+
+    fn count_overlaps(&self, state: &State) {
+        self.overlaps.store(state.previous.len(), Ordering::Relaxed);
     }
 
     /// Drops previous secrets whose grace period is over (lookups refuse them already),
@@ -449,10 +514,26 @@ impl CredentialIndex {
             }
             keep
         });
+        self.count_overlaps(&state);
         drop(state);
         for digest in gone {
             let _ = self.api_key_changes.send(ApiKeyChange::Removed { digest });
         }
+    }
+
+    /// The API keys whose expiry falls in `(after, until]`: an expiry is in no change log,
+    /// so a mirror of the keys asks for these to drop them.
+    pub fn api_keys_expired_between(
+        &self,
+        after: time::Micros,
+        until: time::Micros,
+    ) -> Vec<KeyDigest> {
+        self.read().api_keys.expired_between(after, until).collect()
+    }
+
+    /// The first API key expiry after `after`.
+    pub fn next_api_key_expiry(&self, after: time::Micros) -> Option<time::Micros> {
+        self.read().api_keys.next_expiry(after)
     }
 
     /// Applies every change-log entry written since the last catch-up.
@@ -509,6 +590,11 @@ impl CredentialIndex {
                 let changes = {
                     let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
                     match (key, successor) {
+                        // A mirror must not hold a key that is expired already.
+                        (Some(key), _) if expired(key.expires_at, time::now()) => {
+                            state.api_keys.upsert(&key);
+                            vec![ApiKeyChange::Removed { digest }]
+                        }
                         (Some(key), _) => {
                             state.api_keys.upsert(&key);
                             vec![ApiKeyChange::Added {
@@ -597,13 +683,15 @@ impl CredentialIndex {
                                     org_id: p.org_id,
                                 });
                             state.previous.insert(digest, p);
+                            self.count_overlaps(&state);
                             added
                         }
-                        None => state
-                            .previous
-                            .remove(&digest)
-                            .filter(|p| p.kind == RotatedKind::ApiKey)
-                            .map(|_| ApiKeyChange::Removed { digest }),
+                        None => {
+                            let gone = state.previous.remove(&digest);
+                            self.count_overlaps(&state);
+                            gone.filter(|p| p.kind == RotatedKind::ApiKey)
+                                .map(|_| ApiKeyChange::Removed { digest })
+                        }
                     }
                 };
                 if let Some(change) = change {

@@ -46,6 +46,8 @@ pub struct ImportedKey {
     pub scopes: Option<Vec<String>>,
     /// The application key's owner; the API key's or token's creator.
     pub owner: Option<Uuid>,
+    /// When the key stops working, as the source says (RFC 3339).
+    pub expires_at: Option<String>,
 }
 
 /// What importing a key comes to before anything is written.
@@ -63,6 +65,7 @@ pub struct PlannedKey {
     category: Option<String>,
     remote_config_read_enabled: Option<bool>,
     scopes: Option<Vec<String>>,
+    expires_at: Option<crate::domain::time::Micros>,
 }
 
 /// A user or service account to import.
@@ -99,7 +102,21 @@ impl ImportedKey {
             KeyKind::ApplicationKey => parse_scopes(self.scopes.clone())?,
             _ => None,
         };
+        // The expiry comes along as it is: the organization's longest lifetime is for keys
+        // made here, and shortening an existing key's would cut off agents unannounced.
+        let expires_at = self
+            .expires_at
+            .as_deref()
+            .map(crate::domain::expiry::parse)
+            .transpose()?;
+        if let Some(at) = expires_at.filter(|at| *at <= time::now()) {
+            return Err(Error::invalid(format!(
+                "the key expired at {}",
+                time::format(at)
+            )));
+        }
         Ok(PlannedKey {
+            expires_at,
             kind: self.kind,
             name,
             value: self.value.clone(),
@@ -354,6 +371,7 @@ impl Services {
                     created_at: now,
                     modified_at: now,
                     date_last_used: None,
+                    expires_at: key.expires_at,
                 };
                 // The organization's key limit is for keys made here; the keys agents
                 // already send must all come along.
@@ -371,6 +389,7 @@ impl Services {
                     scopes: key.scopes.clone(),
                     created_at: now,
                     last_used_at: None,
+                    expires_at: key.expires_at,
                 };
                 self.store.create_application_key(&row, u64::MAX).await?;
             }
@@ -386,6 +405,7 @@ impl Services {
                     modified_by: Some(actor),
                     created_at: now,
                     modified_at: now,
+                    expires_at: key.expires_at,
                 };
                 self.store.create_client_token(&row).await?;
             }

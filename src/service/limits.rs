@@ -95,27 +95,57 @@ impl RateLimiter {
 
     /// Counts one request of `org` against `name`'s fixed window.
     pub fn check(&self, org: Uuid, name: &'static str) -> RateStatus {
-        let RateLimit { limit, period } = self.config;
         let now = Instant::now();
         let mut windows = self.windows.lock();
         let mut unkept = (now, 0);
         let mut kept = entry(&mut windows, &(org, name), || (now, 0));
         let window = kept.as_deref_mut().unwrap_or(&mut unkept);
-        if now.duration_since(window.0) >= period {
-            *window = (now, 0);
+        count(self.config, window, now)
+    }
+}
+
+/// Counts one request against `window` (started over once its period is past).
+fn count(config: RateLimit, window: &mut Window, now: Instant) -> RateStatus {
+    let RateLimit { limit, period } = config;
+    if now.duration_since(window.0) >= period {
+        *window = (now, 0);
+    }
+    let allowed = window.1 < limit;
+    if allowed {
+        window.1 += 1;
+    }
+    let left = period.saturating_sub(now.duration_since(window.0));
+    RateStatus {
+        limit,
+        period_secs: period.as_secs().max(1),
+        remaining: limit.saturating_sub(window.1),
+        reset_secs: left.as_secs_f64().ceil().max(1.0) as u64,
+        allowed,
+    }
+}
+
+/// The same fixed windows, per source address (IPv6 by its /64), for endpoints anyone may
+/// call without a credential, so there is no organization to count.
+pub struct SourceRateLimiter {
+    config: RateLimit,
+    windows: Bounded<IpAddr, Window>,
+}
+
+impl SourceRateLimiter {
+    pub fn new(config: RateLimit) -> Self {
+        Self {
+            config,
+            windows: Bounded::new(TABLE_CAPACITY),
         }
-        let allowed = window.1 < limit;
-        if allowed {
-            window.1 += 1;
-        }
-        let left = period.saturating_sub(now.duration_since(window.0));
-        RateStatus {
-            limit,
-            period_secs: period.as_secs().max(1),
-            remaining: limit.saturating_sub(window.1),
-            reset_secs: left.as_secs_f64().ceil().max(1.0) as u64,
-            allowed,
-        }
+    }
+
+    pub fn check(&self, source: IpAddr) -> RateStatus {
+        let now = Instant::now();
+        let mut windows = self.windows.lock();
+        let mut unkept = (now, 0);
+        let mut kept = entry(&mut windows, &source_bucket(source), || (now, 0));
+        let window = kept.as_deref_mut().unwrap_or(&mut unkept);
+        count(self.config, window, now)
     }
 }
 
@@ -186,6 +216,24 @@ mod tests {
         let status = limiter.check(org, "api_keys");
         assert_eq!((status.limit, status.period_secs), (3, 60));
         assert!((1..=60).contains(&status.reset_secs));
+    }
+
+    #[test]
+    fn a_source_window_counts_an_ipv6_subnet_as_one() {
+        let limiter = SourceRateLimiter::new(RateLimit {
+            limit: 2,
+            period: Duration::from_secs(60),
+        });
+        let a: IpAddr = "2001:db8::1"
+            .parse()
+            .unwrap_or(IpAddr::V6(Ipv6Addr::LOCALHOST));
+        let b: IpAddr = "2001:db8::2"
+            .parse()
+            .unwrap_or(IpAddr::V6(Ipv6Addr::LOCALHOST));
+        assert!(limiter.check(a).allowed);
+        assert!(limiter.check(b).allowed);
+        assert!(!limiter.check(a).allowed);
+        assert!(limiter.check([10, 0, 0, 1].into()).allowed);
     }
 
     #[test]

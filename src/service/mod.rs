@@ -14,6 +14,7 @@ pub mod haproxy;
 pub mod imports;
 pub mod intake;
 pub mod invitations;
+pub mod leaks;
 pub mod limits;
 pub mod notifications;
 pub mod org_configs;
@@ -44,6 +45,12 @@ const CONFIRM_WHILE_NOTIFIED: Duration = Duration::from_secs(1);
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(2);
 /// The longest a request waits for the catch-up after its own write (normally milliseconds).
 const REFRESH_TIMEOUT: Duration = Duration::from_millis(500);
+/// Leak reports a source may send per minute: a scanner batches up to 1,000 candidates in
+/// each, and a stranger must not be able to keep the index and the database busy.
+const LEAK_REPORTS: limits::RateLimit = limits::RateLimit {
+    limit: 30,
+    period: Duration::from_secs(60),
+};
 
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -84,6 +91,8 @@ pub struct ServiceParts {
     pub throttle: Arc<sessions::SignInThrottle>,
     pub rate: Arc<limits::RateLimiter>,
     pub penalty: Arc<limits::FailurePenalty>,
+    /// Leak reports per source (`POST /api/v2/credentials/leaked`).
+    pub leak_reports: Arc<limits::SourceRateLimiter>,
     pub gate: intake::Gate,
 }
 
@@ -104,6 +113,7 @@ impl Services {
             throttle: Arc::default(),
             rate,
             penalty,
+            leak_reports: Arc::new(limits::SourceRateLimiter::new(LEAK_REPORTS)),
             gate: intake::Gate::new(&metrics),
             metrics,
         })))
@@ -166,6 +176,11 @@ impl Services {
                         tracing::warn!(error = %err, "pruning the change log failed");
                     }
                     self.prune_sessions().await;
+                    // Previous secrets past their grace are refused already; their rows
+                    // (and their callers) go an hour later.
+                    if let Err(err) = self.store.sweep_previous_secrets(hour_ago).await {
+                        tracing::warn!(error = %err, "sweeping ended previous secrets failed");
+                    }
                 }
                 _ = shutdown.changed() => break,
             }
@@ -222,7 +237,20 @@ impl Services {
         stale
     }
 
+    /// Writes who presented previous secrets, so every node's `…/rotation` shows them.
+    pub(crate) async fn flush_previous_callers(&self) {
+        let callers = self.usage.take_previous_callers();
+        if callers.is_empty() {
+            return;
+        }
+        let written = self.store.record_rotation_callers(&callers);
+        if let Err(err) = self.metrics.db("record_rotation_callers", written).await {
+            tracing::warn!(error = %err, "recording the callers of previous secrets failed");
+        }
+    }
+
     async fn flush_usage(&self) {
+        self.flush_previous_callers().await;
         let tokens = self.usage.take_tokens();
         if !tokens.is_empty() {
             let written = self

@@ -3,7 +3,10 @@
 
 use super::{unexpected, Services};
 use crate::domain::audit::Action;
-use crate::domain::org_config::{self, OrgConfig, OrgConfigDef, ONE_TIME_READ};
+use crate::domain::expiry::MaxLifetime;
+use crate::domain::org_config::{
+    self, OrgConfig, OrgConfigDef, MAX_KEY_LIFETIME_DAYS, ONE_TIME_READ,
+};
 use crate::domain::principal::Principal;
 use crate::domain::time;
 use crate::domain::user::Permission;
@@ -49,6 +52,12 @@ impl Services {
             .find(|c| c.def.name == name)
             .map(|c| c.value)
             .unwrap_or(Value::Null))
+    }
+
+    /// The organization's longest lifetime of a new key (`max_key_lifetime_days`).
+    pub(crate) async fn key_lifetime(&self, org_id: Uuid) -> Result<MaxLifetime> {
+        let value = self.org_config_value(org_id, MAX_KEY_LIFETIME_DAYS).await?;
+        Ok(MaxLifetime::of(&value))
     }
 
     async fn org_configs_of(&self, org_id: Uuid) -> Result<Vec<OrgConfig>> {

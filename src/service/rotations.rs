@@ -7,9 +7,10 @@ use crate::domain::api_key::ApiKey;
 use crate::domain::application_key::ApplicationKey;
 use crate::domain::audit::Action;
 use crate::domain::client_token::{self, ClientToken};
+use crate::domain::credential::ApiKeyEntry;
 use crate::domain::principal::Principal;
-use crate::domain::rotation::{PreviousSecret, RotatedKind, Rotation};
-use crate::domain::secret::{Secret, API_KEY_BYTES, APP_KEY_BYTES};
+use crate::domain::rotation::{CallerSeen, Presenter, PreviousSecret, RotatedKind, Rotation};
+use crate::domain::secret::{KeyDigest, Secret, API_KEY_BYTES, APP_KEY_BYTES};
 use crate::domain::time::{self, Micros};
 use crate::domain::user::Permission;
 use crate::error::{Error, Result};
@@ -24,6 +25,19 @@ pub struct Rotated<K> {
 }
 
 impl Services {
+    /// Counts the caller when `presented`, just accepted, is a previous secret of a rotated
+    /// key: the rollout view of `…/rotation`. Costs one atomic load while no key is in an
+    /// overlap; `presenter` is only built when it is one.
+    pub fn note_presented<'a>(&self, presented: &str, presenter: impl FnOnce() -> Presenter<'a>) {
+        if !self.index.in_overlap() {
+            return;
+        }
+        if let Some((key_id, org_id)) = self.index.previous_secret(&KeyDigest::of(presented)) {
+            self.usage
+                .previous_secret_used(key_id, org_id, &presenter());
+        }
+    }
+
     /// Writes `secret` over the key's own and keeps the one it replaces for `grace` seconds.
     async fn rotate_secret(
         &self,
@@ -135,12 +149,26 @@ impl Services {
         })
     }
 
-    /// The previous secrets of API key `id` still in their grace period, newest first.
+    /// The current secret of the API key the caller presented, by its current secret or a
+    /// previous one still in its grace period: a key may read its own secret and nothing
+    /// else (the secret helper follows rotations this way).
+    pub async fn own_api_key(&self, entry: &ApiKeyEntry) -> Result<(ApiKey, Secret)> {
+        let key = self
+            .store
+            .get_api_key(entry.org_id, entry.id)
+            .await
+            .map_err(|e| self.map_api_key_error(entry.org_id, "", e))?;
+        let secret = self.unseal(key.id, &key.sealed_key)?;
+        Ok((key, secret))
+    }
+
+    /// The previous secrets of API key `id` still in their grace period, newest first, and
+    /// who still presents them.
     pub async fn api_key_rotation(
         &self,
         who: &Principal,
         id: Uuid,
-    ) -> Result<(ApiKey, Vec<PreviousSecret>)> {
+    ) -> Result<(ApiKey, Vec<PreviousSecret>, Vec<CallerSeen>)> {
         who.require(Permission::ApiKeysRead)?;
         let key = self
             .store
@@ -154,9 +182,19 @@ impl Services {
             .await
             .map_err(unexpected)?
             .into_iter()
-            .filter(|p| p.valid_at(now))
-            .collect();
-        Ok((key, previous))
+            .filter(|p: &PreviousSecret| p.valid_at(now))
+            .collect::<Vec<_>>();
+        // This node's counts first, so a caller it just saw is listed.
+        self.flush_previous_callers().await;
+        let callers = if previous.is_empty() {
+            Vec::new()
+        } else {
+            self.store
+                .rotation_callers(who.org_id, id)
+                .await
+                .map_err(unexpected)?
+        };
+        Ok((key, previous, callers))
     }
 }
 

@@ -36,7 +36,7 @@ pub trait ApiKeyStore: Send + Sync {
 /// The columns of an API key insert, in the order both backends bind them.
 pub(super) const INSERT_COLUMNS: &str = "INSERT INTO api_keys (id, org_id, name, name_folded, \
      unique_name, digest, sealed_key, last4, category, remote_config_read_enabled, \
-     created_by, modified_by, created_at, modified_at, date_last_used) ";
+     created_by, modified_by, created_at, modified_at, date_last_used, expires_at) ";
 pub(super) const GET: &str = "SELECT * FROM api_keys WHERE org_id = $1 AND id = $2";
 pub(super) const BY_DIGEST: &str = "SELECT * FROM api_keys WHERE digest = $1";
 pub(super) const COUNT_IN_ORG: &str = "SELECT api_key_count FROM orgs WHERE id = $1";
@@ -56,6 +56,7 @@ pub(super) fn api_key_from<R: Columns>(row: &R) -> StoreResult<ApiKey> {
         created_at: row.int("created_at")?,
         modified_at: row.int("modified_at")?,
         date_last_used: row.opt_int("date_last_used")?,
+        expires_at: row.opt_int("expires_at")?,
     })
 }
 

@@ -40,11 +40,11 @@ pub trait ApplicationKeyStore: Send + Sync {
 /// The columns of an application key insert, in the order both backends bind them.
 pub(super) const INSERT_COLUMNS: &str = "INSERT INTO application_keys (id, org_id, owner_id, \
      name, name_folded, unique_name, digest, sealed_key, last4, scopes, created_at, \
-     last_used_at) ";
+     last_used_at, expires_at) ";
 pub(super) const GET: &str = "SELECT * FROM application_keys WHERE org_id = $1 AND id = $2";
 pub(super) const BY_DIGEST: &str = "SELECT * FROM application_keys WHERE digest = $1";
 pub(super) const UPDATE: &str = "UPDATE application_keys SET name = $1, name_folded = $2, \
-     unique_name = $3, scopes = $4 WHERE org_id = $5 AND id = $6";
+     unique_name = $3, scopes = $4, expires_at = $5 WHERE org_id = $6 AND id = $7";
 
 pub(super) fn scopes_json(scopes: &Option<Vec<String>>) -> StoreResult<Option<String>> {
     scopes
@@ -70,6 +70,7 @@ pub(super) fn app_key_from<R: Columns>(row: &R) -> StoreResult<ApplicationKey> {
         scopes,
         created_at: row.int("created_at")?,
         last_used_at: row.opt_int("last_used_at")?,
+        expires_at: row.opt_int("expires_at")?,
     })
 }
 
@@ -86,6 +87,9 @@ pub(super) fn apply(key: &mut ApplicationKey, change: &ApplicationKeyChange) {
     }
     if let Some(scopes) = &change.scopes {
         key.scopes = scopes.clone();
+    }
+    if let Some(expires_at) = change.expires_at {
+        key.expires_at = expires_at;
     }
 }
 

@@ -34,15 +34,16 @@ pub trait ClientTokenStore: Send + Sync {
 /// The columns of `INSERT`, for the batched inserts of an import.
 pub(super) const INSERT_COLUMNS: &str = "INSERT INTO client_tokens (id, org_id, name, \
      name_folded, unique_name, digest, sealed_key, last4, created_by, modified_by, \
-     created_at, modified_at) ";
+     created_at, modified_at, expires_at) ";
 pub(super) const INSERT: &str = "INSERT INTO client_tokens (id, org_id, name, name_folded, \
      unique_name, digest, sealed_key, last4, created_by, modified_by, created_at, \
-     modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+     modified_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 pub(super) const GET: &str = "SELECT * FROM client_tokens WHERE org_id = $1 AND id = $2";
 pub(super) const BY_DIGEST: &str = "SELECT * FROM client_tokens WHERE digest = $1";
 pub(super) const RENAME: &str = "UPDATE client_tokens SET name = $1, name_folded = $2, \
-     unique_name = $3, modified_by = $4, modified_at = $5 \
-     WHERE org_id = $6 AND id = $7 RETURNING *";
+     unique_name = $3, modified_by = $4, modified_at = $5, \
+     expires_at = CASE WHEN $6 THEN $7 ELSE expires_at END \
+     WHERE org_id = $8 AND id = $9 RETURNING *";
 
 pub(super) fn token_from<R: Columns>(row: &R) -> StoreResult<ClientToken> {
     Ok(ClientToken {
@@ -56,6 +57,7 @@ pub(super) fn token_from<R: Columns>(row: &R) -> StoreResult<ClientToken> {
         modified_by: row.opt_uuid("modified_by")?,
         created_at: row.int("created_at")?,
         modified_at: row.int("modified_at")?,
+        expires_at: row.opt_int("expires_at")?,
     })
 }
 
@@ -64,6 +66,7 @@ pub(super) fn entry_from<R: Columns>(row: &R) -> StoreResult<(KeyDigest, ClientT
     let entry = ClientTokenEntry {
         id: row.uuid("id")?,
         org_id: row.uuid("org_id")?,
+        expires_at: row.opt_int("expires_at")?,
     };
     Ok((row.digest()?, entry))
 }

@@ -392,5 +392,9 @@ async fn copy_org(
     for config in from.org_configs(org.id).await? {
         to.put_org_config(org.id, &config).await?;
     }
+    // A revoked key's leak stays on record, as in the source.
+    for leak in from.org_leaks(org.id).await? {
+        to.record_leak(&leak).await?;
+    }
     Ok(())
 }

@@ -10,6 +10,7 @@ mod columns;
 pub mod copy;
 mod import;
 mod invitations;
+mod leaks;
 mod log;
 mod org_configs;
 mod orgs;
@@ -32,6 +33,7 @@ pub use audit::AuditStore;
 pub use client_tokens::ClientTokenStore;
 pub use import::ImportStore;
 pub use invitations::InvitationStore;
+pub use leaks::LeakStore;
 pub use log::ChangeLogStore;
 pub use org_configs::{OrgConfigStore, StoredConfig};
 pub use orgs::OrgStore;
@@ -152,6 +154,7 @@ pub trait Store:
     + OrgConfigStore
     + RoleStore
     + RotationStore
+    + LeakStore
     + Send
     + Sync
 {

@@ -3,7 +3,7 @@
 
 use super::columns::{digest_of, Columns};
 use super::{StoreError, StoreResult};
-use crate::domain::rotation::{PreviousSecret, RotatedKind, Rotation};
+use crate::domain::rotation::{Caller, CallerSeen, PreviousSecret, RotatedKind, Rotation};
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -27,6 +27,12 @@ pub trait RotationStore: Send + Sync {
     async fn live_previous_secrets(&self, now: i64) -> StoreResult<Vec<PreviousSecret>>;
     /// Forgets previous secrets whose grace ended before `before`.
     async fn sweep_previous_secrets(&self, before: i64) -> StoreResult<u64>;
+    /// Adds one node's counts of the callers of previous secrets to what every node counted
+    /// (the earliest first sighting, the latest last one); keys with no previous secret left
+    /// are skipped.
+    async fn record_rotation_callers(&self, seen: &[CallerSeen]) -> StoreResult<()>;
+    /// The callers of the key's previous secrets, the most recently seen first.
+    async fn rotation_callers(&self, org_id: Uuid, key_id: Uuid) -> StoreResult<Vec<CallerSeen>>;
 }
 
 /// The update of a key's secret; `$1` org, `$2` id, `$3` digest, `$4` sealed key, `$5`
@@ -86,5 +92,34 @@ pub(super) fn previous_from<R: Columns>(row: &R) -> StoreResult<PreviousSecret> 
         current_digest: digest_of(row.bytes("current_digest")?)?,
         rotated_at: row.int("rotated_at")?,
         valid_until: row.int("valid_until")?,
+    })
+}
+
+pub(super) const RECORD_CALLER: &str = "INSERT INTO rotation_callers (key_id, org_id, source, \
+     user_agent, hostname, first_seen, last_seen, requests) \
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+     WHERE EXISTS (SELECT 1 FROM previous_secrets WHERE key_id = $1) \
+     ON CONFLICT (key_id, source, user_agent, hostname) DO UPDATE SET \
+     first_seen = CASE WHEN excluded.first_seen < rotation_callers.first_seen \
+         THEN excluded.first_seen ELSE rotation_callers.first_seen END, \
+     last_seen = CASE WHEN excluded.last_seen > rotation_callers.last_seen \
+         THEN excluded.last_seen ELSE rotation_callers.last_seen END, \
+     requests = rotation_callers.requests + excluded.requests";
+/// At most this many callers are answered per key (a fleet's worth).
+pub(super) const CALLERS: &str = "SELECT * FROM rotation_callers WHERE org_id = $1 \
+     AND key_id = $2 ORDER BY last_seen DESC, source, user_agent, hostname LIMIT 10000";
+
+pub(super) fn caller_from<R: Columns>(row: &R) -> StoreResult<CallerSeen> {
+    Ok(CallerSeen {
+        key_id: row.uuid("key_id")?,
+        org_id: row.uuid("org_id")?,
+        caller: Caller {
+            source: row.text("source")?,
+            user_agent: row.text("user_agent")?,
+            hostname: row.text("hostname")?,
+        },
+        first_seen: row.int("first_seen")?,
+        last_seen: row.int("last_seen")?,
+        requests: super::columns::to_u64(row.int("requests")?),
     })
 }

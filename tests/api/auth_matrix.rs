@@ -90,10 +90,12 @@ fn permission_of(method: &Method, path: &str) -> Perm {
             | "/intake/authorize/{*original}"
             | "/api/v2/validate_keys"
             | "/api/v2/validate"
+            | "/api/v2/api_keys/self"
             | "/"
             | "/ui/{file}",
         ) => None,
         (_, "/api/console/session") => None,
+        ("POST", "/api/v2/credentials/leaked") => None,
         (_, p) if p.starts_with("/api/console/invitation") => None,
         ("GET", p) if p.starts_with("/api/v2/org_configs") => None,
         ("PATCH", "/api/v2/org_configs/{org_config_name}") => OrgManagement,
@@ -170,6 +172,10 @@ fn expected(
     // An invitation link is the credential of these: without a valid one, none exists.
     if access == Access::Public && path.starts_with("/api/console/invitation") {
         return StatusCode::NOT_FOUND;
+    }
+    // A leak report is accepted, not created: nothing it names is revealed.
+    if path == "/api/v2/credentials/leaked" {
+        return StatusCode::ACCEPTED;
     }
     // Datadog's roles answer 200 to creates and to changes of a role's members.
     let roles = path.starts_with("/api/v2/roles") && path != "/api/v2/roles/{role_id}";
@@ -698,6 +704,8 @@ impl World {
                     invitation_body(&created_id(s, "/api/v2/users", new_user_body()).await)
                 }
                 "/api/console/invitations" => json!({"user_id": uuid::Uuid::new_v4()}),
+                "/api/v2/credentials/leaked" => json!({"data": {"type": "leaked_credentials",
+                    "attributes": {"candidates": [unique("found")]}}}),
                 "/api/console/invitation/lookup" => json!({"secret": unique("s")}),
                 "/api/console/invitation" => {
                     json!({"secret": unique("s"), "password": "a long enough password"})

@@ -14,6 +14,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyplane");
+const EXPIRES_AT: &str = "2099-01-31T12:00:00Z";
 
 /// The keys a source organization holds, by kind.
 #[derive(Default)]
@@ -86,9 +87,18 @@ async fn source() -> (Server, Keys) {
         app: vec![s.creds.app_key.clone()],
         tokens: Vec::new(),
     };
-    for name in ["agents", "ci"] {
-        keys.api.push(s.create_api_key(name).await.1);
-    }
+    keys.api.push(s.create_api_key("agents").await.1);
+    // keyplane's expiry comes along too.
+    let body = json!({"data": {"type": "api_keys", "attributes": {
+        "name": "ci", "expires_at": EXPIRES_AT}}});
+    let (status, made) = s.call(Method::POST, "/api/v2/api_keys", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    keys.api.push(
+        made["data"]["attributes"]["key"]
+            .as_str()
+            .expect("key")
+            .into(),
+    );
     let body = json!({"data": {"type": "application_keys", "attributes": {
         "name": "deploys", "scopes": ["api_keys_read"]}}});
     let (status, made) = s
@@ -311,6 +321,14 @@ async fn keys_from_a_live_api_keep_working_and_come_along_once() {
         .collect();
     names.sort();
     assert_eq!(names, ["Initial API key", "agents", "ci"]);
+    let ci = listed["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .find(|k| k["attributes"]["name"] == "ci")
+        .expect("ci");
+    let expires = ci["attributes"]["expires_at"].as_str().expect("expires_at");
+    assert!(expires.starts_with("2099-01-31T12:00:00"), "{ci}");
     let (status, own) = imported
         .call(Method::GET, "/api/v2/current_user/application_keys", None)
         .await;

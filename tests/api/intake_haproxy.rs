@@ -561,3 +561,63 @@ async fn haproxy_starts_from_keyplane_haproxy_map() {
         .iter()
         .all(|h| h.contains(&("x-scope-orgid".to_owned(), org.clone()))));
 }
+
+/// An expiring key leaves HAProxy's map at its instant: an expiry writes nothing, so the
+/// sync loop deletes it by the clock; a key already expired is never added.
+#[tokio::test]
+async fn haproxy_map_drops_keys_when_they_expire() {
+    let Some(haproxy) = installed("haproxy", "haproxy") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (backend_port, _seen) = backend().await;
+    let socket = dir.path().join("admin.sock");
+    let map = dir.path().join("keyplane.map");
+    let s = Server::start_with(&[
+        "--haproxy-socket",
+        socket.to_str().expect("path"),
+        "--haproxy-map",
+        map.to_str().expect("path"),
+    ])
+    .await;
+    let mut hx = Haproxy::configure(&haproxy, dir.path(), backend_port, s.port);
+    hx.start().await;
+    let http = reqwest::Client::new();
+    let admin_key = s.creds.api_key.clone();
+    until(
+        &http,
+        &hx,
+        &s,
+        &admin_key,
+        StatusCode::OK,
+        Duration::from_secs(10),
+    )
+    .await;
+
+    let at = keyplane::domain::time::now() + 2_500_000;
+    let body = serde_json::json!({"data": {"type": "api_keys", "attributes": {
+        "name": "expiring", "expires_at": keyplane::domain::time::format(at)}}});
+    let (status, doc) = s.call(Method::POST, "/api/v2/api_keys", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{doc}");
+    let key = doc["data"]["attributes"]["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    until(&http, &hx, &s, &key, StatusCode::OK, Duration::from_secs(2)).await;
+    let left = at - keyplane::domain::time::now();
+    tokio::time::sleep(Duration::from_micros(u64::try_from(left).unwrap_or(0))).await;
+    let gone = until(
+        &http,
+        &hx,
+        &s,
+        &key,
+        StatusCode::FORBIDDEN,
+        Duration::from_secs(2),
+    )
+    .await;
+    assert!(
+        gone < Duration::from_millis(500),
+        "refused {gone:?} after expiry"
+    );
+    assert_eq!(with_header(&http, &hx, &admin_key).await, StatusCode::OK);
+}

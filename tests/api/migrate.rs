@@ -233,6 +233,9 @@ async fn snapshot(store: &dyn Store) -> Vec<String> {
         {
             rows.push(format!("{t:?} digest={}", hex(&t.digest.0)));
         }
+        for leak in store.org_leaks(org.id).await.expect("leaks") {
+            rows.push(format!("{leak:?}"));
+        }
     }
     rows
 }
@@ -267,6 +270,15 @@ async fn an_embedded_installation_moves_to_postgres_with_every_key() {
         send(req.header("DD-API-KEY", &orgs[1].api_keys[1])).await.0,
         StatusCode::OK
     );
+    // Leak records travel too (acted on just after the 202, hence the pause).
+    let report = serde_json::json!({"data": {"type": "leaked_credentials", "attributes": {
+        "candidates": [&orgs[1].api_keys[1], &orgs[2].app_keys[0]], "source": "a paste"}}});
+    let req = s
+        .http
+        .post(s.url("/api/v2/credentials/leaked"))
+        .json(&report);
+    assert_eq!(send(req).await.0, StatusCode::ACCEPTED);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert!(s.stop().await);
 
     let refused = migrate(&s.data_dir().join("nowhere"), &db.url);
@@ -293,6 +305,8 @@ async fn an_embedded_installation_moves_to_postgres_with_every_key() {
     let to = keyplane::store::connect(&db.url).await.expect("postgres");
     let (before, after) = (snapshot(&*from).await, snapshot(&*to).await);
     assert!(before.len() > 40, "{}", before.len());
+    let leaks = before.iter().filter(|r| r.starts_with("LeakedKey")).count();
+    assert_eq!(leaks, 2, "{before:?}");
     assert_eq!(before, after, "every row arrives as it was");
     assert!(to.change_seq().await.expect("seq") > 0);
     let (chain_from, chain_to) = (

@@ -416,6 +416,10 @@ fn targets(f: &Fixtures, creds: &Creds) -> Vec<Target> {
             "/api/v2/org_configs/{org_config_name}" => {
                 resource("org_configs", json!({"value": "UTC"}))
             }
+            "/api/v2/credentials/leaked" => resource(
+                "leaked_credentials",
+                json!({"candidates": ["prop-{n}"], "source": "s"}),
+            ),
             // Without a session or a link these only refuse; the bodies still must not 5xx.
             "/api/console/invitations" => json!({"user_id": f.user_id}),
             "/api/console/invitation/lookup" => json!({"secret": "prop-{n}"}),

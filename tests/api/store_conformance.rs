@@ -2,10 +2,13 @@
 //! SQLite in a temp dir and PostgreSQL in a fresh database (see `TestDb`). A backend passes
 //! when it answers exactly as the others do.
 
+mod expiry;
+mod leaks;
 mod roles;
 mod rotations;
 
 use crate::helpers::TestDb;
+use expiry::key_expiry;
 use keyplane::domain::api_key::{ApiKey, ApiKeyChange, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
 use keyplane::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyFilter, ApplicationKeyQuery,
@@ -24,6 +27,7 @@ use keyplane::domain::secret::{KeyDigest, Secret};
 use keyplane::domain::session::Session;
 use keyplane::domain::user::{Role, User, UserChange, UserQuery, UserSortField, UserStatus};
 use keyplane::store::{Store, StoreError, StoredConfig};
+use leaks::leaked_keys;
 use roles::{custom_roles, last_admin_keeps_the_admin_role};
 use rotations::rotations;
 use std::sync::Arc;
@@ -76,6 +80,7 @@ fn api_key(org: &Org, creator: &User, name: &str, at: i64) -> ApiKey {
         created_at: at,
         modified_at: at,
         date_last_used: None,
+        expires_at: None,
     }
 }
 
@@ -92,6 +97,7 @@ fn app_key(owner: &User, name: &str, at: i64) -> ApplicationKey {
         scopes: None,
         created_at: at,
         last_used_at: None,
+        expires_at: None,
     }
 }
 
@@ -504,6 +510,7 @@ async fn api_keys(store: Arc<dyn Store>) {
         remote_config_read_enabled: Some(false),
         modified_by: admin.id,
         modified_at: T0 + 60 * SECOND,
+        expires_at: None,
     };
     let updated = store
         .update_api_key(o.id, keys[1].id, &change)
@@ -523,6 +530,7 @@ async fn api_keys(store: Arc<dyn Store>) {
         remote_config_read_enabled: None,
         modified_by: admin.id,
         modified_at: T0,
+        expires_at: None,
     };
     let kept = store
         .update_api_key(o.id, keys[1].id, &keep)
@@ -674,6 +682,7 @@ async fn application_keys(store: Arc<dyn Store>) {
     let rename = ApplicationKeyChange {
         name: Some(key_name("zeta prime")),
         scopes: Some(None),
+        expires_at: None,
     };
     let updated = store
         .update_application_key(o.id, a.id, &rename)
@@ -686,6 +695,7 @@ async fn application_keys(store: Arc<dyn Store>) {
     let rescope = ApplicationKeyChange {
         name: None,
         scopes: Some(Some(vec!["user_access_read".to_owned()])),
+        expires_at: None,
     };
     let updated = store
         .update_application_key(o.id, a.id, &rescope)
@@ -697,6 +707,7 @@ async fn application_keys(store: Arc<dyn Store>) {
     let clash = ApplicationKeyChange {
         name: Some(key_name("theta")),
         scopes: None,
+        expires_at: None,
     };
     assert!(matches!(
         store.update_application_key(o.id, a.id, &clash).await,
@@ -809,6 +820,7 @@ async fn change_log(store: Arc<dyn Store>) {
         remote_config_read_enabled: None,
         modified_by: admin.id,
         modified_at: T0 + 3 * SECOND,
+        expires_at: None,
     };
     store
         .update_api_key(o.id, key.id, &rename)
@@ -990,6 +1002,7 @@ fn client_token(org: &Org, creator: &User, name: &str, at: i64) -> ClientToken {
         modified_by: None,
         created_at: at,
         modified_at: at,
+        expires_at: None,
     }
 }
 
@@ -1059,6 +1072,7 @@ async fn client_tokens(store: Arc<dyn Store>) {
         name: key_name("browser"),
         modified_by: admin.id,
         modified_at: T0 + 9 * SECOND,
+        expires_at: None,
     };
     let renamed = store
         .update_client_token(o.id, tokens[0].id, &rename)
@@ -1666,6 +1680,7 @@ async fn look_alike_names(store: Arc<dyn Store>) {
         remote_config_read_enabled: None,
         modified_by: admin.id,
         modified_at: T0 + SECOND,
+        expires_at: None,
     };
     let renamed = store
         .update_api_key(o.id, other.id, &rename("prod AGENT"))
@@ -1683,6 +1698,7 @@ async fn look_alike_names(store: Arc<dyn Store>) {
     let change = ApplicationKeyChange {
         name: Some(key_name("PROD agent")),
         scopes: None,
+        expires_at: None,
     };
     let renamed = store.update_application_key(o.id, app.id, &change).await;
     assert!(
@@ -1695,6 +1711,7 @@ async fn look_alike_names(store: Arc<dyn Store>) {
         name: key_name("Prod Agent"),
         modified_by: admin.id,
         modified_at: T0 + SECOND,
+        expires_at: None,
     };
     let renamed = store.update_client_token(o.id, token.id, &change).await;
     assert!(
@@ -2147,4 +2164,6 @@ on_every_backend!(
     custom_roles,
     last_admin_keeps_the_admin_role,
     rotations,
+    key_expiry,
+    leaked_keys,
 );

@@ -25,19 +25,19 @@ use tokio_rustls::TlsConnector;
 const BIN: &str = env!("CARGO_BIN_EXE_keyplane");
 
 /// A test CA that signs server certificates.
-struct Ca {
+pub(crate) struct Ca {
     issuer: CertifiedIssuer<'static, KeyPair>,
 }
 
 /// A server certificate and its key, as PEM, and the certificate's DER.
-struct Leaf {
+pub(crate) struct Leaf {
     cert_pem: String,
     key_pem: String,
     der: CertificateDer<'static>,
 }
 
 impl Ca {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
@@ -49,7 +49,7 @@ impl Ca {
         Self { issuer }
     }
 
-    fn pem(&self) -> String {
+    pub(crate) fn pem(&self) -> String {
         self.issuer.pem()
     }
 
@@ -58,7 +58,7 @@ impl Ca {
     }
 
     /// A certificate for 127.0.0.1 and localhost with the given serial number.
-    fn leaf(&self, serial: u64) -> Leaf {
+    pub(crate) fn leaf(&self, serial: u64) -> Leaf {
         let mut params = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
             .expect("leaf params");
         params.serial_number = Some(SerialNumber::from(serial));
@@ -75,19 +75,19 @@ impl Ca {
 }
 
 /// A keyplane process serving HTTPS.
-struct TlsServer {
+pub(crate) struct TlsServer {
     /// Kept until the server is dropped: the data dir and the PEM files.
     _dir: TempDir,
     child: Child,
     logs: Arc<Mutex<String>>,
     port: u16,
-    creds: Creds,
+    pub(crate) creds: Creds,
     cert: PathBuf,
     key: PathBuf,
 }
 
 impl TlsServer {
-    async fn start(leaf: &Leaf, args: &[&str]) -> Self {
+    pub(crate) async fn start(leaf: &Leaf, args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let cert = dir.path().join("cert.pem");
         let key = dir.path().join("key.pem");
@@ -181,7 +181,7 @@ impl TlsServer {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    fn url(&self, host: &str, path: &str) -> String {
+    pub(crate) fn url(&self, host: &str, path: &str) -> String {
         format!("https://{host}:{}{path}", self.port)
     }
 }
@@ -194,7 +194,7 @@ impl Drop for TlsServer {
 }
 
 /// reqwest (native-tls, as the official client uses) trusting only the test CA.
-fn https_client(ca: &Ca) -> reqwest::Client {
+pub(crate) fn https_client(ca: &Ca) -> reqwest::Client {
     let root = reqwest::Certificate::from_pem(ca.pem().as_bytes()).expect("CA pem");
     reqwest::Client::builder()
         .tls_certs_only([root])

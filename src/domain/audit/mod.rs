@@ -77,10 +77,17 @@ pub enum Action {
     /// A user given a role (the target is the user).
     UserRoleGranted,
     UserRoleRevoked,
+    /// A credential was reported leaked and flagged (the target is the credential).
+    LeakFlagged,
+    /// A credential was reported leaked and revoked, as its organization chose.
+    LeakRevoked,
+    /// A credential reported leaked was only flagged although its organization chose
+    /// revocation: it is the organization's last API key, which cannot be deleted.
+    LeakKeptLastKey,
 }
 
 impl Action {
-    pub const ALL: [Action; 38] = [
+    pub const ALL: [Action; 41] = [
         Action::ApiKeyCreated,
         Action::ApiKeyRenamed,
         Action::ApiKeyRevoked,
@@ -119,6 +126,9 @@ impl Action {
         Action::RolePermissionRevoked,
         Action::UserRoleGranted,
         Action::UserRoleRevoked,
+        Action::LeakFlagged,
+        Action::LeakRevoked,
+        Action::LeakKeptLastKey,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -161,6 +171,9 @@ impl Action {
             Action::RolePermissionRevoked => "role.permission_revoke",
             Action::UserRoleGranted => "user.role_grant",
             Action::UserRoleRevoked => "user.role_revoke",
+            Action::LeakFlagged => "credential.leak_flag",
+            Action::LeakRevoked => "credential.leak_revoke",
+            Action::LeakKeptLastKey => "credential.leak_flag_last_key",
         }
     }
 

@@ -77,6 +77,7 @@ pub async fn create(
         name: body.name()?,
         category: None,
         remote_config_read_enabled: None,
+        expiry: Default::default(),
     };
     let key = s.create_api_key(&who, new).await?;
     one(&s, &who, key).await
@@ -99,7 +100,7 @@ pub async fn update(
 ) -> Result<Json<One>> {
     let (key, _) = s.find_api_key_by_value(&who, &value).await?;
     let updated = s
-        .update_api_key(&who, key.id, body.name()?, None, None)
+        .update_api_key(&who, key.id, body.name()?, None, None, None)
         .await?;
     one(&s, &who, updated).await
 }

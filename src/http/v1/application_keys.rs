@@ -97,7 +97,13 @@ pub async fn create(
     s.legacy_surface(&who, true).await?;
     // v1 cannot name scopes: the new key gets the caller's, so it is no wider than the caller.
     let (key, secret) = s
-        .create_application_key(&who, Surface::CurrentUser, body.name()?, who.scopes.clone())
+        .create_application_key(
+            &who,
+            Surface::CurrentUser,
+            body.name()?,
+            who.scopes.clone(),
+            None,
+        )
         .await?;
     one(&s, &who, key, secret, false).await
 }
@@ -123,6 +129,7 @@ pub async fn update(
     let change = ApplicationKeyChange {
         name: Some(body.name()?),
         scopes: None,
+        expires_at: None,
     };
     let (key, _) = s
         .update_application_key(&who, surface, key.id, change)

@@ -1,20 +1,24 @@
 //! `/api/v2/api_keys`: Datadog's five API key operations, byte-compatible on the wire.
 
-use crate::auth::Caller;
+use crate::auth::{Caller, ValidApiKey};
 use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
+use crate::domain::expiry::Expiry;
+use crate::domain::leak::LeakedKey;
 use crate::domain::name::KeyName;
 use crate::domain::secret::Secret;
 use crate::domain::time;
+use crate::domain::time::Micros;
 use crate::error::{Error, Result};
 use crate::http::extract::{ApiJson, ApiPath, OptionalJson};
 use crate::http::jsonapi::{
-    Body, ChangedResource, Document, ListDocument, NewResource, PageMeta, Relationship,
+    present, with_leaks, Body, ChangedResource, Document, ListDocument, NewResource, PageMeta,
+    Relationship,
 };
 use crate::http::params::QueryParams;
-use crate::http::v2::creators_included;
 use crate::http::v2::rotation::{
     requested_grace, RotateRequest, RotatedDocument, RotationDocument,
 };
+use crate::http::v2::{creators_included, key_expiry};
 use crate::service::api_keys::{parse_category, NewApiKey};
 use crate::service::Services;
 use axum::extract::{RawQuery, State};
@@ -41,6 +45,9 @@ pub struct Attributes {
     name: Option<String>,
     category: Option<String>,
     remote_config_read_enabled: Option<bool>,
+    /// Absent: unchanged (none on create); `null`: cleared.
+    #[serde(default, deserialize_with = "present")]
+    expires_at: Option<Option<String>>,
 }
 
 // ---- wire shapes: responses ----
@@ -66,6 +73,9 @@ struct ResourceAttributes {
     name: String,
     #[serde(flatten)]
     usage: Option<Usage>,
+    /// keyplane's own, only when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
 }
 
 /// Usage fields, sent by Datadog on reads but not on create.
@@ -108,7 +118,12 @@ fn usage(key: &ApiKey) -> Usage {
     }
 }
 
-fn resource(key: &ApiKey, secret: Option<&Secret>, with_usage: bool) -> Resource {
+fn resource(
+    key: &ApiKey,
+    secret: Option<&Secret>,
+    with_usage: bool,
+    leak: Option<&LeakedKey>,
+) -> Resource {
     Resource {
         kind: TYPE,
         attributes: ResourceAttributes {
@@ -120,11 +135,12 @@ fn resource(key: &ApiKey, secret: Option<&Secret>, with_usage: bool) -> Resource
             category: key.category.clone(),
             name: key.name.clone(),
             usage: with_usage.then(|| usage(key)),
+            expires_at: key_expiry::shown(key.expires_at),
         },
         relationships: Relationships {
             created_by: Relationship::user(Some(key.created_by)),
             modified_by: Relationship::user(key.modified_by),
-            leak_information: Relationship::none(),
+            leak_information: Relationship::leak(leak),
         },
         id: key.id,
     }
@@ -143,6 +159,10 @@ pub(crate) fn parse_create(body: CreateRequest) -> Result<NewApiKey> {
         name: KeyName::required(attrs.name.as_deref())?,
         category: parse_category(attrs.category)?,
         remote_config_read_enabled: attrs.remote_config_read_enabled,
+        expiry: Expiry {
+            asked: key_expiry::on_create(attrs.expires_at)?,
+            limit: Default::default(),
+        },
     })
 }
 
@@ -151,6 +171,7 @@ pub(crate) struct Update {
     pub name: KeyName,
     pub category: Option<String>,
     pub remote_config_read_enabled: Option<bool>,
+    pub expires_at: Option<Option<Micros>>,
 }
 
 pub(crate) fn parse_update(body: UpdateRequest, id: Uuid) -> Result<Update> {
@@ -159,6 +180,7 @@ pub(crate) fn parse_update(body: UpdateRequest, id: Uuid) -> Result<Update> {
         name: KeyName::required(attrs.name.as_deref())?,
         category: parse_category(attrs.category)?,
         remote_config_read_enabled: attrs.remote_config_read_enabled,
+        expires_at: key_expiry::on_update(attrs.expires_at)?,
     })
 }
 
@@ -189,7 +211,7 @@ pub async fn create(
     let new = parse_create(body)?;
     let (key, secret) = services.create_api_key(&who, new).await?;
     let doc = Document {
-        data: resource(&key, Some(&secret), false),
+        data: resource(&key, Some(&secret), false, None),
         included: None,
     };
     Ok((StatusCode::CREATED, Json(doc)).into_response())
@@ -204,15 +226,18 @@ pub async fn get(
     let id = key_id(&id)?;
     let include = QueryParams::parse(query.as_deref()).include(INCLUDES)?;
     let (key, secret) = services.get_api_key(&who, id).await?;
+    let leaks = services.leaks_by_credential(who.org_id, &[key.id]).await?;
+    let leak = leaks.get(&key.id);
+    let creators = creators_included(
+        &services,
+        &who,
+        [(key.created_by, key.modified_by)].into_iter(),
+        &include,
+    )
+    .await?;
     let doc = Document {
-        data: resource(&key, Some(&secret), true),
-        included: creators_included(
-            &services,
-            &who,
-            [(key.created_by, key.modified_by)].into_iter(),
-            &include,
-        )
-        .await?,
+        data: resource(&key, Some(&secret), true, leak),
+        included: with_leaks(creators, leak.into_iter()),
     };
     Ok(Json(doc).into_response())
 }
@@ -224,15 +249,21 @@ pub async fn list(
 ) -> Result<Response> {
     let (query, include) = parse_list(&QueryParams::parse(query.as_deref()))?;
     let (keys, total) = services.list_api_keys(&who, &query).await?;
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.id).collect();
+    let leaks = services.leaks_by_credential(who.org_id, &ids).await?;
+    let creators = creators_included(
+        &services,
+        &who,
+        keys.iter().map(|k| (k.created_by, k.modified_by)),
+        &include,
+    )
+    .await?;
     let body = ListDocument {
-        included: creators_included(
-            &services,
-            &who,
-            keys.iter().map(|k| (k.created_by, k.modified_by)),
-            &include,
-        )
-        .await?,
-        data: keys.iter().map(|k| resource(k, None, true)).collect(),
+        included: with_leaks(creators, keys.iter().filter_map(|k| leaks.get(&k.id))),
+        data: keys
+            .iter()
+            .map(|k| resource(k, None, true, leaks.get(&k.id)))
+            .collect(),
         meta: ListMeta {
             page: PageMeta {
                 total_filtered_count: total,
@@ -258,11 +289,14 @@ pub async fn update(
             up.name,
             up.category,
             up.remote_config_read_enabled,
+            up.expires_at,
         )
         .await?;
+    let leaks = services.leaks_by_credential(who.org_id, &[key.id]).await?;
+    let leak = leaks.get(&key.id);
     let doc = Document {
-        data: resource(&key, Some(&secret), true),
-        included: None,
+        data: resource(&key, Some(&secret), true, leak),
+        included: with_leaks(None, leak.into_iter()),
     };
     Ok(Json(doc).into_response())
 }
@@ -287,19 +321,33 @@ pub async fn rotate(
     let id = key_id(&id)?;
     let grace = requested_grace(body, TYPE)?;
     let rotated = services.rotate_api_key(&who, id, grace).await?;
+    let leaks = services.leaks_by_credential(who.org_id, &[id]).await?;
     let doc = RotatedDocument::new(
-        resource(&rotated.key, Some(&rotated.secret), true),
+        resource(&rotated.key, Some(&rotated.secret), true, leaks.get(&id)),
         rotated.previous_valid_until,
     );
     Ok(Json(doc).into_response())
 }
 
-/// `GET /api/v2/api_keys/{id}/rotation`: the previous secrets still accepted.
+/// `GET /api/v2/api_keys/{id}/rotation`: the previous secrets still accepted, and the
+/// distinct callers still presenting them.
 pub async fn rotation(
     State(services): State<Services>,
     Caller(who): Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response> {
-    let (key, previous) = services.api_key_rotation(&who, key_id(&id)?).await?;
-    Ok(Json(RotationDocument::new(key.id, &previous)).into_response())
+    let (key, previous, callers) = services.api_key_rotation(&who, key_id(&id)?).await?;
+    Ok(Json(RotationDocument::new(key.id, &previous, &callers)).into_response())
+}
+
+/// `GET /api/v2/api_keys/self`: the presented API key with its current secret (keyplane's
+/// own; the secret helper's source). Authenticated by the API key alone.
+pub async fn own(
+    State(services): State<Services>,
+    ValidApiKey(entry): ValidApiKey,
+) -> Result<Response> {
+    let (key, secret) = services.own_api_key(&entry).await?;
+    let leaks = services.leaks_by_credential(key.org_id, &[key.id]).await?;
+    let data = resource(&key, Some(&secret), true, leaks.get(&key.id));
+    Ok(Json(Document::new(data)).into_response())
 }

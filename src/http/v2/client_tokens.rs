@@ -8,14 +8,15 @@ use crate::domain::client_token::{
 use crate::domain::name::KeyName;
 use crate::domain::secret::Secret;
 use crate::domain::time;
+use crate::domain::time::Micros;
 use crate::error::{Error, Result};
 use crate::http::extract::{ApiJson, ApiPath, OptionalJson};
 use crate::http::jsonapi::{
-    Body, ChangedResource, Document, ListDocument, NewResource, PageMeta, Relationship,
+    present, Body, ChangedResource, Document, ListDocument, NewResource, PageMeta, Relationship,
 };
 use crate::http::params::QueryParams;
-use crate::http::v2::creators_included;
 use crate::http::v2::rotation::{requested_grace, RotateRequest, RotatedDocument};
+use crate::http::v2::{creators_included, key_expiry};
 use crate::service::Services;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -35,6 +36,9 @@ pub type UpdateRequest = Body<ChangedResource<Attributes>>;
 #[derive(Deserialize)]
 pub struct Attributes {
     name: Option<String>,
+    /// Absent: unchanged (none on create); `null`: cleared.
+    #[serde(default, deserialize_with = "present")]
+    expires_at: Option<Option<String>>,
 }
 
 #[derive(Serialize)]
@@ -53,6 +57,8 @@ struct ResourceAttributes {
     last4: String,
     modified_at: String,
     name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -75,6 +81,7 @@ fn resource(token: &ClientToken, secret: &Secret) -> Resource {
             last4: token.last4.clone(),
             modified_at: time::format(token.modified_at),
             name: token.name.clone(),
+            expires_at: key_expiry::shown(token.expires_at),
         },
         relationships: Relationships {
             created_by: Relationship::user(Some(token.created_by)),
@@ -94,14 +101,20 @@ fn one(token: &ClientToken, secret: &Secret) -> Json<Document<Resource>> {
 
 // ---- parsing: the wire shapes to use-case input (also run by the fuzz targets) ----
 
-pub(crate) fn parse_create(body: CreateRequest) -> Result<KeyName> {
+pub(crate) fn parse_create(body: CreateRequest) -> Result<(KeyName, Option<Micros>)> {
     let attrs = body.data.attributes(TYPE)?;
-    KeyName::required(attrs.name.as_deref())
+    let name = KeyName::required(attrs.name.as_deref())?;
+    Ok((name, key_expiry::on_create(attrs.expires_at)?))
 }
 
-pub(crate) fn parse_update(body: UpdateRequest, id: Uuid) -> Result<KeyName> {
+/// The name (required, as for API keys) and a change of expiry, if any.
+pub(crate) fn parse_update(
+    body: UpdateRequest,
+    id: Uuid,
+) -> Result<(KeyName, Option<Option<Micros>>)> {
     let attrs = body.data.attributes(id, TYPE)?;
-    KeyName::required(attrs.name.as_deref())
+    let name = KeyName::required(attrs.name.as_deref())?;
+    Ok((name, key_expiry::on_update(attrs.expires_at)?))
 }
 
 pub(crate) fn parse_list(params: &QueryParams) -> Result<(ClientTokenQuery, Vec<String>)> {
@@ -126,8 +139,8 @@ pub async fn create(
     Caller(who): Caller,
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<Response> {
-    let name = parse_create(body)?;
-    let (token, secret) = services.create_client_token(&who, name).await?;
+    let (name, expires_at) = parse_create(body)?;
+    let (token, secret) = services.create_client_token(&who, name, expires_at).await?;
     Ok((StatusCode::CREATED, one(&token, &secret)).into_response())
 }
 
@@ -185,8 +198,10 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateRequest>,
 ) -> Result<Response> {
     let id = token_id(&id)?;
-    let name = parse_update(body, id)?;
-    let (token, secret) = services.rename_client_token(&who, id, name).await?;
+    let (name, expires_at) = parse_update(body, id)?;
+    let (token, secret) = services
+        .rename_client_token(&who, id, name, expires_at)
+        .await?;
     Ok(one(&token, &secret).into_response())
 }
 

@@ -5,6 +5,8 @@ pub mod application_keys;
 pub mod audit;
 pub mod client_tokens;
 pub mod current_user;
+pub mod key_expiry;
+pub mod leaked_credentials;
 pub mod org_configs;
 pub mod permissions;
 pub mod personal_access_tokens;

@@ -1,7 +1,7 @@
 //! What the rotate operations of every key kind share on the wire: the optional body that
 //! asks for a grace period, and the `meta` that says until when the previous secret works.
 
-use crate::domain::rotation::PreviousSecret;
+use crate::domain::rotation::{CallerSeen, PreviousSecret};
 use crate::domain::time::{self, Micros};
 use crate::error::Result;
 use crate::http::jsonapi::{Body, NewResource};
@@ -47,7 +47,7 @@ impl<R> RotatedDocument<R> {
     }
 }
 
-/// `GET …/rotation`: the previous secrets still accepted, newest first.
+/// `GET …/rotation`: the previous secrets still accepted, newest first, and their callers.
 #[derive(Serialize)]
 pub struct RotationDocument {
     pub data: RotationResource,
@@ -65,6 +65,22 @@ pub struct RotationResource {
 struct RotationAttributes {
     in_grace_period: bool,
     previous_secrets: Vec<PreviousView>,
+    /// Who still presents a previous secret (through trusted proxies, the client's address).
+    callers: Vec<CallerView>,
+}
+
+#[derive(Serialize)]
+struct CallerView {
+    source: Option<String>,
+    user_agent: Option<String>,
+    hostname: Option<String>,
+    first_seen: String,
+    last_seen: String,
+    requests: u64,
+}
+
+fn said(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
 }
 
 #[derive(Serialize)]
@@ -74,7 +90,7 @@ struct PreviousView {
 }
 
 impl RotationDocument {
-    pub fn new(key_id: Uuid, previous: &[PreviousSecret]) -> Self {
+    pub fn new(key_id: Uuid, previous: &[PreviousSecret], callers: &[CallerSeen]) -> Self {
         Self {
             data: RotationResource {
                 kind: "key_rotations",
@@ -86,6 +102,17 @@ impl RotationDocument {
                         .map(|p| PreviousView {
                             rotated_at: time::format(p.rotated_at),
                             valid_until: time::format(p.valid_until),
+                        })
+                        .collect(),
+                    callers: callers
+                        .iter()
+                        .map(|c| CallerView {
+                            source: said(&c.caller.source),
+                            user_agent: said(&c.caller.user_agent),
+                            hostname: said(&c.caller.hostname),
+                            first_seen: time::format(c.first_seen),
+                            last_seen: time::format(c.last_seen),
+                            requests: c.requests,
                         })
                         .collect(),
                 },

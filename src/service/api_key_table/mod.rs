@@ -19,7 +19,7 @@ use crate::domain::name::fold;
 use crate::domain::secret::{DigestHasher, KeyDigest};
 use hashbrown::HashTable;
 use names::{Names, Span};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, BuildHasherDefault};
 use uuid::Uuid;
 
@@ -30,6 +30,9 @@ pub struct ApiKeyTable {
     orgs: Vec<OrgRows>,
     org_numbers: HashMap<Uuid, u32>,
     len: usize,
+    /// The keys that expire, by instant: what mirrors of the table (the HAProxy map) must
+    /// drop when the instant passes, since an expiry writes nothing that would tell them.
+    expiries: BTreeSet<(i64, [u8; 32])>,
 }
 
 #[derive(Clone, Copy)]
@@ -53,6 +56,8 @@ struct Row {
     id: Uuid,
     created_at: i64,
     modified_at: i64,
+    /// `NEVER` for a key without expiry (8 bytes where an `Option` would take 16).
+    expires_at: i64,
     /// The folded name, in the organization's `names`.
     name: Span,
     /// `None` for the default category, which nearly every key has.
@@ -72,6 +77,7 @@ impl Row {
             id: key.id,
             created_at: key.created_at,
             modified_at: key.modified_at,
+            expires_at: key.expires_at.unwrap_or(NEVER),
             name,
             category: (key.category != DEFAULT_CATEGORY).then(|| key.category.as_str().into()),
             last4,
@@ -83,6 +89,8 @@ impl Row {
         self.category.as_deref().unwrap_or(DEFAULT_CATEGORY)
     }
 }
+
+const NEVER: i64 = i64::MAX;
 
 /// The hash every digest map uses (`DigestHasher`: the digest's first eight bytes).
 fn hash_of(digest: &KeyDigest) -> u64 {
@@ -155,6 +163,7 @@ impl ApiKeyTable {
         Some(ApiKeyEntry {
             id: row.id,
             org_id: self.orgs.get(at.org as usize)?.org_id,
+            expires_at: (row.expires_at != NEVER).then_some(row.expires_at),
         })
     }
 
@@ -179,6 +188,9 @@ impl ApiKeyTable {
             return;
         };
         let row = rows.insert(key);
+        if let Some(at) = key.expires_at {
+            self.expiries.insert((at, key.digest.0));
+        }
         self.by_digest.insert_unique(
             hash_of(&key.digest),
             RowRef { org, row },
@@ -195,17 +207,39 @@ impl ApiKeyTable {
         });
         let Ok(entry) = found else { return };
         let (at, _) = entry.remove();
+        if let Some(row) = row_at(&self.orgs, at).filter(|r| r.expires_at != NEVER) {
+            self.expiries.remove(&(row.expires_at, row.digest.0));
+        }
         if let Some(org) = self.orgs.get_mut(at.org as usize) {
             org.remove(at.row);
         }
         self.len -= 1;
     }
 
-    /// Every key's digest and organization, for the HAProxy map's full resync.
-    pub fn digests(&self) -> impl Iterator<Item = (KeyDigest, Uuid)> + '_ {
-        self.orgs
-            .iter()
-            .flat_map(|org| org.rows.iter().flatten().map(|r| (r.digest, org.org_id)))
+    /// Every key's digest and organization but those expired at `now`, for the HAProxy
+    /// map's full resync.
+    pub fn digests(&self, now: i64) -> impl Iterator<Item = (KeyDigest, Uuid)> + '_ {
+        self.orgs.iter().flat_map(move |org| {
+            org.rows
+                .iter()
+                .flatten()
+                .filter(move |r| now < r.expires_at)
+                .map(|r| (r.digest, org.org_id))
+        })
+    }
+
+    /// The keys whose expiry falls in `(after, until]`.
+    pub fn expired_between(&self, after: i64, until: i64) -> impl Iterator<Item = KeyDigest> + '_ {
+        let from = (after.saturating_add(1), [0u8; 32]);
+        let to = (until, [u8::MAX; 32]);
+        let range = (from <= to).then(|| self.expiries.range(from..=to));
+        range.into_iter().flatten().map(|(_, d)| KeyDigest(*d))
+    }
+
+    /// The first expiry after `after`, if any key has one.
+    pub fn next_expiry(&self, after: i64) -> Option<i64> {
+        let from = (after.saturating_add(1), [0u8; 32]);
+        self.expiries.range(from..).next().map(|(at, _)| *at)
     }
 
     /// Frees what loading over-allocated.

@@ -18,7 +18,55 @@ fn key(org_id: Uuid, n: u8, name: &str, category: &str, rc: bool) -> ApiKey {
         created_at: i64::from(n % 7),
         modified_at: i64::from(n % 5),
         date_last_used: None,
+        expires_at: None,
     }
+}
+
+#[test]
+fn the_expiry_is_kept_and_changed_with_the_key() {
+    let org = Uuid::from_u128(1);
+    let mut table = ApiKeyTable::default();
+    let plain = key(org, 1, "plain", "default", true);
+    let expiring = ApiKey {
+        expires_at: Some(42),
+        ..key(org, 2, "expiring", "default", true)
+    };
+    table.extend([plain.clone(), expiring.clone()]);
+    assert_eq!(table.get(&plain.digest).map(|e| e.expires_at), Some(None));
+    assert_eq!(
+        table.get(&expiring.digest).map(|e| e.expires_at),
+        Some(Some(42))
+    );
+    table.upsert(&ApiKey {
+        expires_at: None,
+        ..expiring.clone()
+    });
+    assert_eq!(
+        table.get(&expiring.digest).map(|e| e.expires_at),
+        Some(None)
+    );
+    assert_eq!(table.next_expiry(0), None);
+    assert_eq!(table.digests(100).count(), 2);
+}
+
+#[test]
+fn expiries_are_found_by_instant() {
+    let org = Uuid::from_u128(1);
+    let mut table = ApiKeyTable::default();
+    let expiring = ApiKey {
+        expires_at: Some(42),
+        ..key(org, 2, "expiring", "default", true)
+    };
+    table.extend([key(org, 1, "plain", "default", true), expiring.clone()]);
+    assert_eq!(table.next_expiry(0), Some(42));
+    assert_eq!(table.next_expiry(42), None);
+    let due: Vec<_> = table.expired_between(41, 42).map(|d| d.0).collect();
+    assert_eq!(due, vec![expiring.digest.0]);
+    assert_eq!(table.expired_between(42, 100).count(), 0);
+    assert_eq!(table.digests(41).count(), 2);
+    assert_eq!(table.digests(42).count(), 1);
+    table.remove(&expiring.digest);
+    assert_eq!(table.next_expiry(0), None);
 }
 
 /// The rule the SQL lists implement, written the slow, obvious way.

@@ -2,10 +2,12 @@
 //! sent as it is applied (`set map`/`add map`, `del map`), and the whole map is replaced
 //! atomically (`prepare map`, `add map @VER`, `commit map @VER`) at start, whenever HAProxy
 //! is a new process (`show info`'s Pid or Uptime_sec, checked every second), when its socket
-//! is back after being unreachable, and when this loop fell behind the index's feed.
+//! is back after being unreachable, and when this loop fell behind the index's feed. An
+//! expiring key is deleted at its instant: an expiry writes nothing the feed would carry.
 
 use super::runtime_api::{parse_info, Connection, Instance, RuntimeApi};
 use super::{map_key, map_value, HaproxyMap};
+use crate::domain::time;
 use crate::service::credential_index::{ApiKeyChange, CredentialIndex};
 use std::collections::HashMap;
 use std::io;
@@ -65,16 +67,32 @@ pub async fn run(
     let mut outage = Outage::default();
     let mut retry = CHECK_INTERVAL;
     let mut next_check = Instant::now();
+    // Keys expiring up to here are out of the map (a resync leaves expired keys out).
+    let mut swept_to = time::now();
     tracing::info!(socket = %api.socket().display(), map = %map.map, "keeping the HAProxy map in sync");
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next_check) => {
+                let now = time::now();
                 match check(&api, &index, &map, synced).await {
                     Ok(instance) => {
                         outage.clear(&map);
                         synced = Some(instance);
                         retry = CHECK_INTERVAL;
-                        next_check = Instant::now() + CHECK_INTERVAL;
+                        next_check = next_tick(&index, now);
+                        let expired: Vec<_> = index
+                            .api_keys_expired_between(swept_to, now)
+                            .into_iter()
+                            .map(|digest| ApiKeyChange::Removed { digest })
+                            .collect();
+                        swept_to = now;
+                        if !expired.is_empty() {
+                            if let Err(err) = apply(&api, &map, &expired).await {
+                                tracing::warn!(error = %err, "deleting expired keys from HAProxy failed; resyncing");
+                                synced = None;
+                                next_check = Instant::now();
+                            }
+                        }
                     }
                     Err(Failure::Unreachable(err)) => {
                         outage.report("HAProxy runtime API unreachable", &map, err.to_string());
@@ -122,6 +140,18 @@ pub async fn run(
             }
             _ = shutdown.changed() => return,
         }
+    }
+}
+
+/// The next check: a second on, or sooner when a key expires before that.
+fn next_tick(index: &CredentialIndex, now: time::Micros) -> Instant {
+    let regular = Instant::now() + CHECK_INTERVAL;
+    match index.next_api_key_expiry(now) {
+        Some(at) => {
+            let wait = Duration::from_micros(u64::try_from(at - time::now()).unwrap_or(0));
+            regular.min(Instant::now() + wait)
+        }
+        None => regular,
     }
 }
 

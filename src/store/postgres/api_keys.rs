@@ -17,8 +17,8 @@ pub(super) async fn insert_api_key(conn: &mut PgConnection, key: &ApiKey) -> Sto
     sqlx::query(
         "INSERT INTO api_keys (id, org_id, name, name_folded, digest, sealed_key, last4, \
              category, remote_config_read_enabled, created_by, modified_by, created_at, \
-             modified_at, date_last_used, unique_name) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             modified_at, date_last_used, unique_name, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(key.id)
     .bind(key.org_id)
@@ -35,6 +35,7 @@ pub(super) async fn insert_api_key(conn: &mut PgConnection, key: &ApiKey) -> Sto
     .bind(key.modified_at)
     .bind(key.date_last_used)
     .bind(unique_name(&key.name))
+    .bind(key.expires_at)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -112,7 +113,8 @@ impl ApiKeyStore for PostgresStore {
             "UPDATE api_keys SET name = $1, name_folded = $2, \
              category = COALESCE($3, category), \
              remote_config_read_enabled = COALESCE($4, remote_config_read_enabled), \
-             modified_by = $5, modified_at = $6, unique_name = $9 \
+             modified_by = $5, modified_at = $6, unique_name = $9, \
+             expires_at = CASE WHEN $10 THEN $11 ELSE expires_at END \
              WHERE org_id = $7 AND id = $8 RETURNING *",
         )
         .bind(change.name.as_str())
@@ -124,6 +126,8 @@ impl ApiKeyStore for PostgresStore {
         .bind(org_id)
         .bind(id)
         .bind(change.name.unique())
+        .bind(change.expires_at.is_some())
+        .bind(change.expires_at.flatten())
         .fetch_one(&mut *tx)
         .await?;
         let key = api_key_from(&row)?;

@@ -22,8 +22,8 @@ pub(super) async fn insert_app_key(
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO application_keys (id, org_id, owner_id, name, name_folded, digest, \
-             sealed_key, last4, scopes, created_at, last_used_at, unique_name) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             sealed_key, last4, scopes, created_at, last_used_at, unique_name, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(key.id)
     .bind(key.org_id)
@@ -37,6 +37,7 @@ pub(super) async fn insert_app_key(
     .bind(key.created_at)
     .bind(key.last_used_at)
     .bind(unique_name(&key.name))
+    .bind(key.expires_at)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -121,6 +122,7 @@ impl ApplicationKeyStore for PostgresStore {
             .bind(fold(&key.name))
             .bind(unique_name(&key.name))
             .bind(scopes_json(&key.scopes)?)
+            .bind(key.expires_at)
             .bind(org_id)
             .bind(id)
             .execute(&mut *tx)

@@ -28,6 +28,7 @@ impl ClientTokenStore for PostgresStore {
             .bind(token.modified_by)
             .bind(token.created_at)
             .bind(token.modified_at)
+            .bind(token.expires_at)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -78,6 +79,8 @@ impl ClientTokenStore for PostgresStore {
             .bind(change.name.unique())
             .bind(change.modified_by)
             .bind(change.modified_at)
+            .bind(change.expires_at.is_some())
+            .bind(change.expires_at.flatten())
             .bind(org_id)
             .bind(id)
             .fetch_one(&mut *tx)

@@ -77,7 +77,8 @@ impl ImportStore for PostgresStore {
                 .push_bind(key.modified_by)
                 .push_bind(key.created_at)
                 .push_bind(key.modified_at)
-                .push_bind(key.date_last_used);
+                .push_bind(key.date_last_used)
+                .push_bind(key.expires_at);
         })
         .await
     }
@@ -102,7 +103,8 @@ impl ImportStore for PostgresStore {
                     .push_bind(&key.last4)
                     .push_bind(scopes)
                     .push_bind(key.created_at)
-                    .push_bind(key.last_used_at);
+                    .push_bind(key.last_used_at)
+                    .push_bind(key.expires_at);
             },
         )
         .await
@@ -121,7 +123,8 @@ impl ImportStore for PostgresStore {
                 .push_bind(token.created_by)
                 .push_bind(token.modified_by)
                 .push_bind(token.created_at)
-                .push_bind(token.modified_at);
+                .push_bind(token.modified_at)
+                .push_bind(token.expires_at);
         })
         .await
     }

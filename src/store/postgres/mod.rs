@@ -19,6 +19,7 @@ mod client_tokens;
 mod feed;
 mod import;
 mod invitations;
+mod leaks;
 mod log;
 mod org_configs;
 mod orgs;

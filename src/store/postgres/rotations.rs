@@ -1,12 +1,13 @@
 //! Rotations on PostgreSQL: one transaction holding the write lock.
 
 use super::PostgresStore;
-use crate::domain::rotation::{PreviousSecret, Rotation};
+use crate::domain::rotation::{CallerSeen, PreviousSecret, Rotation};
 use crate::domain::secret::KeyDigest;
 use crate::store::columns::digest_of;
+use crate::store::columns::to_i64;
 use crate::store::rotations::{
-    current_digest_statement, previous_from, records_modifier, rotate_statement, BY_DIGEST, FOLLOW,
-    INSERT, LIVE, OF_KEY, SWEEP,
+    caller_from, current_digest_statement, previous_from, records_modifier, rotate_statement,
+    BY_DIGEST, CALLERS, FOLLOW, INSERT, LIVE, OF_KEY, RECORD_CALLER, SWEEP,
 };
 use crate::store::{RotationStore, StoreError, StoreResult};
 use async_trait::async_trait;
@@ -87,5 +88,33 @@ impl RotationStore for PostgresStore {
         let done = sqlx::query(SWEEP).bind(before).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(done.rows_affected())
+    }
+
+    async fn record_rotation_callers(&self, seen: &[CallerSeen]) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        for c in seen {
+            sqlx::query(RECORD_CALLER)
+                .bind(c.key_id)
+                .bind(c.org_id)
+                .bind(&c.caller.source)
+                .bind(&c.caller.user_agent)
+                .bind(&c.caller.hostname)
+                .bind(c.first_seen)
+                .bind(c.last_seen)
+                .bind(to_i64(c.requests))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn rotation_callers(&self, org_id: Uuid, key_id: Uuid) -> StoreResult<Vec<CallerSeen>> {
+        let rows = sqlx::query(CALLERS)
+            .bind(org_id)
+            .bind(key_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(caller_from).collect()
     }
 }

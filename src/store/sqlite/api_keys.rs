@@ -20,8 +20,8 @@ pub(super) fn insert_api_key(key: &ApiKey, max_per_org: u64) -> SqliteQuery<'_> 
     sqlx::query(
         "INSERT INTO api_keys (id, org_id, name, name_folded, unique_name, digest, sealed_key, \
          last4, category, remote_config_read_enabled, created_by, modified_by, created_at, \
-         modified_at, date_last_used) \
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
+         modified_at, date_last_used, expires_at) \
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
          WHERE (SELECT api_key_count FROM orgs WHERE id = ?) < ?",
     )
     .bind(key.id.to_string())
@@ -39,6 +39,7 @@ pub(super) fn insert_api_key(key: &ApiKey, max_per_org: u64) -> SqliteQuery<'_> 
     .bind(key.created_at)
     .bind(key.modified_at)
     .bind(key.date_last_used)
+    .bind(key.expires_at)
     .bind(key.org_id.to_string())
     .bind(i64::try_from(max_per_org).unwrap_or(i64::MAX))
 }
@@ -117,6 +118,7 @@ impl ApiKeyStore for SqliteStore {
                         "UPDATE api_keys SET name = ?, name_folded = ?, unique_name = ?, \
                          category = COALESCE(?, category), \
                          remote_config_read_enabled = COALESCE(?, remote_config_read_enabled), \
+                         expires_at = CASE WHEN ? THEN ? ELSE expires_at END, \
                          modified_by = ?, modified_at = ? WHERE org_id = ? AND id = ?",
                     )
                     .bind(change.name.as_str())
@@ -124,6 +126,8 @@ impl ApiKeyStore for SqliteStore {
                     .bind(change.name.unique())
                     .bind(&change.category)
                     .bind(change.remote_config_read_enabled)
+                    .bind(change.expires_at.is_some())
+                    .bind(change.expires_at.flatten())
                     .bind(change.modified_by.to_string())
                     .bind(change.modified_at)
                     .bind(org_id.to_string())

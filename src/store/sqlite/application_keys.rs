@@ -22,8 +22,8 @@ pub(super) fn insert_app_key(
 ) -> SqliteQuery<'_> {
     sqlx::query(
         "INSERT INTO application_keys (id, org_id, owner_id, name, name_folded, unique_name, \
-         digest, sealed_key, last4, scopes, created_at, last_used_at) \
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
+         digest, sealed_key, last4, scopes, created_at, last_used_at, expires_at) \
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
          WHERE (SELECT app_key_count FROM users WHERE id = ?) < ? \
          AND (SELECT disabled FROM users WHERE id = ?) = 0",
     )
@@ -39,6 +39,7 @@ pub(super) fn insert_app_key(
     .bind(scopes)
     .bind(key.created_at)
     .bind(key.last_used_at)
+    .bind(key.expires_at)
     .bind(key.owner_id.to_string())
     .bind(i64::try_from(max_per_owner).unwrap_or(i64::MAX))
     .bind(key.owner_id.to_string())
@@ -134,6 +135,7 @@ impl ApplicationKeyStore for SqliteStore {
                         .bind(fold(&key.name))
                         .bind(unique_name(&key.name))
                         .bind(scopes_json(&key.scopes)?)
+                        .bind(key.expires_at)
                         .bind(org_id.to_string())
                         .bind(id.to_string())
                         .execute(&mut *conn)

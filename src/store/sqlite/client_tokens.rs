@@ -31,6 +31,7 @@ impl ClientTokenStore for SqliteStore {
                         .bind(token.modified_by.map(|u| u.to_string()))
                         .bind(token.created_at)
                         .bind(token.modified_at)
+                        .bind(token.expires_at)
                         .execute(&mut *conn)
                         .await?;
                     Ok(())
@@ -86,6 +87,8 @@ impl ClientTokenStore for SqliteStore {
                         .bind(change.name.unique())
                         .bind(change.modified_by.to_string())
                         .bind(change.modified_at)
+                        .bind(change.expires_at.is_some())
+                        .bind(change.expires_at.flatten())
                         .bind(org_id.to_string())
                         .bind(id.to_string())
                         .fetch_one(&mut *conn)

@@ -13,6 +13,7 @@ mod audit;
 mod client_tokens;
 mod group_commit;
 mod invitations;
+mod leaks;
 mod log;
 mod org_configs;
 mod orgs;

@@ -1,12 +1,13 @@
 //! Rotations on SQLite: one write through the group committer.
 
 use super::SqliteStore;
-use crate::domain::rotation::{PreviousSecret, Rotation};
+use crate::domain::rotation::{CallerSeen, PreviousSecret, Rotation};
 use crate::domain::secret::KeyDigest;
 use crate::store::columns::digest_of;
+use crate::store::columns::to_i64;
 use crate::store::rotations::{
-    current_digest_statement, previous_from, records_modifier, rotate_statement, BY_DIGEST, FOLLOW,
-    INSERT, LIVE, OF_KEY, SWEEP,
+    caller_from, current_digest_statement, previous_from, records_modifier, rotate_statement,
+    BY_DIGEST, CALLERS, FOLLOW, INSERT, LIVE, OF_KEY, RECORD_CALLER, SWEEP,
 };
 use crate::store::{RotationStore, StoreError, StoreResult};
 use async_trait::async_trait;
@@ -96,5 +97,38 @@ impl RotationStore for SqliteStore {
                 })
             })
             .await
+    }
+
+    async fn record_rotation_callers(&self, seen: &[CallerSeen]) -> StoreResult<()> {
+        let seen = seen.to_vec();
+        self.writes
+            .run(move |conn| {
+                Box::pin(async move {
+                    for c in &seen {
+                        sqlx::query(RECORD_CALLER)
+                            .bind(c.key_id.to_string())
+                            .bind(c.org_id.to_string())
+                            .bind(&c.caller.source)
+                            .bind(&c.caller.user_agent)
+                            .bind(&c.caller.hostname)
+                            .bind(c.first_seen)
+                            .bind(c.last_seen)
+                            .bind(to_i64(c.requests))
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn rotation_callers(&self, org_id: Uuid, key_id: Uuid) -> StoreResult<Vec<CallerSeen>> {
+        let rows = sqlx::query(CALLERS)
+            .bind(org_id.to_string())
+            .bind(key_id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(caller_from).collect()
     }
 }

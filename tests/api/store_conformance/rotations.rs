@@ -4,7 +4,7 @@
 
 use super::{api_key, seeded, SECOND, T0};
 use keyplane::domain::credential::ChangeKind;
-use keyplane::domain::rotation::{RotatedKind, Rotation};
+use keyplane::domain::rotation::{Caller, CallerSeen, RotatedKind, Rotation};
 use keyplane::domain::secret::KeyDigest;
 use keyplane::store::{Store, StoreError};
 use std::sync::Arc;
@@ -68,6 +68,35 @@ pub(super) async fn rotations(store: Arc<dyn Store>) {
     assert!(changes[1].digest.expect("old").matches(&key.digest));
     assert!(changes[2].digest.expect("new").matches(&first.digest));
 
+    // Callers counted on two nodes merge: the earliest first sighting, the latest last one,
+    // the sum of requests; a key without previous secrets records none.
+    let agent = Caller {
+        source: "10.0.0.7".to_owned(),
+        user_agent: "datadog-agent/7.70.0".to_owned(),
+        hostname: "web-1".to_owned(),
+    };
+    let seen = |key_id: Uuid, first: i64, last: i64, requests: u64| CallerSeen {
+        key_id,
+        org_id: o.id,
+        caller: agent.clone(),
+        first_seen: first,
+        last_seen: last,
+        requests,
+    };
+    store
+        .record_rotation_callers(&[seen(key.id, T0 + 5 * SECOND, T0 + 6 * SECOND, 3)])
+        .await
+        .expect("record");
+    store
+        .record_rotation_callers(&[
+            seen(key.id, T0 + 4 * SECOND, T0 + 5 * SECOND, 2),
+            seen(Uuid::new_v4(), T0, T0, 1),
+        ])
+        .await
+        .expect("record again");
+    let callers = store.rotation_callers(o.id, key.id).await.expect("callers");
+    assert_eq!(callers, [seen(key.id, T0 + 4 * SECOND, T0 + 6 * SECOND, 5)]);
+
     // A second rotation: the first previous secret now leads to the newest secret.
     let second = rotation(o.id, key.id, "third-secret-0002", T0 + 2 * SECOND, 0);
     store.rotate_secret(&second).await.expect("rotate again");
@@ -126,6 +155,11 @@ pub(super) async fn rotations(store: Arc<dyn Store>) {
         .await
         .expect("gone")
         .is_none());
+    assert!(store
+        .rotation_callers(o.id, key.id)
+        .await
+        .expect("callers")
+        .is_empty());
     let changes = store.changes_since(seq, 100).await.expect("changes");
     assert!(
         changes.iter().any(|c| c.kind == ChangeKind::PreviousSecret

@@ -10,16 +10,18 @@ use crate::domain::application_key::{
     parse_scopes, ApplicationKey, ApplicationKeyChange, ApplicationKeyFilter, ApplicationKeyQuery,
     ApplicationKeySortField, MAX_PER_USER,
 };
+use crate::domain::leak::LeakedKey;
 use crate::domain::name::KeyName;
 use crate::domain::principal::Principal;
 use crate::domain::secret::Secret;
-use crate::domain::time;
+use crate::domain::time::{self, Micros};
 use crate::error::{Error, Result};
 use crate::http::jsonapi::{
-    present, Body, ChangedResource, Document, Included, ListDocument, NewResource, PageMeta,
-    Relationship,
+    present, with_leaks, Body, ChangedResource, Document, Included, ListDocument, NewResource,
+    PageMeta, Relationship,
 };
 use crate::http::params::{QueryParams, APP_KEY_PAGE_SIZE};
+use crate::http::v2::key_expiry;
 pub(super) use crate::http::v2::rotation::RotateRequest;
 use crate::http::v2::rotation::{requested_grace, RotatedDocument};
 use crate::service::application_keys::Surface;
@@ -41,6 +43,7 @@ pub type UpdateRequest = Body<ChangedResource<UpdateAttributes>>;
 pub struct CreateAttributes {
     name: Option<String>,
     scopes: Option<Vec<String>>,
+    expires_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -49,6 +52,9 @@ pub struct UpdateAttributes {
     /// Absent: unchanged; `null`: all of the owner's permissions.
     #[serde(default, deserialize_with = "present")]
     scopes: Option<Option<Vec<String>>>,
+    /// Absent: unchanged; `null`: cleared.
+    #[serde(default, deserialize_with = "present")]
+    expires_at: Option<Option<String>>,
 }
 
 #[derive(Serialize)]
@@ -70,6 +76,9 @@ struct Attributes {
     scopes: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_used_at: Option<Option<String>>,
+    /// keyplane's own, only when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -122,7 +131,12 @@ fn view(surface: Surface, op: Op) -> View {
     }
 }
 
-fn resource(key: &ApplicationKey, secret: Option<&Secret>, view: View) -> Resource {
+fn resource(
+    key: &ApplicationKey,
+    secret: Option<&Secret>,
+    view: View,
+    leak: Option<&LeakedKey>,
+) -> Resource {
     Resource {
         kind: TYPE,
         id: key.id,
@@ -135,12 +149,13 @@ fn resource(key: &ApplicationKey, secret: Option<&Secret>, view: View) -> Resour
             last_used_at: view
                 .last_used_at
                 .then(|| key.last_used_at.map(time::format)),
+            expires_at: key_expiry::shown(key.expires_at),
         },
         relationships: Relationships {
             owned_by: view
                 .owned_by
                 .then(|| Relationship::user(Some(key.owner_id))),
-            leak_information: Relationship::none(),
+            leak_information: Relationship::leak(leak),
         },
     }
 }
@@ -168,10 +183,14 @@ async fn owners(
 
 // ---- parsing: the wire shapes to use-case input (also run by the fuzz targets) ----
 
-pub(crate) fn parse_create(body: CreateRequest) -> Result<(KeyName, Option<Vec<String>>)> {
+/// A create's name, scopes and expiry.
+pub(crate) type NewKey = (KeyName, Option<Vec<String>>, Option<Micros>);
+
+pub(crate) fn parse_create(body: CreateRequest) -> Result<NewKey> {
     let attrs = body.data.attributes(TYPE)?;
     let name = KeyName::required(attrs.name.as_deref())?;
-    Ok((name, parse_scopes(attrs.scopes)?))
+    let expires_at = key_expiry::on_create(Some(attrs.expires_at))?;
+    Ok((name, parse_scopes(attrs.scopes)?, expires_at))
 }
 
 pub(crate) fn parse_update(body: UpdateRequest, id: Uuid) -> Result<ApplicationKeyChange> {
@@ -179,6 +198,7 @@ pub(crate) fn parse_update(body: UpdateRequest, id: Uuid) -> Result<ApplicationK
     Ok(ApplicationKeyChange {
         name: attrs.name.as_deref().map(KeyName::parse).transpose()?,
         scopes: attrs.scopes.map(parse_scopes).transpose()?,
+        expires_at: key_expiry::on_update(attrs.expires_at)?,
     })
 }
 
@@ -219,11 +239,16 @@ async fn create(
     surface: Surface,
     body: CreateRequest,
 ) -> Result<Response> {
-    let (name, scopes) = parse_create(body)?;
+    let (name, scopes, expires_at) = parse_create(body)?;
     let (key, secret) = services
-        .create_application_key(who, surface, name, scopes)
+        .create_application_key(who, surface, name, scopes, expires_at)
         .await?;
-    let doc = Document::new(resource(&key, Some(&secret), view(surface, Op::Create)));
+    let doc = Document::new(resource(
+        &key,
+        Some(&secret),
+        view(surface, Op::Create),
+        None,
+    ));
     Ok((StatusCode::CREATED, Json(doc)).into_response())
 }
 
@@ -246,9 +271,11 @@ async fn get(
     } else {
         owners(services, who, &[&key], &params, surface == Surface::Org).await?
     };
+    let leaks = services.leaks_by_credential(who.org_id, &[key.id]).await?;
+    let leak = leaks.get(&key.id);
     let doc = Document {
-        data: resource(&key, secret.as_ref(), view(surface, Op::Get)),
-        included,
+        data: resource(&key, secret.as_ref(), view(surface, Op::Get), leak),
+        included: with_leaks(included, leak.into_iter()),
     };
     Ok(Json(doc).into_response())
 }
@@ -265,9 +292,15 @@ async fn list(
     let (keys, total) = services.list_application_keys(who, surface, query).await?;
     let refs: Vec<&ApplicationKey> = keys.iter().collect();
     let v = view(surface, Op::List);
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.id).collect();
+    let leaks = services.leaks_by_credential(who.org_id, &ids).await?;
+    let owners = owners(services, who, &refs, &params, include_allowed).await?;
     let body = ListDocument {
-        included: owners(services, who, &refs, &params, include_allowed).await?,
-        data: keys.iter().map(|k| resource(k, None, v)).collect(),
+        included: with_leaks(owners, keys.iter().filter_map(|k| leaks.get(&k.id))),
+        data: keys
+            .iter()
+            .map(|k| resource(k, None, v, leaks.get(&k.id)))
+            .collect(),
         meta: ListMeta {
             page: PageMeta {
                 total_filtered_count: total,
@@ -290,7 +323,12 @@ async fn update(
     let (key, secret) = services
         .update_application_key(who, surface, id, change)
         .await?;
-    let doc = Document::new(resource(&key, secret.as_ref(), view(surface, Op::Patch)));
+    let leaks = services.leaks_by_credential(who.org_id, &[key.id]).await?;
+    let leak = leaks.get(&key.id);
+    let doc = Document {
+        data: resource(&key, secret.as_ref(), view(surface, Op::Patch), leak),
+        included: with_leaks(None, leak.into_iter()),
+    };
     Ok(Json(doc).into_response())
 }
 
@@ -318,10 +356,12 @@ async fn rotate(
     let rotated = services
         .rotate_application_key(who, surface, id, grace)
         .await?;
+    let leaks = services.leaks_by_credential(who.org_id, &[id]).await?;
     let data = resource(
         &rotated.key,
         Some(&rotated.secret),
         view(surface, Op::Patch),
+        leaks.get(&id),
     );
     Ok(Json(RotatedDocument::new(data, rotated.previous_valid_until)).into_response())
 }
