@@ -110,7 +110,7 @@ pub struct ImportArgs {
     pub store: StoreArgs,
 
     /// A file of keys: one row each with organization, name, key, kind (api_key,
-    /// application_key, client_token), category, owner_email, owner_role, scopes.
+    /// application_key, client_token), category, owner_email, owner_role, scopes, expires_at.
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
 

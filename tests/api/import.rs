@@ -566,4 +566,22 @@ async fn a_running_server_accepts_imported_keys_at_once() {
     assert!(!out.contains("Not this one"), "{out}");
     let orgs = s.admin_output(&["list-organizations"]);
     assert_eq!(String::from_utf8_lossy(&orgs.stdout).lines().count(), 1);
+
+    // A key past its expiry, or with an expiry that is no date, is refused by its line.
+    let rows = json!([
+        {"name": "old", "key": hex(32), "kind": "api_key", "expires_at": "2001-01-01T00:00:00Z"},
+        {"name": "odd", "key": hex(32), "kind": "api_key", "expires_at": "soon"},
+    ]);
+    std::fs::write(&file, rows.to_string()).expect("write");
+    let out = import(&s.data_dir(), &["--file", file.to_str().expect("path")]);
+    assert!(!out.status.success());
+    let report = stderr(&out);
+    assert!(
+        report.contains("line 1: refused: the key expired at 2001-01-01"),
+        "{report}"
+    );
+    assert!(
+        report.contains("line 1: refused: expires_at must be"),
+        "{report}"
+    );
 }
