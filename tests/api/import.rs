@@ -511,12 +511,17 @@ async fn a_running_server_accepts_imported_keys_at_once() {
     let rows = json!({"keys": [
         {"name": "fleet", "key": api, "kind": "api_key"},
         {"name": "browser", "key": token, "kind": "client_token"},
+        {"name": "Initial API key", "key": hex(32), "kind": "api_key"},
     ]});
     std::fs::write(&file, rows.to_string()).expect("write");
-    let out = succeeded(&import(
-        &s.data_dir(),
-        &["--file", file.to_str().expect("path")],
-    ));
+    let output = import(&s.data_dir(), &["--file", file.to_str().expect("path")]);
+    let out = succeeded(&output);
+    // keyplane's names are unique where Datadog's need not be: a taken one gets a number.
+    assert!(
+        stderr(&output).contains("its name was taken; imported as Initial API key (2)"),
+        "{}",
+        stderr(&output)
+    );
     // Rows naming no organization go to the one named like a first start's.
     assert!(out.contains("Organization \"keyplane\""), "{out}");
     assert!(out.contains("): existing"), "{out}");
