@@ -292,7 +292,7 @@ async fn shutdown_signal() {
 }
 
 /// Limits for the offline tools: they serve no requests.
-fn offline_limits(max_api_keys_per_org: u64) -> Limits {
+pub(crate) fn offline_limits(max_api_keys_per_org: u64) -> Limits {
     Limits {
         max_api_keys_per_org,
         max_staleness: MAX_STALENESS,

@@ -25,6 +25,9 @@ pub enum Command {
     /// Copy an embedded (SQLite) installation into an empty PostgreSQL database. Stop the
     /// server first. Keys stay encrypted with the installation's master key.
     Migrate(MigrateArgs),
+    /// Bring existing keys along, with their values, from a file (JSON or CSV) or a live
+    /// Datadog-compatible API, so agents keep working unchanged. A rerun adds nothing twice.
+    Import(Box<ImportArgs>),
     /// The audit trail.
     Audit(AuditArgs),
     /// Print the HAProxy map of every API key (`<sha256 hex of the key> <organization id>`
@@ -98,6 +101,61 @@ pub struct MigrateArgs {
     /// URL of the empty target database, postgres://…
     #[arg(long)]
     pub to: String,
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "from_url"])))]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// A file of keys: one row each with organization, name, key, kind (api_key,
+    /// application_key, client_token), category, owner_email, owner_role, scopes, expires_at.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    /// The file's format; by default its extension's (.json or .csv).
+    #[arg(long, value_enum, requires = "file")]
+    pub format: Option<ImportFormat>,
+
+    /// A live Datadog-compatible API to read from (https://api.datadoghq.com, or another
+    /// keyplane): its API keys with their values, users, service accounts, client tokens,
+    /// and the application keys it reveals.
+    #[arg(long, value_name = "URL")]
+    pub from_url: Option<String>,
+
+    /// An API key of the source organization (for --from-url).
+    #[arg(long, env = "DD_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+
+    /// An application key of an admin of the source organization (for --from-url). Only
+    /// this key's owner's application keys are revealed by the source.
+    #[arg(long, env = "DD_APP_KEY", hide_env_values = true)]
+    pub app_key: Option<String>,
+
+    /// The organization to import into, matched by name or created: for --from-url
+    /// (default: the source organization's name) and for file rows that name none.
+    #[arg(long, value_name = "NAME")]
+    pub org: Option<String>,
+
+    /// Import every key into this existing organization, whatever the source names.
+    #[arg(long, value_name = "UUID", conflicts_with = "org")]
+    pub org_id: Option<uuid::Uuid>,
+
+    /// One-Time Read mode for organizations the import creates.
+    #[arg(long, env = "KEYPLANE_ONE_TIME_READ", default_value_t = true,
+          action = clap::ArgAction::Set, value_name = "true|false")]
+    pub one_time_read: bool,
+
+    /// Report what would be imported; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportFormat {
+    Json,
+    Csv,
 }
 
 /// Where the installation keeps its state.

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod import;
 pub mod metrics;
 pub mod migrate;
 pub mod secret_helper;

@@ -9,6 +9,7 @@ async fn main() -> std::process::ExitCode {
         Command::Serve(args) => keyplane::app::serve(*args).await,
         Command::Admin(args) => keyplane::app::admin(args).await,
         Command::Migrate(args) => keyplane::migrate::run(args).await,
+        Command::Import(args) => keyplane::import::run(*args).await,
         Command::Audit(args) => keyplane::app::audit(args).await,
         Command::HaproxyMap(args) => keyplane::app::haproxy_map(args).await,
         Command::SecretHelper(args) => keyplane::secret_helper::run(args).await,

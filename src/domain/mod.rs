@@ -9,6 +9,7 @@ pub mod client_addr;
 pub mod client_token;
 pub mod credential;
 pub mod expiry;
+pub mod imported_key;
 pub mod intake;
 pub mod invitation;
 pub mod leak;

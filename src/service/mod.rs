@@ -11,6 +11,7 @@ pub mod client_tokens;
 pub mod credential_index;
 pub mod current_user;
 pub mod haproxy;
+pub mod imports;
 pub mod intake;
 pub mod invitations;
 pub mod leaks;

@@ -32,6 +32,7 @@ mod crash;
 mod db_outage;
 mod exhaustion;
 mod fuzz;
+mod import;
 mod intake_e2e;
 mod intake_haproxy;
 mod intake_proxies;
