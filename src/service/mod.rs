@@ -23,6 +23,7 @@ pub mod rotations;
 pub mod sessions;
 pub mod usage;
 pub mod users;
+pub mod webhooks;
 
 use crate::crypto::Vault;
 use crate::domain::list::{Page, MAX_PAGE_SIZE};
@@ -93,6 +94,8 @@ pub struct ServiceParts {
     /// Leak reports per source (`POST /api/v2/credentials/leaked`).
     pub leak_reports: Arc<limits::SourceRateLimiter>,
     pub gate: intake::Gate,
+    /// Set by `start_webhooks` (`keyplane serve` with a webhook secret).
+    pub webhooks: std::sync::OnceLock<webhooks::Webhooks>,
 }
 
 impl Services {
@@ -114,6 +117,7 @@ impl Services {
             penalty,
             leak_reports: Arc::new(limits::SourceRateLimiter::new(LEAK_REPORTS)),
             gate: intake::Gate::new(&metrics),
+            webhooks: std::sync::OnceLock::new(),
             metrics,
         })))
     }

@@ -64,3 +64,4 @@ mod tls;
 mod users;
 mod v1;
 mod validation_cache;
+mod webhooks;
