@@ -22,6 +22,8 @@ pub enum Happened {
     Rotated,
     Revoked,
     Leaked,
+    ExpiringSoon,
+    Expired,
 }
 
 impl Happened {
@@ -31,6 +33,8 @@ impl Happened {
             Happened::Rotated => "rotated",
             Happened::Revoked => "revoked",
             Happened::Leaked => "leaked",
+            Happened::ExpiringSoon => "expiring_soon",
+            Happened::Expired => "expired",
         }
     }
 }
@@ -41,6 +45,8 @@ pub enum Subject {
     Known(&'static str),
     /// A leak record's target: its kind is in the leak record.
     Leaked,
+    /// An expiry notice's target: an API key, application key or client token.
+    Expiring,
 }
 
 /// The events an audit action stands for (a leak that revoked the key is two: leaked, then
@@ -62,6 +68,8 @@ pub fn events_of(action: Action) -> (Option<Subject>, &'static [Happened]) {
         Action::ClientTokenRevoked => (Some(TOKEN), &[Revoked]),
         Action::LeakFlagged | Action::LeakKeptLastKey => (Some(Subject::Leaked), &[Leaked]),
         Action::LeakRevoked => (Some(Subject::Leaked), &[Leaked, Revoked]),
+        Action::KeyExpiringSoon => (Some(Subject::Expiring), &[Happened::ExpiringSoon]),
+        Action::KeyExpired => (Some(Subject::Expiring), &[Happened::Expired]),
         _ => (None, &[]),
     }
 }

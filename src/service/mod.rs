@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod client_tokens;
 pub mod credential_index;
 pub mod current_user;
+pub mod expiry_notices;
 pub mod haproxy;
 pub mod intake;
 pub mod invitations;
@@ -96,6 +97,8 @@ pub struct ServiceParts {
     pub gate: intake::Gate,
     /// Set by `start_webhooks` (`keyplane serve` with a webhook secret).
     pub webhooks: std::sync::OnceLock<webhooks::Webhooks>,
+    /// Expiry notices this node knows are recorded, so the audit trail is asked once each.
+    pub expiry_notices: expiry_notices::Announced,
 }
 
 impl Services {
@@ -118,6 +121,7 @@ impl Services {
             leak_reports: Arc::new(limits::SourceRateLimiter::new(LEAK_REPORTS)),
             gate: intake::Gate::new(&metrics),
             webhooks: std::sync::OnceLock::new(),
+            expiry_notices: Default::default(),
             metrics,
         })))
     }
@@ -172,7 +176,10 @@ impl Services {
                         stale = self.follow_changes("poll", stale).await;
                     }
                 }
-                _ = flush_tick.tick() => self.flush_usage().await,
+                _ = flush_tick.tick() => {
+                    self.flush_usage().await;
+                    self.announce_expiries().await;
+                }
                 _ = prune_tick.tick() => {
                     let hour_ago = crate::domain::time::now() - 3_600_000_000;
                     if let Err(err) = self.store.prune_changes(hour_ago).await {

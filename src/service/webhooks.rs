@@ -152,6 +152,7 @@ impl Services {
                 let leaks = self.store.leaks_of(org, &[id]).await.ok()?;
                 leaks.first()?.kind.as_str()
             }
+            Subject::Expiring => self.index.kind_of(id)?,
         };
         // A revoked key is gone, and its name with it: that is no reason to hold the event.
         let name = match kind {

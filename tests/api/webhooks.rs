@@ -315,3 +315,69 @@ async fn a_webhook_url_without_a_secret_is_refused_at_start() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn expiring_keys_are_announced_once_soon_and_once_expired() {
+    use keyplane::domain::time;
+    let hook = Receiver::start(&[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = server(Some(&hook.url), &dir).await;
+    // Past the next sweep (every 10 s) for the expiring-soon notice, then expired.
+    let soon = time::format(time::now() + 12_000_000);
+    let later = time::format(time::now() + 30 * 86_400 * 1_000_000);
+    let server = &s;
+    let create = |path: &'static str, kind: &'static str, name: &'static str, at: &str| {
+        let doc = json!({"data": {"type": kind, "attributes": {"name": name, "expires_at": at}}});
+        async move {
+            let (status, body) = server.call(Method::POST, path, Some(doc)).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            body["data"]["id"].as_str().expect("id").to_owned()
+        }
+    };
+    let api = create("/api/v2/api_keys", "api_keys", "brief", &soon).await;
+    let token = create("/api/v2/client_tokens", "client_tokens", "brief", &soon).await;
+    let far = create("/api/v2/api_keys", "api_keys", "lasting", &later).await;
+    // Created (3), expiring soon (2), expired (2); the sweep runs every 10 s.
+    let events = hook.events(7, Duration::from_secs(40)).await;
+    let of = |id: &str| {
+        let mut found: Vec<String> = (events.iter())
+            .filter(|e| e["data"]["key_id"] == id)
+            .filter_map(|e| e["type"].as_str().map(str::to_owned))
+            .collect();
+        found.sort_unstable();
+        found
+    };
+    assert_eq!(
+        of(&api),
+        [
+            "api_key.created",
+            "api_key.expired",
+            "api_key.expiring_soon"
+        ]
+    );
+    assert_eq!(
+        of(&token),
+        [
+            "client_token.created",
+            "client_token.expired",
+            "client_token.expiring_soon"
+        ]
+    );
+    assert_eq!(of(&far), ["api_key.created"]);
+    let named = events.iter().find(|e| e["type"] == "client_token.expired");
+    assert_eq!(named.map(|e| &e["data"]["name"]), Some(&json!("brief")));
+    // Once each: the next sweep announces nothing again; the audit trail shows the notices.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_eq!(hook.requests().len(), 7);
+    let (status, audit) = s
+        .call(
+            Method::GET,
+            &format!("/api/v2/audit/events?filter[key]={api}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{audit}");
+    let text = audit.to_string();
+    assert!(text.contains("credential.expiring_soon"), "{text}");
+    assert!(text.contains("credential.expired"), "{text}");
+}
