@@ -65,16 +65,39 @@ async fn run_with_metrics(
 /// The bearer token of `--metrics-token-file`: its first line, from a file only its owner
 /// can read (it guards what the review called reconnaissance data).
 fn metrics_token(path: &Path) -> anyhow::Result<Secret> {
-    crate::crypto::refuse_shared(path, "metrics token file")?;
+    first_line_secret(path, "metrics token file")
+}
+
+fn first_line_secret(path: &Path, what: &str) -> anyhow::Result<Secret> {
+    crate::crypto::refuse_shared(path, what)?;
     let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading metrics token file {}", path.display()))?;
+        .with_context(|| format!("reading {what} {}", path.display()))?;
     let token = text.lines().next().unwrap_or_default().trim().to_owned();
     anyhow::ensure!(
         token.len() >= 16,
-        "metrics token file {} must hold a token of at least 16 characters on its first line",
+        "{what} {} must hold a token of at least 16 characters on its first line",
         path.display()
     );
     Ok(Secret::new(token))
+}
+
+/// `--webhook-url` and `--webhook-secret-file`; the URL alone is an error at start, as
+/// unsigned events could be forged by anyone who can reach the receiver.
+fn webhook_config(
+    url: Option<reqwest::Url>,
+    secret_file: Option<&Path>,
+) -> anyhow::Result<Option<crate::service::webhooks::WebhookConfig>> {
+    match (url, secret_file) {
+        (None, None) => Ok(None),
+        (Some(_), None) => anyhow::bail!("--webhook-url needs --webhook-secret-file"),
+        (url, Some(path)) => {
+            let secret = first_line_secret(path, "webhook secret file")?;
+            Ok(Some(crate::service::webhooks::WebhookConfig {
+                url,
+                secret,
+            }))
+        }
+    }
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -112,6 +135,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .map(metrics_token)
         .transpose()?
         .map(std::sync::Arc::new);
+    let webhooks = webhook_config(
+        args.webhook_url.clone(),
+        args.webhook_secret_file.as_deref(),
+    )?;
     // Before the store opens: a bad certificate or key is an error at start.
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(Tls::load(cert, key).map_err(anyhow::Error::msg)?),
@@ -140,6 +167,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     {
         print_first_start(&creds, &path, scheme, addr);
         tracing::info!(path = %path.display(), "first start: initial credentials written");
+    }
+    // After the first start's bootstrap: the initial credentials are no event to announce.
+    if let Some(config) = webhooks {
+        services.start_webhooks(config)?;
     }
     // The SIGHUP handler is in place before the server says it listens.
     let reloads = match &tls {

@@ -301,6 +301,17 @@ pub struct ServeArgs {
     /// first line (it must not be readable by group or others).
     #[arg(long, env = "KEYPLANE_METRICS_TOKEN_FILE")]
     pub metrics_token_file: Option<PathBuf>,
+
+    /// Post every organization's key events (created, rotated, revoked, reported leaked) to
+    /// this URL, signed with --webhook-secret-file (which it needs).
+    #[arg(long, env = "KEYPLANE_WEBHOOK_URL")]
+    pub webhook_url: Option<reqwest::Url>,
+
+    /// The HMAC key of webhook signatures: this file's first line, at least 16 characters,
+    /// not readable by group or others. Without it no webhook (nor an organization's
+    /// `webhook_url`) is sent.
+    #[arg(long, env = "KEYPLANE_WEBHOOK_SECRET_FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
 }
 
 impl ServeArgs {

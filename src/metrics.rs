@@ -71,6 +71,13 @@ pub struct Metrics {
     /// Audit records that could not be appended (each is also logged).
     pub audit_failures: Counter,
     pub intake: Family<IntakeLabels, Counter>,
+    /// Webhook deliveries by outcome: delivered, retried (an attempt), failed, dropped.
+    pub webhooks: Family<OutcomeLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: &'static str,
 }
 
 impl Default for Metrics {
@@ -144,6 +151,12 @@ impl Default for Metrics {
             "Intake gate decisions by organization, credential kind and outcome",
             intake.clone(),
         );
+        let webhooks = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook deliveries by outcome (retried counts attempts; dropped: the queue was full)",
+            webhooks.clone(),
+        );
         Self {
             registry,
             requests,
@@ -157,11 +170,18 @@ impl Default for Metrics {
             db_seconds,
             audit_failures,
             intake,
+            webhooks,
         }
     }
 }
 
 impl Metrics {
+    pub fn webhook_outcome(&self, outcome: &'static str) -> Counter {
+        self.webhooks
+            .get_or_create(&OutcomeLabels { outcome })
+            .clone()
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = String::new();

@@ -34,6 +34,8 @@ const ACTION_GROUPS = [
     ['credential.leak_flag', 'Reported leaked (flagged)'],
     ['credential.leak_revoke', 'Reported leaked (revoked)'],
     ['credential.leak_flag_last_key', 'Reported leaked (last API key: flagged, not revoked)'],
+    ['credential.expiring_soon', 'Expires within 7 days'],
+    ['credential.expired', 'Expired'],
   ]],
   ['Users', [
     ['user.create', 'User created'],

@@ -25,3 +25,4 @@ pub mod secret;
 pub mod session;
 pub mod time;
 pub mod user;
+pub mod webhook;

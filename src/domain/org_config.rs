@@ -16,6 +16,8 @@ pub const MAX_KEY_LIFETIME_DAYS: &str = "max_key_lifetime_days";
 const MAX_DAYS: u64 = 3_650_000;
 /// keyplane's own: what a leak report does to the key it names (`flag` or `revoke`).
 pub const LEAKED_KEYS_ACTION: &str = "leaked_keys_action";
+/// keyplane's own: where this organization's key events are posted, besides `--webhook-url`.
+pub const WEBHOOK_URL: &str = "webhook_url";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueType {
@@ -27,6 +29,8 @@ pub enum ValueType {
     SecurityContactsList,
     /// A whole number of days, or null for none.
     Days,
+    /// An http(s) URL, or null for none.
+    Url,
 }
 
 impl ValueType {
@@ -38,6 +42,7 @@ impl ValueType {
             ValueType::EmailDomainList => "email_domain_list",
             ValueType::SecurityContactsList => "security_contacts_list",
             ValueType::Days => "int",
+            ValueType::Url => "string",
         }
     }
 }
@@ -101,6 +106,7 @@ pub static CATALOG: &[OrgConfigDef] = &[
     def(ONE_TIME_READ, "One-Time Read mode: application key secrets are shown only when the key is created, and v1's application key endpoints are disabled. Changing it needs org_management and org_app_keys_write. Honoured by keyplane.", T::Bool, Bool(true), true),
     def(MAX_KEY_LIFETIME_DAYS, "keyplane's own: the longest lifetime in days of a new API key, application key or client token; a key created without expires_at expires that many days after its creation. null or 0: unlimited. Honoured by keyplane.", T::Days, Null, true),
     def(LEAKED_KEYS_ACTION, "What a key reported through POST /api/v2/credentials/leaked becomes: flag (marked as leaked, still valid) or revoke (deleted at once; an organization's last API key is flagged instead). Honoured by keyplane.", T::Enum, Text("flag"), true),
+    def(WEBHOOK_URL, "keyplane's own: an http(s) URL to which this organization's key events (created, rotated, revoked, reported leaked) are posted, signed with the installation's --webhook-secret-file; null: none. Honoured by keyplane.", T::Url, Null, true),
 ];
 
 pub fn find(name: &str) -> Option<&'static OrgConfigDef> {
@@ -139,6 +145,7 @@ impl OrgConfigDef {
             ValueType::EmailDomainList => list_of(value, is_domain),
             ValueType::SecurityContactsList => list_of(value, is_email),
             ValueType::Days => value.is_null() || value.as_u64().is_some_and(|d| d <= MAX_DAYS),
+            ValueType::Url => super::webhook::accepts_url(value),
         }
     }
 }

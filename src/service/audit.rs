@@ -37,6 +37,10 @@ impl Services {
             self.metrics.audit_failures.inc();
             tracing::error!(error = %err, action = event.action.as_str(), "audit append failed");
         }
+        // After the append, as the record: the event happened even if the record failed.
+        if let Some(webhooks) = self.webhooks.get() {
+            webhooks.offer(&event, &self.metrics);
+        }
     }
 
     /// Records what `who` did to `target`, with the credential it used.

@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod client_tokens;
 pub mod credential_index;
 pub mod current_user;
+pub mod expiry_notices;
 pub mod haproxy;
 pub mod imports;
 pub mod intake;
@@ -24,6 +25,7 @@ pub mod rotations;
 pub mod sessions;
 pub mod usage;
 pub mod users;
+pub mod webhooks;
 
 use crate::crypto::Vault;
 use crate::domain::list::{Page, MAX_PAGE_SIZE};
@@ -94,6 +96,10 @@ pub struct ServiceParts {
     /// Leak reports per source (`POST /api/v2/credentials/leaked`).
     pub leak_reports: Arc<limits::SourceRateLimiter>,
     pub gate: intake::Gate,
+    /// Set by `start_webhooks` (`keyplane serve` with a webhook secret).
+    pub webhooks: std::sync::OnceLock<webhooks::Webhooks>,
+    /// Expiry notices this node knows are recorded, so the audit trail is asked once each.
+    pub expiry_notices: expiry_notices::Announced,
 }
 
 impl Services {
@@ -115,6 +121,8 @@ impl Services {
             penalty,
             leak_reports: Arc::new(limits::SourceRateLimiter::new(LEAK_REPORTS)),
             gate: intake::Gate::new(&metrics),
+            webhooks: std::sync::OnceLock::new(),
+            expiry_notices: Default::default(),
             metrics,
         })))
     }
@@ -169,7 +177,10 @@ impl Services {
                         stale = self.follow_changes("poll", stale).await;
                     }
                 }
-                _ = flush_tick.tick() => self.flush_usage().await,
+                _ = flush_tick.tick() => {
+                    self.flush_usage().await;
+                    self.announce_expiries().await;
+                }
                 _ = prune_tick.tick() => {
                     let hour_ago = crate::domain::time::now() - 3_600_000_000;
                     if let Err(err) = self.store.prune_changes(hour_ago).await {

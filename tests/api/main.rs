@@ -67,3 +67,4 @@ mod tls;
 mod users;
 mod v1;
 mod validation_cache;
+mod webhooks;

@@ -25,7 +25,7 @@ pub type Hash = [u8; 32];
 /// The hash before the first record.
 pub const GENESIS: Hash = [0; 32];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     ApiKeyCreated,
     ApiKeyRenamed,
@@ -84,10 +84,14 @@ pub enum Action {
     /// A credential reported leaked was only flagged although its organization chose
     /// revocation: it is the organization's last API key, which cannot be deleted.
     LeakKeptLastKey,
+    /// A key's expiry is within 7 days (recorded once per key while webhooks are on).
+    KeyExpiringSoon,
+    /// A key reached its expiry (recorded once per key while webhooks are on).
+    KeyExpired,
 }
 
 impl Action {
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 43] = [
         Action::ApiKeyCreated,
         Action::ApiKeyRenamed,
         Action::ApiKeyRevoked,
@@ -129,6 +133,8 @@ impl Action {
         Action::LeakFlagged,
         Action::LeakRevoked,
         Action::LeakKeptLastKey,
+        Action::KeyExpiringSoon,
+        Action::KeyExpired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -174,6 +180,8 @@ impl Action {
             Action::LeakFlagged => "credential.leak_flag",
             Action::LeakRevoked => "credential.leak_revoke",
             Action::LeakKeptLastKey => "credential.leak_flag_last_key",
+            Action::KeyExpiringSoon => "credential.expiring_soon",
+            Action::KeyExpired => "credential.expired",
         }
     }
 
