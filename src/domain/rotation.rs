@@ -29,15 +29,6 @@ impl RotatedKind {
             .into_iter()
             .find(|k| k.as_str() == text)
     }
-
-    /// The table the key's row lives in.
-    pub fn table(self) -> &'static str {
-        match self {
-            RotatedKind::ApiKey => "api_keys",
-            RotatedKind::ApplicationKey => "application_keys",
-            RotatedKind::ClientToken => "client_tokens",
-        }
-    }
 }
 
 /// A secret a key had before its last rotations, still valid until `valid_until`.
