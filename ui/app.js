@@ -96,7 +96,9 @@
 
 import { request, setCsrfToken, setUnauthorizedHandler, errorMessage, EXPIRED } from './api.js';
 import { h, field, errorBox, setBusy, focusQuietly } from './dom.js';
-import { apiKeysPage, applicationKeysPage, clientTokensPage } from './keys.js';
+import { apiKeysPage } from './keys.js';
+import { applicationKeysPage } from './app_keys.js';
+import { clientTokensPage } from './client_tokens.js';
 import { usersPage, forgetRoles } from './users.js';
 import { auditPage } from './audit.js';
 import { renderInvite } from './invite.js';

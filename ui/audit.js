@@ -4,7 +4,7 @@
 import { request, errorMessage, pageCounts, ApiError } from './api.js';
 import { h, field, userLabel } from './dom.js';
 import { ListView } from './list.js';
-import { pageHeader } from './keys.js';
+import { pageHeader } from './key_parts.js';
 
 const ACTION_GROUPS = [
   ['API keys', [

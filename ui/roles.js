@@ -5,7 +5,7 @@
 import { request, errorMessage, pageCounts } from './api.js';
 import { h, field, errorBox, setBusy, timeEl, openDialog } from './dom.js';
 import { ListView, actionButton } from './list.js';
-import { pageHeader } from './keys.js';
+import { pageHeader } from './key_parts.js';
 import { forgetRoles } from './users.js';
 
 let permissionsPromise = null;

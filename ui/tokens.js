@@ -5,7 +5,7 @@
 import { request, errorMessage, pageCounts } from './api.js';
 import { h, field, errorBox, setBusy, timeEl, secretPanel, openDialog } from './dom.js';
 import { ListView, actionButton } from './list.js';
-import { pageHeader } from './keys.js';
+import { pageHeader } from './key_parts.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Tokens expiring within this many days are flagged. */

@@ -3,7 +3,7 @@
 import { request, errorMessage, pageCounts } from './api.js';
 import { h, field, errorBox, setBusy, timeEl, openDialog, uid, secretPanel } from './dom.js';
 import { ListView, actionButton } from './list.js';
-import { pageHeader } from './keys.js';
+import { pageHeader } from './key_parts.js';
 
 const STATUS_CLASS = { Active: 'badge-success', Pending: 'badge-warning', Disabled: 'badge-muted' };
 
