@@ -172,7 +172,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(config) = webhooks {
         services.start_webhooks(config)?;
     }
-    // The SIGHUP handler is in place before the server says it listens.
+    // The signal handlers are in place before the server says it listens.
+    let shutdown = shutdown_signal()?;
     let reloads = match &tls {
         Some(tls) => Some(tokio::spawn(
             tls.clone()
@@ -235,7 +236,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let signal = async move {
-        shutdown_signal().await;
+        shutdown.await;
         let _ = stop.send(true);
     };
     run_with_metrics(listener, services, connections, main_metrics, tls, signal).await?;
@@ -301,25 +302,20 @@ fn print_first_start(creds: &InitialCredentials, path: &Path, scheme: &str, addr
     );
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+/// Installs the SIGTERM and SIGINT handlers at once, and resolves on the first of them. A
+/// handler installed only when its future is first polled leaves a window after the server
+/// says it listens in which a signal still kills the process (seen under load in CI).
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutdown signal received; finishing requests in flight");
+        tracing::info!("shutdown signal received; finishing requests in flight");
+    })
 }
 
 /// Limits for the offline tools: they serve no requests.

@@ -160,11 +160,22 @@ pub async fn authenticate(
     access: Access,
     request: Request,
 ) -> Result<Request, Response> {
-    let (mut parts, body) = request.into_parts();
-    let client = parts
-        .extensions
+    let peer = request
+        .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| ClientAddr(client_of(services, &parts, peer.ip())));
+        .map(|ConnectInfo(peer)| *peer);
+    authenticate_from(services, access, request, peer).await
+}
+
+/// As `authenticate`, for a request from `peer` (the hot path has no `ConnectInfo` yet).
+pub async fn authenticate_from(
+    services: &Services,
+    access: Access,
+    request: Request,
+    peer: Option<SocketAddr>,
+) -> Result<Request, Response> {
+    let (mut parts, body) = request.into_parts();
+    let client = peer.map(|peer| ClientAddr(client_of(services, &parts, peer.ip())));
     if let Some(client) = client {
         parts.extensions.insert(client);
     }

@@ -1,14 +1,21 @@
 //! Timestamps are microseconds since the Unix epoch, UTC. Datadog renders them as
 //! `2025-09-08T09:24:42.999350+00:00`; filters accept any RFC 3339 date-time or a plain date.
 
+use std::time::{SystemTime, UNIX_EPOCH};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, UtcOffset};
 
 pub type Micros = i64;
 
+/// Read on every request (usage, expiry, staleness): straight from the system clock, as
+/// `OffsetDateTime::now_utc` would add a calendar computation each time.
 pub fn now() -> Micros {
-    micros_of(OffsetDateTime::now_utc())
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(since) => i64::try_from(since.as_micros()).unwrap_or(Micros::MAX),
+        // A clock set before 1970.
+        Err(before) => -i64::try_from(before.duration().as_micros()).unwrap_or(Micros::MAX),
+    }
 }
 
 fn micros_of(t: OffsetDateTime) -> Micros {

@@ -15,6 +15,7 @@ pub mod routes;
 
 mod guard;
 mod health;
+mod hot_path;
 mod middleware;
 mod openapi;
 mod rate_limit;
@@ -31,9 +32,18 @@ use error::error_response;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub use health::MetricsAccess;
-pub use server::{serve, serve_with_tls, ConnectionLimits};
+pub use server::{serve, serve_with_tls, App, ConnectionLimits};
 
-pub fn router(services: Services, metrics: MetricsAccess) -> Router {
+/// The API and the console; the routes agents and proxies call per payload are answered
+/// before the router (`hot_path`).
+pub fn router(services: Services, metrics: MetricsAccess) -> App {
+    App {
+        hot: Some(hot_path::HotPath::new(services.clone())),
+        router: routes_router(services, metrics),
+    }
+}
+
+fn routes_router(services: Services, metrics: MetricsAccess) -> Router {
     let mut router = Router::new();
     let refunds = std::sync::Arc::new(rate_limit::Refunds::default());
     for route in routes::table() {

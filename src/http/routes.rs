@@ -1,7 +1,9 @@
 //! Every route of the API, with the access it requires. The router is built from this table
 //! and the authorization test walks it, so a route cannot be added without declaring access.
 
+use super::hot_path::{INTAKE_BELOW, VALIDATE};
 use super::{console, health, intake, openapi, v1, v2};
+use crate::auth::middleware::INTAKE_PATH;
 use crate::auth::Access;
 use crate::service::Services;
 use axum::handler::Handler;
@@ -77,15 +79,15 @@ pub fn table() -> Vec<RouteDef> {
         get("/ping", Public, health::ping),
         get("/metrics", Public, health::metrics),
         get("/api/openapi.yaml", Public, openapi::document),
-        get("/api/v1/validate", ApiKey, v1::validate::validate),
+        get(VALIDATE, ApiKey, v1::validate::validate),
         get(
             "/api/v1/validate_client_token",
             ClientToken,
             v1::validate::validate_client_token,
         ),
         // The intake gate, for reverse proxies in front of Datadog-compatible backends.
-        any("/intake/authorize", Intake, intake::authorize),
-        any("/intake/authorize/{*original}", Intake, intake::authorize),
+        any(INTAKE_PATH, Intake, intake::authorize),
+        any(INTAKE_BELOW, Intake, intake::authorize),
         // v1: the same use cases in v1's shapes; keys may also come in the query string.
         get("/api/v1/api_key", KeyPairOrQuery, v1::api_keys::list),
         post("/api/v1/api_key", KeyPairOrQuery, v1::api_keys::create),

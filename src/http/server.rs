@@ -33,7 +33,12 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tower::Service;
 
+use super::hot_path::HotPath;
 use super::tls::Tls;
+use axum::body::{Bytes, HttpBody};
+use axum::http::Request;
+use axum::response::Response;
+use std::convert::Infallible;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -46,6 +51,18 @@ pub struct ConnectionLimits {
 /// The app as served to one connection (it knows the peer's address).
 type AppService = AddExtension<Router, ConnectInfo<SocketAddr>>;
 
+/// What a listener serves: the router, and the routes answered before it, if any.
+pub struct App {
+    pub router: Router,
+    pub hot: Option<HotPath>,
+}
+
+impl From<Router> for App {
+    fn from(router: Router) -> Self {
+        Self { router, hot: None }
+    }
+}
+
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// Streams one HTTP/2 connection may have open at once (the RFC's recommended floor).
 const H2_MAX_STREAMS: u32 = 100;
@@ -53,7 +70,7 @@ const H2_MAX_STREAMS: u32 = 100;
 /// Serves `app` until `shutdown` resolves, then lets the requests in flight finish.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: impl Into<App>,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -63,13 +80,14 @@ pub async fn serve(
 /// As `serve`, over TLS when `tls` is given.
 pub async fn serve_with_tls(
     listener: TcpListener,
-    app: Router,
+    app: impl Into<App>,
     limits: ConnectionLimits,
     tls: Option<Arc<Tls>>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     raise_open_files_limit(limits.max_connections);
-    let mut make_service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let App { router, hot } = app.into();
+    let mut make_service = router.into_make_service_with_connect_info::<SocketAddr>();
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -110,10 +128,16 @@ pub async fn serve_with_tls(
             Ok(service) => service,
             Err(never) => match never {},
         };
+        let service = Tracked {
+            inner: tower_service,
+            hot: hot.clone(),
+            peer,
+            activity: Arc::new(Activity::new()),
+        };
         tokio::spawn(connection(
             stream,
             tls.as_ref().map(|tls| tls.acceptor()),
-            tower_service,
+            service,
             builder.clone(),
             limits.header_read,
             stopping.clone(),
@@ -132,7 +156,7 @@ pub async fn serve_with_tls(
 async fn connection(
     stream: TcpStream,
     tls: Option<TlsAcceptor>,
-    service: AppService,
+    service: Tracked,
     builder: Arc<Builder<TokioExecutor>>,
     idle: Duration,
     mut stopping: watch::Receiver<bool>,
@@ -163,7 +187,7 @@ async fn connection(
 async fn serve_connection<S>(
     mut stream: S,
     first_by: Instant,
-    service: AppService,
+    service: Tracked,
     builder: Arc<Builder<TokioExecutor>>,
     idle: Duration,
     mut stopping: watch::Receiver<bool>,
@@ -180,11 +204,7 @@ async fn serve_connection<S>(
         // Nothing was asked yet, so nothing is left to finish.
         _ = stopping.changed() => return,
     };
-    let activity = Arc::new(Activity::new());
-    let service = Tracked {
-        inner: service,
-        activity: activity.clone(),
-    };
+    let activity = service.activity.clone();
     let io = TokioIo::new(Replay {
         first,
         at: 0,
@@ -349,28 +369,44 @@ impl Drop for Busy {
     }
 }
 
-/// The app's service, counting each connection's requests in flight.
+/// The app's service for one connection: the hot routes first, then the router; counting
+/// the connection's requests in flight.
 #[derive(Clone)]
-struct Tracked<S> {
-    inner: S,
+struct Tracked {
+    inner: AppService,
+    hot: Option<HotPath>,
+    peer: SocketAddr,
     activity: Arc<Activity>,
 }
 
-impl<S, R> Service<R> for Tracked<S>
+impl<B> Service<Request<B>> for Tracked
 where
-    S: Service<R>,
-    S::Future: Send + 'static,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
 {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        <AppService as Service<Request<B>>>::poll_ready(&mut self.inner, cx)
     }
 
-    fn call(&mut self, request: R) -> Self::Future {
+    fn call(&mut self, request: Request<B>) -> Self::Future {
         let busy = Busy::new(self.activity.clone());
+        let request = match &self.hot {
+            Some(hot) => match hot.answer(request, self.peer) {
+                Ok(answer) => {
+                    return Box::pin(async move {
+                        let response = answer.await;
+                        drop(busy);
+                        Ok(response)
+                    })
+                }
+                Err(request) => request,
+            },
+            None => request,
+        };
         let response = self.inner.call(request);
         Box::pin(async move {
             let out = response.await;

@@ -4,7 +4,9 @@
 
 use crate::domain::rotation::{Caller, CallerSeen, Presenter};
 use crate::domain::time;
-use std::collections::HashMap;
+// hashbrown's default hasher: a few nanoseconds per key where SipHash takes tens, on every
+// request; its seed is random per process, like SipHash's.
+use hashbrown::HashMap;
 use std::sync::{Mutex, PoisonError};
 use uuid::Uuid;
 

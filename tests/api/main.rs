@@ -4,6 +4,7 @@
 
 mod browser;
 mod helpers;
+mod hot_path;
 mod intake;
 mod intake_tools;
 mod limits;
