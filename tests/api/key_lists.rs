@@ -238,15 +238,30 @@ async fn a_key_made_on_another_node_is_listed_at_once() {
             names(&list(&b, list_path, "filter=on%20a").await),
             ["renamed on a"]
         );
-        let (status, got) = a
-            .call(Method::POST, &format!("{path}/{id}/rotate"), None)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{got}");
-        assert_eq!(
-            names(&list(&b, list_path, "filter=on%20a").await),
-            ["renamed on a"],
-            "a rotated {kind} stays listed"
-        );
+        // With a grace period (the old secret leads to the key) and without (it leads
+        // nowhere, and the key lives on under its new secret).
+        for grace in [
+            None,
+            Some(json!({"data": {"type": kind,
+            "attributes": {"grace_period_seconds": 0}}})),
+        ] {
+            let (status, got) = a
+                .call(Method::POST, &format!("{path}/{id}/rotate"), grace)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{got}");
+            let secret = got["data"]["attributes"]["key"].as_str().expect("key");
+            let on_b = list(&b, list_path, "filter=on%20a").await;
+            assert_eq!(
+                names(&on_b),
+                ["renamed on a"],
+                "a rotated {kind} stays listed"
+            );
+            assert_eq!(
+                on_b["data"][0]["attributes"]["last4"].as_str(),
+                secret.get(secret.len() - 4..),
+                "listed with its new secret's last4"
+            );
+        }
         delete(&a, path, &id).await;
         assert_eq!(total(&list(&b, list_path, "filter=on%20a").await), 0);
     }
