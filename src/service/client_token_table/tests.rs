@@ -106,3 +106,9 @@ proptest! {
         prop_assert_eq!(table.list(orgs[0], &query), reference(&live, orgs[0], &query));
     }
 }
+
+#[test]
+fn a_row_stays_small() {
+    // Memory is the constraint (see `key_rows`): a row grows only for a reason.
+    assert_eq!(std::mem::size_of::<Option<Row>>(), 56);
+}
