@@ -1,7 +1,7 @@
 //! API keys: create, read, list, rename, revoke, with the FAQ's rules (unique names, at least
 //! one and at most `--max-api-keys-per-org` keys per organization).
 
-use super::{all_pages, unexpected, Services};
+use super::{all_pages, in_order_of, unexpected, Services};
 use crate::domain::api_key::{
     ApiKey, ApiKeyChange, ApiKeyQuery, ApiKeySortField, DEFAULT_CATEGORY, MAX_CATEGORY_CHARS,
 };
@@ -160,7 +160,7 @@ impl Services {
         // Writes other nodes committed before this request are listed too.
         self.refresh_credentials().await;
         let (ids, matched) = self.index.list_api_keys(who.org_id, query)?;
-        let mut keys = self
+        let keys = self
             .metrics
             .db(
                 "api_keys_by_ids",
@@ -168,9 +168,7 @@ impl Services {
             )
             .await
             .map_err(unexpected)?;
-        // A key deleted since the index was read is missing from the page; so be it.
-        keys.sort_by_key(|k| ids.iter().position(|id| *id == k.id));
-        Ok((keys, matched))
+        Ok((in_order_of(&ids, keys, |k| k.id), matched))
     }
 
     pub async fn update_api_key(

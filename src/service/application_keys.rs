@@ -2,7 +2,7 @@
 //! account). One set of rules; the surface decides whose keys are in reach, which
 //! permission it takes, and whether the secret is shown.
 
-use super::{all_pages, unexpected, Services};
+use super::{all_pages, in_order_of, unexpected, Services};
 use crate::domain::application_key::{
     within, ApplicationKey, ApplicationKeyChange, ApplicationKeyFilter, ApplicationKeyQuery,
     ApplicationKeySortField, MAX_PER_USER,
@@ -222,12 +222,7 @@ impl Services {
                 },
                 page,
             };
-            async move {
-                self.store
-                    .list_application_keys(who.org_id, &query)
-                    .await
-                    .map_err(unexpected)
-            }
+            async move { self.application_keys_page(who.org_id, &query).await }
         })
         .await?;
         keys.into_iter()
@@ -339,10 +334,28 @@ impl Services {
         if let Some(owner) = self.surface_owner(who, surface, Access::Read).await? {
             query.filter.owner_id = Some(owner);
         }
-        self.store
-            .list_application_keys(who.org_id, &query)
+        self.application_keys_page(who.org_id, &query).await
+    }
+
+    /// One page of the organization's keys, chosen and counted in memory; only the page's
+    /// records are read from the store.
+    async fn application_keys_page(
+        &self,
+        org_id: Uuid,
+        query: &ApplicationKeyQuery,
+    ) -> Result<(Vec<ApplicationKey>, u64)> {
+        // Writes other nodes committed before this request are listed too.
+        self.refresh_credentials().await;
+        let (ids, matched) = self.index.list_application_keys(org_id, query)?;
+        let keys = self
+            .metrics
+            .db(
+                "application_keys_by_ids",
+                self.store.application_keys_by_ids(org_id, &ids),
+            )
             .await
-            .map_err(unexpected)
+            .map_err(unexpected)?;
+        Ok((in_order_of(&ids, keys, |k| k.id), matched))
     }
 
     /// Renames or rescopes a key; no change moves a key to another owner.

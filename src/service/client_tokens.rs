@@ -1,7 +1,7 @@
 //! Client tokens: create, read, list, rename, revoke, with the same name rules as API keys,
 //! and the check browser-intake proxies call.
 
-use super::{unexpected, Services};
+use super::{in_order_of, unexpected, Services};
 use crate::domain::audit::Action;
 use crate::domain::client_token::{self, ClientToken, ClientTokenChange, ClientTokenQuery};
 use crate::domain::credential::ClientTokenEntry;
@@ -84,12 +84,18 @@ impl Services {
         query: &ClientTokenQuery,
     ) -> Result<(Vec<(ClientToken, Secret)>, u64)> {
         who.require(Permission::ClientTokensRead)?;
-        let (tokens, matched) = self
-            .store
-            .list_client_tokens(who.org_id, query)
+        // Writes other nodes committed before this request are listed too.
+        self.refresh_credentials().await;
+        let (ids, matched) = self.index.list_client_tokens(who.org_id, query)?;
+        let tokens = self
+            .metrics
+            .db(
+                "client_tokens_by_ids",
+                self.store.client_tokens_by_ids(who.org_id, &ids),
+            )
             .await
             .map_err(unexpected)?;
-        let tokens = tokens
+        let tokens = in_order_of(&ids, tokens, |t| t.id)
             .into_iter()
             .map(|t| self.with_token(t))
             .collect::<Result<_>>()?;

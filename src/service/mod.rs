@@ -4,9 +4,11 @@
 pub mod access_tokens;
 pub mod api_key_table;
 pub mod api_keys;
+pub mod app_key_table;
 pub mod application_keys;
 pub mod audit;
 pub mod bootstrap;
+pub mod client_token_table;
 pub mod client_tokens;
 pub mod credential_index;
 pub mod current_user;
@@ -15,6 +17,7 @@ pub mod haproxy;
 pub mod imports;
 pub mod intake;
 pub mod invitations;
+pub mod key_rows;
 pub mod leaks;
 pub mod limits;
 pub mod notifications;
@@ -39,6 +42,7 @@ use notifications::{FeedState, FeedStatus};
 use std::sync::Arc;
 use std::time::Duration;
 use usage::Usage;
+use uuid::Uuid;
 
 /// While change notifications are connected, how often the poller still confirms the index
 /// (a silent channel proves nothing on its own: its connection may be half-open).
@@ -310,6 +314,13 @@ pub(crate) fn unexpected(err: StoreError) -> Error {
 pub(crate) const DATABASE_UNAVAILABLE: &str = "The database is unavailable; try again shortly";
 
 /// Every item of a paged list, fetching `MAX_PAGE_SIZE` at a time (v1 lists are unpaged).
+/// `records`, fetched by id in no order, in the order of `ids` (the index's order); a
+/// record deleted since the index was read is missing from the page, so be it.
+pub(crate) fn in_order_of<T>(ids: &[Uuid], mut records: Vec<T>, id_of: fn(&T) -> Uuid) -> Vec<T> {
+    records.sort_by_key(|r| ids.iter().position(|id| *id == id_of(r)));
+    records
+}
+
 pub(crate) async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, Error>
 where
     F: FnMut(Page) -> Fut,

@@ -6,7 +6,6 @@ use super::{StoreError, StoreResult};
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyChange, ApplicationKeyQuery, ApplicationKeySortField,
 };
-use crate::domain::credential::AppKeyEntry;
 use crate::domain::secret::KeyDigest;
 use async_trait::async_trait;
 use sqlx::QueryBuilder;
@@ -23,6 +22,14 @@ pub trait ApplicationKeyStore: Send + Sync {
     async fn get_application_key(&self, org_id: Uuid, id: Uuid) -> StoreResult<ApplicationKey>;
     async fn find_application_key(&self, digest: &KeyDigest)
         -> StoreResult<Option<ApplicationKey>>;
+    /// The organization's keys among `ids`, in no particular order; unknown ids are skipped.
+    async fn application_keys_by_ids(
+        &self,
+        org_id: Uuid,
+        ids: &[Uuid],
+    ) -> StoreResult<Vec<ApplicationKey>>;
+    /// One page of keys and the number the filter matched (the SQL rule the credential
+    /// index's lists follow; copies between stores page with it).
     async fn list_application_keys(
         &self,
         org_id: Uuid,
@@ -72,12 +79,6 @@ pub(super) fn app_key_from<R: Columns>(row: &R) -> StoreResult<ApplicationKey> {
         last_used_at: row.opt_int("last_used_at")?,
         expires_at: row.opt_int("expires_at")?,
     })
-}
-
-/// The index entry of a key row.
-pub(super) fn entry_from<R: Columns>(row: &R) -> StoreResult<(KeyDigest, AppKeyEntry)> {
-    let key = app_key_from(row)?;
-    Ok((key.digest, AppKeyEntry::from(&key)))
 }
 
 /// `key` as `change` leaves it (the store writes name and scopes back whole).

@@ -6,7 +6,6 @@ use super::StoreResult;
 use crate::domain::client_token::{
     ClientToken, ClientTokenChange, ClientTokenQuery, ClientTokenSortField,
 };
-use crate::domain::credential::ClientTokenEntry;
 use crate::domain::secret::KeyDigest;
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -16,7 +15,14 @@ pub trait ClientTokenStore: Send + Sync {
     async fn create_client_token(&self, token: &ClientToken) -> StoreResult<()>;
     async fn get_client_token(&self, org_id: Uuid, id: Uuid) -> StoreResult<ClientToken>;
     async fn find_client_token(&self, digest: &KeyDigest) -> StoreResult<Option<ClientToken>>;
-    /// One page of tokens and the number the filter matched.
+    /// The organization's tokens among `ids`, in no particular order; unknown ids are skipped.
+    async fn client_tokens_by_ids(
+        &self,
+        org_id: Uuid,
+        ids: &[Uuid],
+    ) -> StoreResult<Vec<ClientToken>>;
+    /// One page of tokens and the number the filter matched (the SQL rule the credential
+    /// index's lists follow; copies between stores page with it).
     async fn list_client_tokens(
         &self,
         org_id: Uuid,
@@ -59,16 +65,6 @@ pub(super) fn token_from<R: Columns>(row: &R) -> StoreResult<ClientToken> {
         modified_at: row.int("modified_at")?,
         expires_at: row.opt_int("expires_at")?,
     })
-}
-
-/// The index entry of a token row (its digest and organization).
-pub(super) fn entry_from<R: Columns>(row: &R) -> StoreResult<(KeyDigest, ClientTokenEntry)> {
-    let entry = ClientTokenEntry {
-        id: row.uuid("id")?,
-        org_id: row.uuid("org_id")?,
-        expires_at: row.opt_int("expires_at")?,
-    };
-    Ok((row.digest()?, entry))
 }
 
 pub(super) fn sort_column(field: ClientTokenSortField) -> &'static str {

@@ -4,8 +4,9 @@
 use super::columns::{digest_of, Columns};
 use super::{StoreError, StoreResult};
 use crate::domain::api_key::ApiKey;
-use crate::domain::credential::{AppKeyEntry, Change, ChangeKind, ClientTokenEntry, UserEntry};
-use crate::domain::secret::KeyDigest;
+use crate::domain::application_key::ApplicationKey;
+use crate::domain::client_token::ClientToken;
+use crate::domain::credential::{Change, ChangeKind, UserEntry};
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -16,21 +17,23 @@ pub trait ChangeLogStore: Send + Sync {
     async fn change_seq(&self) -> StoreResult<i64>;
     /// API keys in id order after `after`, at most `limit`.
     async fn api_keys_after(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ApiKey>>;
-    async fn app_key_entries(
+    /// Application keys in id order after `after`, at most `limit`.
+    async fn application_keys_after(
         &self,
         after: Option<Uuid>,
         limit: u32,
-    ) -> StoreResult<Vec<(KeyDigest, AppKeyEntry)>>;
+    ) -> StoreResult<Vec<ApplicationKey>>;
     async fn user_entries(
         &self,
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<(Uuid, UserEntry)>>;
-    async fn client_token_entries(
+    /// Client tokens in id order after `after`, at most `limit`.
+    async fn client_tokens_after(
         &self,
         after: Option<Uuid>,
         limit: u32,
-    ) -> StoreResult<Vec<(KeyDigest, ClientTokenEntry)>>;
+    ) -> StoreResult<Vec<ClientToken>>;
     /// Change-log entries after `seq`, oldest first, at most `limit`.
     async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>>;
     /// Drops change-log entries older than `before` (micros), keeping the newest one.

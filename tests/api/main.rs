@@ -39,6 +39,7 @@ mod intake_haproxy;
 mod intake_proxies;
 mod invitations;
 mod key_expiry;
+mod key_lists;
 mod last_admin;
 mod leaked;
 mod migrate;

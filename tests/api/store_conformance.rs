@@ -932,20 +932,39 @@ async fn credential_entries(store: Arc<dyn Store>) {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = store.app_key_entries(after, 4).await.expect("page");
+        let page = store.application_keys_after(after, 4).await.expect("page");
+        assert!(page.len() <= 4);
         let Some(last) = page.last() else { break };
-        after = Some(last.1.id);
-        for (digest, entry) in &page {
-            let key = store.find_application_key(digest).await.expect("find");
+        after = Some(last.id);
+        for listed in &page {
+            let key = store
+                .find_application_key(&listed.digest)
+                .await
+                .expect("find");
             let key = key.expect("present");
             assert_eq!(
-                (entry.id, entry.owner_id, &entry.scopes),
-                (key.id, admin.id, &key.scopes)
+                (listed.id, listed.owner_id, &listed.scopes, &listed.name),
+                (key.id, admin.id, &key.scopes, &key.name)
             );
-            seen.push(entry.id);
+            seen.push(listed.id);
         }
     }
-    assert_eq!(seen, app_ids);
+    assert_eq!(seen, app_ids, "every key once, in id order");
+    let some: Vec<Uuid> = app_ids.iter().step_by(2).copied().collect();
+    let mut fetched: Vec<Uuid> = store
+        .application_keys_by_ids(o.id, &[&some[..], &[Uuid::new_v4()]].concat())
+        .await
+        .expect("by ids")
+        .iter()
+        .map(|k| k.id)
+        .collect();
+    fetched.sort();
+    assert_eq!(fetched, some, "the keys asked for, unknown ids skipped");
+    let other = store
+        .application_keys_by_ids(Uuid::new_v4(), &some)
+        .await
+        .expect("by ids");
+    assert!(other.is_empty(), "never another organization's keys");
 
     let bob = user(&o, "bob@acme.test", &[Role::ReadOnly], T0);
     store.create_user(&bob).await.expect("bob");
@@ -1112,16 +1131,38 @@ async fn client_tokens(store: Arc<dyn Store>) {
     assert_eq!(log.len(), 5, "3 creates, a rename, a delete");
     assert!(log.iter().all(|c| c.kind == ChangeKind::ClientToken));
     assert_eq!(log[4].digest, Some(tokens[1].digest));
-    let entries = store.client_token_entries(None, 10).await.expect("entries");
+    let entries = store.client_tokens_after(None, 10).await.expect("entries");
     let mut want = vec![tokens[0].id, tokens[2].id];
     want.sort();
-    assert_eq!(entries.iter().map(|e| e.1.id).collect::<Vec<_>>(), want);
+    assert_eq!(entries.iter().map(|t| t.id).collect::<Vec<_>>(), want);
     let rest = store
-        .client_token_entries(Some(want[0]), 10)
+        .client_tokens_after(Some(want[0]), 10)
         .await
         .expect("rest");
     assert_eq!(rest.len(), 1);
-    assert_eq!(rest[0].1.org_id, o.id);
+    assert_eq!(rest[0].org_id, o.id);
+    let mut fetched: Vec<Uuid> = store
+        .client_tokens_by_ids(o.id, &[tokens[0].id, tokens[1].id, tokens[2].id])
+        .await
+        .expect("by ids")
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    fetched.sort();
+    assert_eq!(
+        fetched, want,
+        "the tokens asked for, the deleted one skipped"
+    );
+    let other = store
+        .client_tokens_by_ids(Uuid::new_v4(), &want)
+        .await
+        .expect("by ids");
+    assert!(other.is_empty(), "never another organization's tokens");
+    assert!(store
+        .client_tokens_by_ids(o.id, &[])
+        .await
+        .expect("none")
+        .is_empty());
 }
 
 async fn sessions(store: Arc<dyn Store>) {

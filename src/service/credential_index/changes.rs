@@ -3,6 +3,15 @@
 
 use super::*;
 
+/// A record that may be gone: `NotFound` is `None`.
+fn optional<T>(found: crate::store::StoreResult<T>) -> Result<Option<T>> {
+    match found {
+        Ok(record) => Ok(Some(record)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(Error::internal(e)),
+    }
+}
+
 impl CredentialIndex {
     /// Applies every change-log entry written since the last catch-up.
     pub async fn catch_up(&self, store: &dyn Store, metrics: &Metrics) -> Result<usize> {
@@ -102,14 +111,32 @@ impl CredentialIndex {
                         .map_err(Error::internal)?,
                     _ => None,
                 };
-                let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-                if let Some(next) = successor {
-                    state.app_keys.insert(next.digest, AppKeyEntry::from(&next));
-                }
-                match key {
-                    Some(key) => state.app_keys.insert(digest, AppKeyEntry::from(&key)),
-                    None => state.app_keys.remove(&digest),
+                // Lists hold keys by id: a digest that finds nothing may be a secret rotated
+                // away from a key that lives on, so the id decides whether it is listed.
+                let by_id = match (&key, &successor) {
+                    (None, None) => optional(store.get_application_key(org_id, id).await)?,
+                    _ => None,
                 };
+                let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                if let Some(next) = &successor {
+                    state.app_keys.insert(next.digest, AppKeyEntry::from(next));
+                    state.app_key_lists.upsert(next);
+                }
+                match &key {
+                    Some(key) => {
+                        state.app_keys.insert(digest, AppKeyEntry::from(key));
+                        state.app_key_lists.upsert(key);
+                    }
+                    None => {
+                        state.app_keys.remove(&digest);
+                    }
+                }
+                if key.is_none() && successor.is_none() {
+                    match &by_id {
+                        Some(current) => state.app_key_lists.upsert(current),
+                        None => state.app_key_lists.remove(id),
+                    }
+                }
             }
             (ChangeKind::ClientToken, Some(digest)) => {
                 let token = store
@@ -123,18 +150,34 @@ impl CredentialIndex {
                         .map_err(Error::internal)?,
                     _ => None,
                 };
-                let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-                if let Some(next) = successor {
-                    state
-                        .client_tokens
-                        .insert(next.digest, ClientTokenEntry::from(&next));
-                }
-                match token {
-                    Some(token) => state
-                        .client_tokens
-                        .insert(digest, ClientTokenEntry::from(&token)),
-                    None => state.client_tokens.remove(&digest),
+                // As for application keys: the id decides whether the token is listed.
+                let by_id = match (&token, &successor) {
+                    (None, None) => optional(store.get_client_token(org_id, id).await)?,
+                    _ => None,
                 };
+                let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+                if let Some(next) = &successor {
+                    let entry = ClientTokenEntry::from(next);
+                    state.client_tokens.insert(next.digest, entry);
+                    state.client_token_lists.upsert(next);
+                }
+                match &token {
+                    Some(token) => {
+                        state
+                            .client_tokens
+                            .insert(digest, ClientTokenEntry::from(token));
+                        state.client_token_lists.upsert(token);
+                    }
+                    None => {
+                        state.client_tokens.remove(&digest);
+                    }
+                }
+                if token.is_none() && successor.is_none() {
+                    match &by_id {
+                        Some(current) => state.client_token_lists.upsert(current),
+                        None => state.client_token_lists.remove(id),
+                    }
+                }
             }
             (ChangeKind::PreviousSecret, Some(digest)) => {
                 let previous = store

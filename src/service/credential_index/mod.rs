@@ -9,7 +9,11 @@ mod expiry;
 mod previous;
 
 use super::api_key_table::ApiKeyTable;
+use super::app_key_table::AppKeyTable;
+use super::client_token_table::ClientTokenTable;
 use crate::domain::api_key::{ApiKey, ApiKeyQuery};
+use crate::domain::application_key::{ApplicationKey, ApplicationKeyQuery};
+use crate::domain::client_token::{ClientToken, ClientTokenQuery};
 use crate::domain::credential::{
     AccessTokenEntry, ApiKeyEntry, AppKeyEntry, ChangeKind, ClientTokenEntry, RoleEntry, UserEntry,
 };
@@ -52,7 +56,11 @@ struct State {
     seq: i64,
     api_keys: ApiKeyTable,
     app_keys: DigestMap<AppKeyEntry>,
+    /// Application keys as lists see them (by id; `app_keys` is what authentication reads).
+    app_key_lists: AppKeyTable,
     client_tokens: DigestMap<ClientTokenEntry>,
+    /// Client tokens as lists see them (by id; `client_tokens` is what validation reads).
+    client_token_lists: ClientTokenTable,
     access_tokens: DigestMap<AccessTokenEntry>,
     users: HashMap<Uuid, UserEntry>,
     /// Custom roles; managed roles are fixed in the code.
@@ -121,9 +129,22 @@ pub struct CredentialIndex {
 /// Extends `map` page by page, each page starting after the last id of the one before.
 /// Pages are small: each is garbage once applied, and the allocator keeps what the largest
 /// page needed (20,000-row pages left ~120 MB resident after loading a million keys).
-async fn load_pages<T, M, F, Fut>(map: &mut M, mut page: F, id_of: fn(&T) -> Uuid) -> Result<()>
+async fn load_pages<T, M, F, Fut>(map: &mut M, page: F, id_of: fn(&T) -> Uuid) -> Result<()>
 where
     M: Extend<T>,
+    F: FnMut(Option<Uuid>) -> Fut,
+    Fut: std::future::Future<Output = crate::store::StoreResult<Vec<T>>>,
+{
+    load_each_page(page, id_of, |entries| map.extend(entries)).await
+}
+
+/// `load_pages`, handing each page to `apply`: for records that fill two maps.
+async fn load_each_page<T, F, Fut>(
+    mut page: F,
+    id_of: fn(&T) -> Uuid,
+    mut apply: impl FnMut(Vec<T>),
+) -> Result<()>
+where
     F: FnMut(Option<Uuid>) -> Fut,
     Fut: std::future::Future<Output = crate::store::StoreResult<Vec<T>>>,
 {
@@ -131,7 +152,7 @@ where
     loop {
         let entries = page(after).await.map_err(Error::internal)?;
         after = entries.last().map(id_of);
-        map.extend(entries);
+        apply(entries);
         if after.is_none() {
             return Ok(());
         }
@@ -172,16 +193,27 @@ impl CredentialIndex {
             |k| k.id,
         )
         .await?;
-        load_pages(
-            &mut state.app_keys,
-            |after| store.app_key_entries(after, LOAD_PAGE),
-            |e| e.1.id,
+        load_each_page(
+            |after| store.application_keys_after(after, LOAD_PAGE),
+            |k| k.id,
+            |keys: Vec<ApplicationKey>| {
+                for key in keys {
+                    state.app_keys.insert(key.digest, AppKeyEntry::from(&key));
+                    state.app_key_lists.upsert(&key);
+                }
+            },
         )
         .await?;
-        load_pages(
-            &mut state.client_tokens,
-            |after| store.client_token_entries(after, LOAD_PAGE),
-            |e| e.1.id,
+        load_each_page(
+            |after| store.client_tokens_after(after, LOAD_PAGE),
+            |t| t.id,
+            |tokens: Vec<ClientToken>| {
+                for token in tokens {
+                    let entry = ClientTokenEntry::from(&token);
+                    state.client_tokens.insert(token.digest, entry);
+                    state.client_token_lists.upsert(&token);
+                }
+            },
         )
         .await?;
         load_pages(
@@ -210,6 +242,8 @@ impl CredentialIndex {
             .previous
             .extend(live.into_iter().map(|p| (p.digest, p)));
         state.api_keys.shrink_to_fit();
+        state.app_key_lists.shrink_to_fit();
+        state.client_token_lists.shrink_to_fit();
         tracing::info!(
             api_keys = state.api_keys.len(),
             application_keys = state.app_keys.len(),
@@ -439,6 +473,28 @@ impl CredentialIndex {
     pub fn list_api_keys(&self, org_id: Uuid, query: &ApiKeyQuery) -> Result<(Vec<Uuid>, u64)> {
         self.ensure_fresh()?;
         Ok(self.read().api_keys.list(org_id, query))
+    }
+
+    /// The ids of one page of the organization's application keys and how many the filter
+    /// matched (the records themselves are read from the store).
+    pub fn list_application_keys(
+        &self,
+        org_id: Uuid,
+        query: &ApplicationKeyQuery,
+    ) -> Result<(Vec<Uuid>, u64)> {
+        self.ensure_fresh()?;
+        Ok(self.read().app_key_lists.list(org_id, query))
+    }
+
+    /// The ids of one page of the organization's client tokens and how many the filter
+    /// matched (the records themselves are read from the store).
+    pub fn list_client_tokens(
+        &self,
+        org_id: Uuid,
+        query: &ClientTokenQuery,
+    ) -> Result<(Vec<Uuid>, u64)> {
+        self.ensure_fresh()?;
+        Ok(self.read().client_token_lists.list(org_id, query))
     }
 
     /// A recently read record of API key `id`, if still current.

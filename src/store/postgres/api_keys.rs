@@ -80,15 +80,8 @@ impl ApiKeyStore for PostgresStore {
     }
 
     async fn api_keys_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<ApiKey>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query("SELECT * FROM api_keys WHERE org_id = $1 AND id = ANY($2)")
-            .bind(org_id)
-            .bind(ids)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(api_key_from).collect()
+        self.rows_by_ids("api_keys", org_id, ids, api_key_from)
+            .await
     }
 
     async fn list_api_keys(

@@ -91,6 +91,15 @@ impl ApplicationKeyStore for PostgresStore {
         row.as_ref().map(app_key_from).transpose()
     }
 
+    async fn application_keys_by_ids(
+        &self,
+        org_id: Uuid,
+        ids: &[Uuid],
+    ) -> StoreResult<Vec<ApplicationKey>> {
+        self.rows_by_ids("application_keys", org_id, ids, app_key_from)
+            .await
+    }
+
     async fn list_application_keys(
         &self,
         org_id: Uuid,

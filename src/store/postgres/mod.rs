@@ -176,6 +176,26 @@ impl PostgresStore {
             .await?)
     }
 
+    /// The rows of `table` among `ids` that belong to the organization, in no order.
+    async fn rows_by_ids<T>(
+        &self,
+        table: &str,
+        org_id: Uuid,
+        ids: &[Uuid],
+        from_row: fn(&PgRow) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT * FROM {table} WHERE org_id = $1 AND id = ANY($2)");
+        let rows = sqlx::query(&sql)
+            .bind(org_id)
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
     /// One page of `table` rows matching `filter` in `order`, and the number of rows the
     /// filter matched.
     async fn paged<'a, T>(

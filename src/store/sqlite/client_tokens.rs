@@ -57,6 +57,15 @@ impl ClientTokenStore for SqliteStore {
         row.as_ref().map(token_from).transpose()
     }
 
+    async fn client_tokens_by_ids(
+        &self,
+        org_id: Uuid,
+        ids: &[Uuid],
+    ) -> StoreResult<Vec<ClientToken>> {
+        self.rows_by_ids("client_tokens", org_id, ids, token_from)
+            .await
+    }
+
     async fn list_client_tokens(
         &self,
         org_id: Uuid,

@@ -2,11 +2,12 @@
 
 use super::SqliteStore;
 use crate::domain::api_key::ApiKey;
-use crate::domain::credential::{AppKeyEntry, Change, ClientTokenEntry, UserEntry};
-use crate::domain::secret::KeyDigest;
+use crate::domain::application_key::ApplicationKey;
+use crate::domain::client_token::ClientToken;
+use crate::domain::credential::{Change, UserEntry};
 use crate::store::api_keys::api_key_from;
-use crate::store::application_keys;
-use crate::store::client_tokens;
+use crate::store::application_keys::app_key_from;
+use crate::store::client_tokens::token_from;
 use crate::store::log::{change_from, PRUNE, SINCE};
 use crate::store::users;
 use crate::store::{ChangeLogStore, StoreResult};
@@ -27,13 +28,13 @@ impl ChangeLogStore for SqliteStore {
         rows.iter().map(api_key_from).collect()
     }
 
-    async fn app_key_entries(
+    async fn application_keys_after(
         &self,
         after: Option<Uuid>,
         limit: u32,
-    ) -> StoreResult<Vec<(KeyDigest, AppKeyEntry)>> {
+    ) -> StoreResult<Vec<ApplicationKey>> {
         let rows = self.page_by_id("application_keys", after, limit).await?;
-        rows.iter().map(application_keys::entry_from).collect()
+        rows.iter().map(app_key_from).collect()
     }
 
     async fn user_entries(
@@ -45,13 +46,13 @@ impl ChangeLogStore for SqliteStore {
         rows.iter().map(users::entry_from).collect()
     }
 
-    async fn client_token_entries(
+    async fn client_tokens_after(
         &self,
         after: Option<Uuid>,
         limit: u32,
-    ) -> StoreResult<Vec<(KeyDigest, ClientTokenEntry)>> {
+    ) -> StoreResult<Vec<ClientToken>> {
         let rows = self.page_by_id("client_tokens", after, limit).await?;
-        rows.iter().map(client_tokens::entry_from).collect()
+        rows.iter().map(token_from).collect()
     }
 
     async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<Change>> {

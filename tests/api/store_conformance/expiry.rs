@@ -78,9 +78,12 @@ pub(super) async fn key_expiry(store: Arc<dyn Store>) {
         ..app_key(&admin, "expiring app", T0)
     };
     store.create_application_key(&app, 10).await.expect("app");
-    let entries = store.app_key_entries(None, 100).await.expect("entries");
-    let entry = entries.iter().find(|(_, e)| e.id == app.id);
-    assert_eq!(entry.and_then(|(_, e)| e.expires_at), Some(LATER));
+    let entries = store
+        .application_keys_after(None, 100)
+        .await
+        .expect("entries");
+    let entry = entries.iter().find(|k| k.id == app.id);
+    assert_eq!(entry.and_then(|k| k.expires_at), Some(LATER));
     let before = store.change_seq().await.expect("seq");
     let renamed = store
         .update_application_key(
@@ -138,12 +141,9 @@ pub(super) async fn key_expiry(store: Arc<dyn Store>) {
         ..client_token(&o, &admin, "expiring token", T0)
     };
     store.create_client_token(&token).await.expect("token");
-    let entries = store
-        .client_token_entries(None, 100)
-        .await
-        .expect("entries");
-    let entry = entries.iter().find(|(_, e)| e.id == token.id);
-    assert_eq!(entry.and_then(|(_, e)| e.expires_at), Some(LATER));
+    let entries = store.client_tokens_after(None, 100).await.expect("entries");
+    let entry = entries.iter().find(|t| t.id == token.id);
+    assert_eq!(entry.and_then(|t| t.expires_at), Some(LATER));
     let change = |expires_at| ClientTokenChange {
         name: key_name("expiring token"),
         expires_at,
