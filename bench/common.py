@@ -334,10 +334,18 @@ def wrk(url, seconds, connections, script=None):
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if script:
         cmd[1:1] = ["-s", script]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
-    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if not found:
-        raise RuntimeError(f"wrk {url}: no figures in its output:\n{out}")
+    for attempt in (1, 2):
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+        out = done.stdout
+        found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        if found:
+            break
+        # wrk has been seen to exit now and then without a word on a loaded machine; one
+        # more try keeps a 25-minute run going, a second failure is real.
+        log(f"wrk {url}: exit {done.returncode}, no figures ({done.stderr.strip()[:200]})"
+            + (", again" if attempt == 1 else ""))
+    else:
+        raise RuntimeError(f"wrk {url} failed twice:\n{out}")
     lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
 
     def ms(text):
@@ -350,7 +358,8 @@ def wrk(url, seconds, connections, script=None):
 
 def median(values):
     values = sorted(values)
-    return values[len(values) // 2]
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
 def percentile(values, p):
