@@ -183,15 +183,16 @@ def create_keys(port, creds, count, threads=16, prefix="bench", resource="api_ke
 
 
 # Filler rows, one INSERT ... SELECT over a counter each: SQLite makes the rows itself, so
-# 5,000,000 keys take seconds, not the minutes a Python loop would. Ids count up under a
-# random prefix (valid UUIDs, inserted in primary-key order); digests are random, so filler
-# can be indexed but never used. unique_name is written as the store writes it (keyplane
+# 5,000,000 keys take seconds, not the minutes a Python loop would. Ids are random version-4
+# UUIDs, lowercase as keyplane writes them: the start-up loads keys in id order, and ids in
+# insertion order would make that read sequential, as no real installation's is. Digests are
+# random too, so filler can be indexed but never used. unique_name is written as the store writes it (keyplane
 # would otherwise fill it row by row at start-up and the start-up time would measure that).
 FILLER_COLUMNS = {
     "api_keys": {
-        "name": "printf('filler-%07d', i)",
-        "name_folded": "printf('filler-%07d', i)",
-        "unique_name": "printf('filler-%07d', i)",
+        "name": "printf('filler-%07d', :start + i)",
+        "name_folded": "printf('filler-%07d', :start + i)",
+        "unique_name": "printf('filler-%07d', :start + i)",
         "digest": "randomblob(32)", "sealed_key": "randomblob(60)", "last4": "'fill'",
         "category": "'default'", "remote_config_read_enabled": "1",
         "created_by": ":admin", "modified_by": ":admin",
@@ -199,21 +200,25 @@ FILLER_COLUMNS = {
     },
     "application_keys": {
         "owner_id": ":admin",
-        "name": "printf('filler-%07d', i)",
-        "name_folded": "printf('filler-%07d', i)",
-        "unique_name": "printf('filler-%07d', i)",
+        "name": "printf('filler-%07d', :start + i)",
+        "name_folded": "printf('filler-%07d', :start + i)",
+        "unique_name": "printf('filler-%07d', :start + i)",
         "digest": "randomblob(32)", "sealed_key": "randomblob(60)", "last4": "'fill'",
         "scopes": "NULL", "created_at": ":now + i",
     },
     "client_tokens": {
-        "name": "printf('filler-%07d', i)",
-        "name_folded": "printf('filler-%07d', i)",
-        "unique_name": "printf('filler-%07d', i)",
+        "name": "printf('filler-%07d', :start + i)",
+        "name_folded": "printf('filler-%07d', :start + i)",
+        "unique_name": "printf('filler-%07d', :start + i)",
         "digest": "randomblob(32)", "sealed_key": "randomblob(60)", "last4": "'fill'",
         "created_by": ":admin", "modified_by": ":admin",
         "created_at": ":now + i", "modified_at": ":now + i",
     },
 }
+
+RANDOM_UUID = ("lower(printf('%s-%s-4%s-%x%s-%s', hex(randomblob(4)), hex(randomblob(2)), "
+               "substr(hex(randomblob(2)), 2), 8 + abs(random()) % 4, "
+               "substr(hex(randomblob(2)), 2), hex(randomblob(6))))")
 
 # The counters the insert triggers keep, recomputed once after the filler instead.
 RECOUNT = [
@@ -231,7 +236,10 @@ def bulk_insert(data_dir, count, table="api_keys"):
     db = sqlite3.connect(os.path.join(data_dir, "keyplane.db"), isolation_level=None)
     # A scratch installation: a crash during the filler loses nothing worth keeping.
     db.execute("PRAGMA synchronous = OFF")
-    db.execute("PRAGMA cache_size = -1000000")
+    # No journal either (keyplane sets WAL again when it opens the file): random ids and
+    # digests touch pages all over the indexes, and a WAL would hold every one of them twice.
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA cache_size = -2000000")
     org_id, admin = db.execute(
         "SELECT org_id, id FROM users ORDER BY created_at LIMIT 1").fetchone()
     # The insert trigger writes a change-log row and bumps a counter per key: the index is
@@ -241,12 +249,14 @@ def bulk_insert(data_dir, count, table="api_keys"):
     columns = FILLER_COLUMNS[table]
     sql = (f"WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < :n - 1) "
            f"INSERT INTO {table} (id, org_id, {', '.join(columns)}) "
-           f"SELECT printf('%s-0000-4000-8000-%012x', :prefix, i), :org, "
+           f"SELECT {RANDOM_UUID}, :org, "
            f"{', '.join(columns.values())} FROM seq")
     db.execute("BEGIN")
     for name, _ in triggers:
         db.execute(f"DROP TRIGGER {name}")
-    db.execute(sql, {"n": count, "prefix": secrets.token_hex(4), "org": org_id,
+    # Names go on after earlier filler of the same table (they are unique per organization).
+    start = db.execute(f"SELECT COUNT(*) FROM {table} WHERE name LIKE 'filler-%'").fetchone()[0]
+    db.execute(sql, {"n": count, "org": org_id, "start": start,
                      "admin": admin, "now": int(time.time() * 1_000_000)})
     for _, trigger in triggers:
         db.execute(trigger)
