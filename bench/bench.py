@@ -29,10 +29,11 @@ import time
 
 import gate
 import scaling
-from common import (LUA_GET, LUA_KEY_PAIR, NO_RATE_LIMIT, Server, bare_server, bulk_insert,
-                    compare, create_keys, create_script, key_pair, log, machine, now_utc,
-                    pair_row, ratio, request, rotate_script, spread, summary, target_rows,
-                    write_file, write_lines, write_section)
+from common import NO_RATE_LIMIT, Server, bare_server, key_pair, log, request
+from load import (LUA_GET, LUA_KEY_PAIR, compare, create_script, pair_row, ratio, rotate_script,
+                  summary, write_file, write_lines)
+from results import machine, now_utc, spread, target_rows, write_section
+from seed import bulk_insert, create_keys
 
 WORKLOADS = ("validate", "get", "list", "app_key_list", "client_token_list", "create", "memory")
 REAL_KEYS = 10_000

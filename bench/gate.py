@@ -13,9 +13,9 @@ import secrets
 import subprocess
 import time
 
-from common import (BENCH_DIR, REPO_DIR, Process, Server, bare_server, compare,
-                    free_port, machine, now_utc, pair_row, ratio, request, rotate_script,
-                    spread, target_rows, write_lines, write_section)
+from common import BENCH_DIR, REPO_DIR, Process, Server, bare_server, free_port, request
+from load import compare, pair_row, ratio, rotate_script, write_lines
+from results import machine, now_utc, spread, target_rows, write_section
 
 WORKLOADS = ("gate_nginx", "gate_direct", "gate_haproxy", "validate_bare")
 # What nginx sends keyplane for the gate's sub-request (bench/nginx.conf).
@@ -98,7 +98,6 @@ def run_gate(args, only, tmp, data, made, validate_script):
     authorize_live = rotate_script(os.path.join(tmp, "authorize-live.lua"), live_file,
                                    "/intake/authorize", extra=NGINX_GATE_HEADERS)
     live = made[0][1]
-    s, r = args.seconds, args.rounds
     out = {}
     with bare_server(args.baseline_bin) as static_auth, bare_server(args.baseline_bin) as backend:
         if only & {"gate_nginx", "gate_direct", "validate_bare"}:

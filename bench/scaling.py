@@ -22,10 +22,11 @@ import time
 import http.client
 import urllib.parse
 
-from common import (LUA_KEY_PAIR, NO_RATE_LIMIT, Server, bare_server, bulk_insert, compare,
-                    create_keys, create_script, key_pair, log, machine, now_utc, pair_row,
-                    percentile, request, rotate_script, spread, target_rows, wrk, write_file,
-                    write_lines, write_section)
+from common import NO_RATE_LIMIT, Server, bare_server, key_pair, log, request
+from load import (LUA_KEY_PAIR, compare, create_script, pair_row, percentile, rotate_script, wrk,
+                  write_file, write_lines)
+from results import machine, now_utc, spread, target_rows, write_section
+from seed import bulk_insert, create_keys
 
 WORKLOADS = ("scaling",)
 REAL_KEYS = 1008  # a multiple of create_keys' 16 threads
