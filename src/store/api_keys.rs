@@ -60,6 +60,31 @@ pub(super) fn api_key_from<R: Columns>(row: &R) -> StoreResult<ApiKey> {
     })
 }
 
+/// What the credential index keeps of every API key (`indexed_api_key_from`).
+pub(super) const INDEXED_API_KEYS: &str = "SELECT id, org_id, name, digest, last4, category, \
+     remote_config_read_enabled, created_at, modified_at, expires_at FROM api_keys";
+
+/// An API key as the credential index loads it: without its sealed key, authorship or usage,
+/// which the index does not keep (and which would cost a copy each per key at start-up).
+pub(super) fn indexed_api_key_from<R: Columns>(row: &R) -> StoreResult<ApiKey> {
+    Ok(ApiKey {
+        id: row.uuid("id")?,
+        org_id: row.uuid("org_id")?,
+        name: row.text("name")?,
+        digest: row.digest()?,
+        sealed_key: Vec::new(),
+        last4: row.text("last4")?,
+        category: row.text("category")?,
+        remote_config_read_enabled: row.flag("remote_config_read_enabled")?,
+        created_by: Uuid::nil(),
+        modified_by: None,
+        created_at: row.int("created_at")?,
+        modified_at: row.int("modified_at")?,
+        date_last_used: None,
+        expires_at: row.opt_int("expires_at")?,
+    })
+}
+
 pub(super) fn sort_column(field: ApiKeySortField) -> &'static str {
     match field {
         ApiKeySortField::CreatedAt => "created_at",

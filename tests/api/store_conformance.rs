@@ -895,24 +895,39 @@ async fn credential_entries(store: Arc<dyn Store>) {
     }
     api_ids.sort();
     app_ids.sort();
-    let mut seen = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.api_keys_after(after, 3).await.expect("page");
-        assert!(page.len() <= 3);
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        for key in &page {
-            assert_eq!(key.org_id, o.id);
-            let found = store.find_api_key(&key.digest).await.expect("find");
-            assert_eq!(
-                found.map(|k| (k.id, k.name)),
-                Some((key.id, key.name.clone()))
-            );
-            seen.push(key.id);
-        }
+    let mut loaded = Vec::new();
+    store
+        .each_api_key(&mut |key| loaded.push(key))
+        .await
+        .expect("every key");
+    for key in &loaded {
+        let found = store
+            .find_api_key(&key.digest)
+            .await
+            .expect("find")
+            .expect("a loaded key exists");
+        assert_eq!(
+            (key.id, key.org_id, &key.name, &key.last4, &key.category),
+            (
+                found.id,
+                found.org_id,
+                &found.name,
+                &found.last4,
+                &found.category
+            )
+        );
+        assert_eq!(
+            (key.created_at, key.modified_at, key.expires_at),
+            (found.created_at, found.modified_at, found.expires_at)
+        );
+        assert_eq!(
+            key.remote_config_read_enabled,
+            found.remote_config_read_enabled
+        );
     }
-    assert_eq!(seen, api_ids, "every key once, in id order");
+    let mut seen: Vec<Uuid> = loaded.iter().map(|k| k.id).collect();
+    seen.sort();
+    assert_eq!(seen, api_ids, "every key once");
     let some: Vec<Uuid> = api_ids.iter().step_by(2).copied().collect();
     let mut fetched: Vec<Uuid> = store
         .api_keys_by_ids(o.id, &[&some[..], &[Uuid::new_v4()]].concat())

@@ -187,12 +187,11 @@ impl CredentialIndex {
             ..State::default()
         };
         let started = Instant::now();
-        load_pages(
-            &mut state.api_keys,
-            |after| store.api_keys_after(after, LOAD_PAGE),
-            |k| k.id,
-        )
-        .await?;
+        let api_keys = &mut state.api_keys;
+        store
+            .each_api_key(&mut |key| api_keys.upsert(&key))
+            .await
+            .map_err(Error::internal)?;
         load_each_page(
             |after| store.application_keys_after(after, LOAD_PAGE),
             |k| k.id,

@@ -5,13 +5,14 @@ use crate::domain::api_key::ApiKey;
 use crate::domain::application_key::ApplicationKey;
 use crate::domain::client_token::ClientToken;
 use crate::domain::credential::{Change, UserEntry};
-use crate::store::api_keys::api_key_from;
+use crate::store::api_keys::{indexed_api_key_from, INDEXED_API_KEYS};
 use crate::store::application_keys::app_key_from;
 use crate::store::client_tokens::token_from;
 use crate::store::log::{change_from, PRUNE, SINCE};
 use crate::store::users;
 use crate::store::{ChangeLogStore, StoreResult};
 use async_trait::async_trait;
+use futures_util::TryStreamExt;
 use uuid::Uuid;
 
 #[async_trait]
@@ -23,9 +24,12 @@ impl ChangeLogStore for PostgresStore {
         Ok(seq)
     }
 
-    async fn api_keys_after(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ApiKey>> {
-        let rows = self.page_by_id("api_keys", after, limit).await?;
-        rows.iter().map(api_key_from).collect()
+    async fn each_api_key(&self, sink: &mut (dyn FnMut(ApiKey) + Send)) -> StoreResult<()> {
+        let mut rows = sqlx::query(INDEXED_API_KEYS).fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            sink(indexed_api_key_from(&row)?);
+        }
+        Ok(())
     }
 
     async fn application_keys_after(
