@@ -4,6 +4,7 @@
 //! chose. The reporter learns nothing: the answer does not depend on what matched, and the
 //! work on a match runs after the answer is sent, so its duration tells nothing either.
 
+use super::leak_records::OrgLeaks;
 use super::{unexpected, Services};
 use crate::domain::audit::{Action, AuditEvent};
 use crate::domain::leak::{
@@ -17,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::store::StoreError;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 use uuid::Uuid;
 
 impl Services {
@@ -81,6 +83,7 @@ impl Services {
             source,
         };
         let first = self.store.record_leak(&leak).await.map_err(unexpected)?;
+        self.leak_records.forget(leak.org_id);
         if !first {
             return Ok(());
         }
@@ -140,7 +143,20 @@ impl Services {
         org_id: Uuid,
         ids: &[Uuid],
     ) -> Result<HashMap<Uuid, LeakedKey>> {
-        let leaks = self.store.leaks_of(org_id, ids).await.map_err(unexpected)?;
-        Ok(leaks.into_iter().map(|l| (l.credential_id, l)).collect())
+        let leaks = match self.leak_records.get(org_id) {
+            Some(leaks) => leaks,
+            None => {
+                let read_at = std::time::Instant::now();
+                let records = self.store.org_leaks(org_id).await.map_err(unexpected)?;
+                let leaks: OrgLeaks =
+                    Arc::new(records.into_iter().map(|l| (l.credential_id, l)).collect());
+                self.leak_records.put(org_id, read_at, leaks.clone());
+                leaks
+            }
+        };
+        Ok(ids
+            .iter()
+            .filter_map(|id| Some((*id, leaks.get(id)?.clone())))
+            .collect())
     }
 }

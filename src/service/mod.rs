@@ -18,6 +18,7 @@ pub mod imports;
 pub mod intake;
 pub mod invitations;
 pub mod key_rows;
+pub mod leak_records;
 pub mod leaks;
 pub mod limits;
 pub mod notifications;
@@ -104,6 +105,8 @@ pub struct ServiceParts {
     pub webhooks: std::sync::OnceLock<webhooks::Webhooks>,
     /// Expiry notices this node knows are recorded, so the audit trail is asked once each.
     pub expiry_notices: expiry_notices::Announced,
+    /// Each organization's leak records, briefly, for the keys' `leak_information`.
+    pub leak_records: leak_records::LeakRecords,
 }
 
 impl Services {
@@ -127,6 +130,7 @@ impl Services {
             gate: intake::Gate::new(&metrics),
             webhooks: std::sync::OnceLock::new(),
             expiry_notices: Default::default(),
+            leak_records: Default::default(),
             metrics,
         })))
     }
