@@ -11,7 +11,7 @@ use crate::domain::api_key::{
 use crate::domain::credential::ApiKeyEntry;
 use crate::domain::name::fold;
 use crate::domain::secret::{DigestHasher, KeyDigest};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, BuildHasherDefault};
 use uuid::Uuid;
 
@@ -21,6 +21,40 @@ pub struct ApiKeyTable {
     /// The keys that expire, by instant: what mirrors of the table (the HAProxy map) must
     /// drop when the instant passes, since an expiry writes nothing that would tell them.
     expiries: BTreeSet<(i64, [u8; 32])>,
+    categories: Categories,
+}
+
+/// Each distinct category once; rows hold its number (4 bytes where a string took 16).
+/// Number 0 is the default category, which nearly every key has. Bounded by the categories
+/// ever given; a number is never reused, so a row's stays valid.
+struct Categories {
+    names: Vec<Box<str>>,
+    numbers: HashMap<Box<str>, u32>,
+}
+
+impl Default for Categories {
+    fn default() -> Self {
+        Self {
+            names: vec![DEFAULT_CATEGORY.into()],
+            numbers: HashMap::from([(DEFAULT_CATEGORY.into(), 0)]),
+        }
+    }
+}
+
+impl Categories {
+    fn number(&self, name: &str) -> Option<u32> {
+        self.numbers.get(name).copied()
+    }
+
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(n) = self.number(name) {
+            return n;
+        }
+        let n = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.into());
+        self.numbers.insert(name.into(), n);
+        n
+    }
 }
 
 /// What authentication and lists need of a key; names as shown, creators and usage come
@@ -34,14 +68,14 @@ struct Row {
     expires_at: i64,
     /// The folded name, in the organization's `names`.
     name: Span,
-    /// `None` for the default category, which nearly every key has.
-    category: Option<Box<str>>,
+    /// The category's number in the table's `Categories`.
+    category: u32,
     last4: [u8; 4],
     remote_config_read_enabled: bool,
 }
 
 impl Row {
-    fn new(key: &ApiKey, name: Span) -> Self {
+    fn new(key: &ApiKey, name: Span, category: u32) -> Self {
         Self {
             digest: key.digest,
             id: key.id,
@@ -49,14 +83,10 @@ impl Row {
             modified_at: key.modified_at,
             expires_at: key.expires_at.unwrap_or(NEVER),
             name,
-            category: (key.category != DEFAULT_CATEGORY).then(|| key.category.as_str().into()),
+            category,
             last4: last4_bytes(&key.last4),
             remote_config_read_enabled: key.remote_config_read_enabled,
         }
-    }
-
-    fn category(&self) -> &str {
-        self.category.as_deref().unwrap_or(DEFAULT_CATEGORY)
     }
 }
 
@@ -108,10 +138,11 @@ impl ApiKeyTable {
 
     /// Adds `key`, or replaces what the table held for its digest.
     pub fn upsert(&mut self, key: &ApiKey) {
+        let category = self.categories.intern(&key.category);
         let replaced = self
             .rows
             .upsert(key.org_id, &key.digest, &fold(&key.name), |name| {
-                Row::new(key, name)
+                Row::new(key, name, category)
             });
         self.forget_expiry(replaced);
         if let Some(at) = key.expires_at {
@@ -164,9 +195,17 @@ impl ApiKeyTable {
     /// keys the filter matched.
     pub fn list(&self, org_id: Uuid, query: &ApiKeyQuery) -> (Vec<Uuid>, u64) {
         let field = query.sort.field;
+        // A category no key ever had matches nothing.
+        let category = match query.filter.category.as_deref() {
+            Some(name) => match self.categories.number(name) {
+                Some(n) => Some(n),
+                None => return (Vec::new(), 0),
+            },
+            None => None,
+        };
         let listing = Listing {
             name_contains: query.filter.name_contains.as_deref(),
-            keep: |row: &Row| matches(&query.filter, row),
+            keep: |row: &Row| matches(&query.filter, category, row),
             order: move |a: &Row, b: &Row, names: &Names| match field {
                 ApiKeySortField::CreatedAt => a.created_at.cmp(&b.created_at),
                 ApiKeySortField::ModifiedAt => a.modified_at.cmp(&b.modified_at),
@@ -188,11 +227,11 @@ impl Extend<ApiKey> for ApiKeyTable {
     }
 }
 
-/// Whether `row` passes every filter but the name's.
-fn matches(f: &ApiKeyFilter, row: &Row) -> bool {
+/// Whether `row` passes every filter but the name's (`category`: the filter's, by number).
+fn matches(f: &ApiKeyFilter, category: Option<u32>, row: &Row) -> bool {
     within(row.created_at, f.created_from, f.created_to)
         && within(row.modified_at, f.modified_from, f.modified_to)
         && f.remote_config_read_enabled
             .is_none_or(|b| row.remote_config_read_enabled == b)
-        && f.category.as_deref().is_none_or(|c| row.category() == c)
+        && category.is_none_or(|c| row.category == c)
 }

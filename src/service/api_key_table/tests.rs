@@ -174,7 +174,7 @@ proptest! {
 
 #[test]
 fn a_row_stays_small() {
-    // Memory is the constraint (see `key_rows`); the category's and the flag's niches keep
-    // a free slot (`None`) at no extra cost.
-    assert_eq!(std::mem::size_of::<Option<Row>>(), 104);
+    // Memory is the constraint (see `key_rows`); the flag's niche keeps a free slot
+    // (`None`) at no extra cost.
+    assert_eq!(std::mem::size_of::<Option<Row>>(), 96);
 }

@@ -1,6 +1,6 @@
 //! The change log on SQLite, and the credential pages a node loads at start.
 
-use super::SqliteStore;
+use super::{bulk_read, SqliteStore};
 use crate::domain::api_key::ApiKey;
 use crate::domain::application_key::ApplicationKey;
 use crate::domain::client_token::ClientToken;
@@ -10,7 +10,7 @@ use crate::store::application_keys::app_key_from;
 use crate::store::client_tokens::token_from;
 use crate::store::log::{change_from, PRUNE, SINCE};
 use crate::store::users;
-use crate::store::{ChangeLogStore, StoreResult};
+use crate::store::{ChangeLogStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use uuid::Uuid;
@@ -25,6 +25,19 @@ impl ChangeLogStore for SqliteStore {
     }
 
     async fn each_api_key(&self, sink: &mut (dyn FnMut(ApiKey) + Send)) -> StoreResult<()> {
+        if let Some(path) = self.file.clone() {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+            let reader = tokio::task::spawn_blocking(move || {
+                bulk_read::read_api_keys(&path, |chunk| tx.blocking_send(chunk).is_ok())
+            });
+            while let Some(chunk) = rx.recv().await {
+                chunk.into_iter().for_each(&mut *sink);
+            }
+            return reader
+                .await
+                .map_err(|e| StoreError::Backend(format!("the key reader ended: {e}")))?;
+        }
+        // An in-memory database is seen only through the pool.
         let mut rows = sqlx::query(INDEXED_API_KEYS).fetch(&self.pool);
         while let Some(row) = rows.try_next().await? {
             sink(indexed_api_key_from(&row)?);

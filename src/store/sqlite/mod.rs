@@ -10,6 +10,7 @@ mod access_tokens;
 mod api_keys;
 mod application_keys;
 mod audit;
+mod bulk_read;
 mod client_tokens;
 mod group_commit;
 mod invitations;
@@ -44,6 +45,8 @@ pub struct SqliteStore {
     /// Writers queue here rather than in SQLite's busy handler, which sleeps in growing
     /// steps and turns write contention into long tail latencies.
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// The database file, read directly at start-up (`bulk_read`); `None` in memory.
+    file: Option<std::path::PathBuf>,
 }
 
 /// A statement with its binds, run on the pool or inside a transaction.
@@ -76,7 +79,11 @@ impl std::ops::DerefMut for WriteTx {
 
 impl SqliteStore {
     pub async fn open(url: &str) -> anyhow::Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        let file = Some(options.get_filename().to_path_buf()).filter(|f| {
+            !f.as_os_str().is_empty() && f.as_os_str() != ":memory:" && !url.contains("mode=memory")
+        });
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -108,6 +115,7 @@ impl SqliteStore {
             writes: GroupCommit::start(pool.clone(), Arc::clone(&writer)),
             pool,
             writer,
+            file,
         })
     }
 
