@@ -4,14 +4,12 @@
 #[cfg(test)]
 mod tests;
 
-use super::key_rows::{self, by_name, last4_bytes, within, KeyRows, Listing, Names, Span};
-use crate::domain::api_key::{
-    ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField, DEFAULT_CATEGORY,
-};
+use super::key_rows::{self, by_name, last4_bytes, within, KeyRows, Listing, Names, Numbers, Span};
+use crate::domain::api_key::{ApiKey, ApiKeyFilter, ApiKeyQuery, ApiKeySortField};
 use crate::domain::credential::ApiKeyEntry;
 use crate::domain::name::fold;
 use crate::domain::secret::{DigestHasher, KeyDigest};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::hash::{BuildHasher, BuildHasherDefault};
 use uuid::Uuid;
 
@@ -21,40 +19,8 @@ pub struct ApiKeyTable {
     /// The keys that expire, by instant: what mirrors of the table (the HAProxy map) must
     /// drop when the instant passes, since an expiry writes nothing that would tell them.
     expiries: BTreeSet<(i64, [u8; 32])>,
-    categories: Categories,
-}
-
-/// Each distinct category once; rows hold its number (4 bytes where a string took 16).
-/// Number 0 is the default category, which nearly every key has. Bounded by the categories
-/// ever given; a number is never reused, so a row's stays valid.
-struct Categories {
-    names: Vec<Box<str>>,
-    numbers: HashMap<Box<str>, u32>,
-}
-
-impl Default for Categories {
-    fn default() -> Self {
-        Self {
-            names: vec![DEFAULT_CATEGORY.into()],
-            numbers: HashMap::from([(DEFAULT_CATEGORY.into(), 0)]),
-        }
-    }
-}
-
-impl Categories {
-    fn number(&self, name: &str) -> Option<u32> {
-        self.numbers.get(name).copied()
-    }
-
-    fn intern(&mut self, name: &str) -> u32 {
-        if let Some(n) = self.number(name) {
-            return n;
-        }
-        let n = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.names.push(name.into());
-        self.numbers.insert(name.into(), n);
-        n
-    }
+    /// Categories by number, so a row holds 4 bytes for its category instead of 16.
+    categories: Numbers<String>,
 }
 
 /// What authentication and lists need of a key; names as shown, creators and usage come
@@ -68,7 +34,7 @@ struct Row {
     expires_at: i64,
     /// The folded name, in the organization's `names`.
     name: Span,
-    /// The category's number in the table's `Categories`.
+    /// The category's number in the table's `categories`.
     category: u32,
     last4: [u8; 4],
     remote_config_read_enabled: bool,
@@ -195,13 +161,8 @@ impl ApiKeyTable {
     /// keys the filter matched.
     pub fn list(&self, org_id: Uuid, query: &ApiKeyQuery) -> (Vec<Uuid>, u64) {
         let field = query.sort.field;
-        // A category no key ever had matches nothing.
-        let category = match query.filter.category.as_deref() {
-            Some(name) => match self.categories.number(name) {
-                Some(n) => Some(n),
-                None => return (Vec::new(), 0),
-            },
-            None => None,
+        let Some(category) = self.categories.filter(query.filter.category.as_deref()) else {
+            return (Vec::new(), 0);
         };
         let listing = Listing {
             name_contains: query.filter.name_contains.as_deref(),

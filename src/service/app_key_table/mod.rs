@@ -5,21 +5,20 @@
 #[cfg(test)]
 mod tests;
 
-use super::key_rows::{self, by_name, hash_id, last4_bytes, within, KeyRows, Listing, Names, Span};
+use super::key_rows::{
+    self, by_name, hash_id, last4_bytes, within, KeyRows, Listing, Names, Numbers, Span,
+};
 use crate::domain::application_key::{
     ApplicationKey, ApplicationKeyQuery, ApplicationKeySortField,
 };
 use crate::domain::name::fold;
-use std::collections::HashMap;
 use uuid::Uuid;
 
 #[derive(Default)]
 pub struct AppKeyTable {
     rows: KeyRows<Row>,
-    /// Owners by number, so a row holds 4 bytes for its owner instead of 16. Owners are
-    /// users, far fewer than keys, and are never forgotten (a number is never reused).
-    owners: Vec<Uuid>,
-    owner_numbers: HashMap<Uuid, u32>,
+    /// Owners by number, so a row holds 4 bytes for its owner instead of 16.
+    owners: Numbers<Uuid>,
 }
 
 struct Row {
@@ -65,15 +64,7 @@ impl AppKeyTable {
 
     /// Adds `key`, or replaces what the table held for its id.
     pub fn upsert(&mut self, key: &ApplicationKey) {
-        let owner = match self.owner_numbers.get(&key.owner_id) {
-            Some(n) => *n,
-            None => {
-                let n = key_rows::to_u32(self.owners.len());
-                self.owners.push(key.owner_id);
-                self.owner_numbers.insert(key.owner_id, n);
-                n
-            }
-        };
+        let owner = self.owners.intern(&key.owner_id);
         let row = |name| Row {
             id: key.id,
             created_at: key.created_at,
@@ -91,20 +82,14 @@ impl AppKeyTable {
     /// Frees what loading over-allocated.
     pub fn shrink_to_fit(&mut self) {
         self.rows.shrink_to_fit();
-        self.owners.shrink_to_fit();
     }
 
     /// The ids of one page of the organization's keys, in the query's order, and how many
     /// keys the filter matched.
     pub fn list(&self, org_id: Uuid, query: &ApplicationKeyQuery) -> (Vec<Uuid>, u64) {
         let f = &query.filter;
-        let owner = match f.owner_id {
-            // An owner without keys matches nothing.
-            Some(id) => match self.owner_numbers.get(&id) {
-                Some(n) => Some(*n),
-                None => return (Vec::new(), 0),
-            },
-            None => None,
+        let Some(owner) = self.owners.filter(f.owner_id.as_ref()) else {
+            return (Vec::new(), 0);
         };
         let field = query.sort.field;
         let listing = Listing {

@@ -9,12 +9,14 @@
 //! names live in one buffer per organization.
 
 mod names;
+mod numbers;
 mod scan;
 #[cfg(test)]
 mod tests;
 
 use hashbrown::HashTable;
 pub use names::{Names, Span};
+pub use numbers::Numbers;
 pub use scan::{by_name, Listing};
 use std::collections::HashMap;
 use uuid::Uuid;
