@@ -241,15 +241,15 @@ impl CredentialIndex {
             .previous
             .extend(live.into_iter().map(|p| (p.digest, p)));
         state.api_keys.shrink_to_fit();
-        // Loading freed a record's strings per key; give the allocator's free pages back
+        state.app_key_lists.shrink_to_fit();
+        state.client_token_lists.shrink_to_fit();
+        // Loading and the shrinks above freed memory; give the allocator's free pages back
         // rather than keep them resident for ever.
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         // SAFETY: malloc_trim only returns free memory of the allocator to the system.
         unsafe {
             libc::malloc_trim(0);
         }
-        state.app_key_lists.shrink_to_fit();
-        state.client_token_lists.shrink_to_fit();
         tracing::info!(
             api_keys = state.api_keys.len(),
             application_keys = state.app_keys.len(),
