@@ -40,7 +40,7 @@ def nginx(tmp, name, auth_port, backend_port):
 
 def haproxy_config(tmp, name, backend_port, keyplane_port, plain=False, no_map=False):
     """deploy/haproxy/haproxy.cfg with its placeholders filled in; `plain`: the same frontend
-    and backend with every keyplane line left out (a pass-through proxy); `no_map`: every rule
+    and backends with every keyplane rule left out (a pass-through proxy); `no_map`: every rule
     kept but the digest and map lookup, replaced by a constant tenant (what the rest costs)."""
     prefix = os.path.join(tmp, name)
     os.makedirs(prefix, exist_ok=True)
@@ -59,16 +59,11 @@ def haproxy_config(tmp, name, backend_port, keyplane_port, plain=False, no_map=F
         if n != 1:
             raise RuntimeError("deploy/haproxy/haproxy.cfg: the map lookup was not found")
     if plain:
-        keep, section = [], None
-        for line in text.splitlines():
-            stripped = line.strip()
-            if line and not line[0].isspace():
-                section = stripped
-            if section and section.startswith("frontend") and (not line or line[:1].isspace()) and \
-                    not stripped.startswith(("bind", "default_backend")):
-                continue
-            keep.append(line)
-        text = "\n".join(keep) + "\n"
+        # keyplane's lines are the rules (frontend and intake backend): what is left is the
+        # bind, the backends and their servers.
+        text = "\n".join(line for line in text.splitlines()
+                         if not line.strip().startswith(("acl ", "http-request ", "use_backend ",
+                                                          "#"))) + "\n"
     conf = os.path.join(prefix, "haproxy.cfg")
     with open(conf, "w") as f:
         f.write(text)
