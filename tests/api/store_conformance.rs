@@ -1021,6 +1021,23 @@ async fn usage(store: Arc<dyn Store>) {
     assert_eq!(got.modified_at, T0, "usage is not a modification");
     let got = store.get_application_key(o.id, app.id).await.expect("get");
     assert_eq!(got.last_used_at, Some(T0 + 6 * SECOND));
+    // One flush carries every key used since the last: each gets its own time.
+    let others: Vec<_> = (0..3)
+        .map(|i| api_key(&o, &admin, &format!("k{i}"), T0))
+        .collect();
+    for other in &others {
+        store.create_api_key(other, 5).await.expect("key");
+    }
+    let used: Vec<_> = others
+        .iter()
+        .zip(7..)
+        .map(|(k, s)| (k.id, T0 + s * SECOND))
+        .collect();
+    store.record_usage(&used, &[]).await.expect("several");
+    for (other, (_, at)) in others.iter().zip(&used) {
+        let got = store.get_api_key(o.id, other.id).await.expect("get");
+        assert_eq!(got.date_last_used, Some(*at));
+    }
 }
 
 fn client_token(org: &Org, creator: &User, name: &str, at: i64) -> ClientToken {
