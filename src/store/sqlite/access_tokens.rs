@@ -1,5 +1,6 @@
 //! Access tokens on SQLite: writes go through the group committer.
 
+use super::usage::record_last_used;
 use super::SqliteStore;
 use crate::domain::access_token::{AccessToken, AccessTokenChange, AccessTokenQuery};
 use crate::domain::credential::AccessTokenEntry;
@@ -7,7 +8,7 @@ use crate::domain::name::fold;
 use crate::domain::secret::KeyDigest;
 use crate::store::access_tokens::{
     apply, entry_from, push_filter, scopes_json, sort_column, token_from, BY_DIGEST, GET, INSERT,
-    UPDATE, USED,
+    UPDATE,
 };
 use crate::store::columns::order_by;
 use crate::store::{AccessTokenStore, StoreResult};
@@ -122,14 +123,7 @@ impl AccessTokenStore for SqliteStore {
         self.writes
             .run(move |conn| {
                 Box::pin(async move {
-                    for (id, at) in &used {
-                        sqlx::query(USED)
-                            .bind(at)
-                            .bind(id.to_string())
-                            .execute(&mut *conn)
-                            .await?;
-                    }
-                    Ok(())
+                    record_last_used(conn, "access_tokens", "last_used_at", &used).await
                 })
             })
             .await
