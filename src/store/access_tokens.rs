@@ -48,9 +48,6 @@ pub(super) const GET: &str = "SELECT * FROM access_tokens WHERE org_id = $1 AND 
 pub(super) const BY_DIGEST: &str = "SELECT * FROM access_tokens WHERE digest = $1";
 pub(super) const UPDATE: &str = "UPDATE access_tokens SET name = $1, name_folded = $2, \
      scopes = $3, modified_at = $4 WHERE org_id = $5 AND id = $6";
-pub(super) const USED: &str = "UPDATE access_tokens SET last_used_at = $1 \
-     WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)";
-
 pub(super) fn scopes_json(scopes: &[String]) -> StoreResult<String> {
     serde_json::to_string(scopes).map_err(|e| StoreError::Backend(e.to_string()))
 }

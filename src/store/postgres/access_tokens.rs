@@ -1,5 +1,6 @@
 //! Access tokens on PostgreSQL: each write in a transaction holding the write lock.
 
+use super::usage::record_last_used;
 use super::PostgresStore;
 use crate::domain::access_token::{AccessToken, AccessTokenChange, AccessTokenQuery};
 use crate::domain::credential::AccessTokenEntry;
@@ -7,7 +8,7 @@ use crate::domain::name::fold;
 use crate::domain::secret::KeyDigest;
 use crate::store::access_tokens::{
     apply, entry_from, push_filter, scopes_json, sort_column, token_from, BY_DIGEST, GET, INSERT,
-    UPDATE, USED,
+    UPDATE,
 };
 use crate::store::columns::order_by;
 use crate::store::{AccessTokenStore, StoreResult};
@@ -110,13 +111,7 @@ impl AccessTokenStore for PostgresStore {
     async fn record_token_usage(&self, used: &[(Uuid, i64)]) -> StoreResult<()> {
         // Under the write lock, as key usage is: deletes lock these rows too.
         let mut tx = self.begin_write().await?;
-        for (id, at) in used {
-            sqlx::query(USED)
-                .bind(at)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        record_last_used(&mut tx, "access_tokens", "last_used_at", used).await?;
         tx.commit().await?;
         Ok(())
     }
